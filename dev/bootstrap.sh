@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Creates .venv and installs the pinned dev tools (moto, cargo-lambda, zig,
+# SAM CLI, cfn-lint) into it. Idempotent: a stamp file in .venv records the
+# hash of the requirements file, and nothing is reinstalled while it matches.
+#
+# Needs only python3 and a Rust toolchain. On Debian/Ubuntu without
+# python3-venv it installs that package when run as root.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+VENV="$ROOT/.venv"
+STAMP="$VENV/.requirements.sha256"
+
+step() { printf '==> %s\n' "$*"; }
+die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
+
+if [[ -f requirements-dev.txt ]]; then
+    REQ=requirements-dev.txt
+elif [[ -f requirements-dev.in ]]; then
+    REQ=requirements-dev.in
+else
+    die "neither requirements-dev.txt nor requirements-dev.in found in $ROOT"
+fi
+
+PYTHON=${PYTHON:-python3}
+step "checking for $PYTHON and cargo"
+command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found; install Python 3 (Debian: apt-get install python3)"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 9))' \
+    || die "Python 3.9 or newer is needed, found $("$PYTHON" --version 2>&1)"
+command -v cargo >/dev/null 2>&1 || die "cargo not found; install the Rust toolchain (https://rustup.rs) and open a new shell"
+
+have_venv_support() { "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; }
+
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    step "creating virtual environment in .venv"
+    if ! have_venv_support; then
+        if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            step "python venv/ensurepip missing: installing python3-venv with apt-get"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update -qq
+            # The unversioned package follows Debian's default python3; the
+            # versioned one covers a python3 that is not the default.
+            pyver=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+            apt-get install -y -qq python3-venv >/dev/null \
+                || apt-get install -y -qq "python${pyver}-venv" >/dev/null \
+                || die "apt-get could not install python3-venv"
+            have_venv_support || die "python3-venv is installed but '$PYTHON -m venv' still lacks ensurepip"
+        else
+            die "'$PYTHON -m venv' is unavailable (no ensurepip). Install it first, e.g. 'sudo apt-get install python3-venv', then rerun."
+        fi
+    fi
+    rm -rf "$VENV"   # a half-made venv (no pip) from an earlier failure
+    "$PYTHON" -m venv "$VENV"
+    rm -f "$STAMP"
+fi
+
+want=$( (cat "$REQ"; "$VENV/bin/python" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)
+have=$(cat "$STAMP" 2>/dev/null || true)
+if [[ "$want" == "$have" ]]; then
+    step "dev tools up to date ($REQ unchanged)"
+else
+    step "installing dev tools from $REQ (first time: a few minutes)"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$REQ"
+    printf '%s\n' "$want" >"$STAMP"
+fi
+
+step "checking tools in .venv/bin"
+for tool in moto_server cargo-lambda sam cfn-lint; do
+    [[ -x "$VENV/bin/$tool" ]] || die ".venv/bin/$tool is missing after installing $REQ"
+done
+"$VENV/bin/python" -c 'import boto3, yaml' 2>/dev/null || die "boto3 or PyYAML is missing from .venv"
+step "bootstrap done"

@@ -1,0 +1,79 @@
+//! The normalized, versioned change event that subscribers receive.
+
+pub(crate) mod types;
+
+pub use types::{AccountId, E164, EventType, NotificationId, PhoneNumberId, Timestamp};
+
+use serde::{Deserialize, Serialize};
+
+/// The only schema version this relay emits; bump it with a new schema file.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON Schema every published change validates against.
+pub const SCHEMA: &str = include_str!("../schema/contact-center-number-change.v1.json");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Change {
+    pub schema_version: SchemaVersion,
+    pub change_type: EventType,
+    pub notification_id: NotificationId,
+    pub occurred_at: Timestamp,
+    pub account_id: Option<AccountId>,
+    pub subscription_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub phone_number: PhoneNumber,
+    pub contact_center_provider: Option<ContactCenterProvider>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PhoneNumber {
+    pub id: PhoneNumberId,
+    pub e164: E164,
+    pub uri: Option<String>,
+    pub payment_type: Option<String>,
+    pub location: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub usage_type: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactCenterProvider {
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Serializes as the number 1 and refuses any other value, so a `Change`
+/// read back from JSON cannot claim a version this code does not speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SchemaVersion;
+
+impl Serialize for SchemaVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(SCHEMA_VERSION)
+    }
+}
+
+impl<'de> Deserialize<'de> for SchemaVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u32::deserialize(d)? {
+            SCHEMA_VERSION => Ok(SchemaVersion),
+            other => Err(serde::de::Error::custom(format!(
+                "schemaVersion {other} is not supported (expected {SCHEMA_VERSION})"
+            ))),
+        }
+    }
+}
+
+impl Change {
+    /// The JSON body published to SNS.
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings and options into a String cannot fail.
+        let json = serde_json::to_string(self).unwrap_or_default();
+        crate::publish::xml_safe(json)
+    }
+}

@@ -1,0 +1,199 @@
+//! Environment → typed configuration, read once at cold start.
+
+use crate::change::EventType;
+use std::fmt;
+
+/// Every variable the function reads; the template test holds the SAM
+/// template's environment to exactly this list.
+pub const ENV_VARS: [&str; 6] = [
+    "CREATED_TOPIC_ARN",
+    "UPDATED_TOPIC_ARN",
+    "DELETED_TOPIC_ARN",
+    "DEAD_LETTER_QUEUE_URL",
+    "VERIFICATION_TOKEN",
+    "METRICS_NAMESPACE",
+];
+
+const DEFAULT_METRICS_NAMESPACE: &str = "CcNumberRelay";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub topics: Topics,
+    pub dead_letter_queue_url: QueueUrl,
+    pub verification_token: VerificationToken,
+    pub metrics_namespace: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is malformed: {problem}")]
+    Malformed { name: &'static str, problem: &'static str },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let read = |name: &'static str| lookup(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+        let topic = |name| TopicArn::parse(read(name)?).map_err(|problem| ConfigError::Malformed { name, problem });
+        Ok(Self {
+            topics: Topics {
+                created: topic("CREATED_TOPIC_ARN")?,
+                updated: topic("UPDATED_TOPIC_ARN")?,
+                deleted: topic("DELETED_TOPIC_ARN")?,
+            },
+            dead_letter_queue_url: QueueUrl::parse(read("DEAD_LETTER_QUEUE_URL")?)
+                .map_err(|problem| ConfigError::Malformed { name: "DEAD_LETTER_QUEUE_URL", problem })?,
+            verification_token: VerificationToken::parse(read("VERIFICATION_TOKEN")?)
+                .map_err(|problem| ConfigError::Malformed { name: "VERIFICATION_TOKEN", problem })?,
+            metrics_namespace: lookup("METRICS_NAMESPACE")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topics {
+    pub created: TopicArn,
+    pub updated: TopicArn,
+    pub deleted: TopicArn,
+}
+
+impl Topics {
+    pub fn for_event(&self, event_type: EventType) -> &TopicArn {
+        match event_type {
+            EventType::Created => &self.created,
+            EventType::Updated => &self.updated,
+            EventType::Deleted => &self.deleted,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicArn(String);
+
+impl TopicArn {
+    pub fn parse(value: String) -> Result<Self, &'static str> {
+        let parts: Vec<&str> = value.split(':').collect();
+        let ok = parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && !parts[5].is_empty();
+        ok.then_some(Self(value)).ok_or("expected arn:<partition>:sns:<region>:<account>:<topic>")
+    }
+    /// SNS requires ordering and deduplication ids exactly on `.fifo` topics.
+    pub fn is_fifo(&self) -> bool {
+        self.0.ends_with(".fifo")
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The topic name: shorter than the ARN in logs and answers.
+    pub fn name(&self) -> &str {
+        self.0.rsplit(':').next().unwrap_or(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUrl(String);
+
+impl QueueUrl {
+    pub fn parse(value: String) -> Result<Self, &'static str> {
+        let ok = (value.starts_with("https://") || value.starts_with("http://")) && value.len() > "https://".len();
+        ok.then_some(Self(value)).ok_or("expected an http(s):// SQS queue URL")
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Debug and Display never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerificationToken(String);
+
+impl VerificationToken {
+    pub fn parse(value: String) -> Result<Self, &'static str> {
+        let ok = (1..=256).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic());
+        ok.then_some(Self(value)).ok_or("must be 1 to 256 visible ASCII characters")
+    }
+    /// Constant time in the content; only the length can leak.
+    pub fn matches(&self, candidate: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(candidate).into()
+    }
+}
+
+impl fmt::Debug for VerificationToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerificationToken(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("CREATED_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:created".to_owned()),
+            ("UPDATED_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:updated.fifo".to_owned()),
+            ("DELETED_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:deleted".to_owned()),
+            ("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/dlq".to_owned()),
+            ("VERIFICATION_TOKEN", "s3cretTokenValue0123456789abcdef".to_owned()),
+        ])
+    }
+
+    fn load(env: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn reads_a_complete_environment() {
+        let config = load(&env()).unwrap();
+        assert!(config.topics.updated.is_fifo());
+        assert!(!config.topics.created.is_fifo());
+        assert_eq!(config.topics.for_event(EventType::Deleted).name(), "deleted");
+        assert_eq!(config.metrics_namespace, "CcNumberRelay");
+    }
+
+    #[test]
+    fn names_the_missing_variable() {
+        for name in &ENV_VARS[..5] {
+            let mut e = env();
+            e.remove(name);
+            assert_eq!(load(&e).unwrap_err().to_string(), format!("environment variable {name} is not set"));
+        }
+    }
+
+    #[test]
+    fn names_the_malformed_variable() {
+        let mut e = env();
+        e.insert("DELETED_TOPIC_ARN", "deleted".into());
+        assert_eq!(
+            load(&e).unwrap_err().to_string(),
+            "environment variable DELETED_TOPIC_ARN is malformed: expected arn:<partition>:sns:<region>:<account>:<topic>"
+        );
+        let mut e = env();
+        e.insert("VERIFICATION_TOKEN", "has space".into());
+        let message = load(&e).unwrap_err().to_string();
+        assert_eq!(message, "environment variable VERIFICATION_TOKEN is malformed: must be 1 to 256 visible ASCII characters");
+    }
+
+    #[test]
+    fn token_never_shows_in_debug() {
+        let config = load(&env()).unwrap();
+        assert!(!format!("{config:?}").contains("s3cretTokenValue"));
+    }
+
+    #[test]
+    fn token_matches_only_exactly() {
+        let token = VerificationToken::parse("abc123".into()).unwrap();
+        assert!(token.matches(b"abc123"));
+        assert!(!token.matches(b"abc124"));
+        assert!(!token.matches(b"abc12"));
+        assert!(!token.matches(b""));
+    }
+}

@@ -1,0 +1,37 @@
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+use aws_config::BehaviorVersion;
+use cc_number_relay::config::Config;
+use cc_number_relay::http::{self, guard_base64, Relay};
+use cc_number_relay::publish::Sinks;
+use lambda_http::{lambda_runtime, service_fn, tower::Service, Adapter, Error, LambdaEvent};
+use lambda_http::request::LambdaRequest;
+use std::convert::Infallible;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env().map_err(|e| {
+        tracing::error!("{e}");
+        e
+    })?;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // Lambda puts credentials in the environment; taking them from there skips
+    // the profile-file and IMDS probes of the default chain at cold start.
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    let sdk = loader.load().await;
+    let relay = Relay {
+        token: config.verification_token,
+        sinks: Sinks::new(&sdk, config.topics, config.dead_letter_queue_url),
+    };
+    let relay = &relay;
+    let mut adapter = Adapter::from(service_fn(move |request| async move {
+        Ok::<_, Infallible>(http::handle(relay, request).await)
+    }));
+    lambda_runtime::run(service_fn(move |mut event: LambdaEvent<LambdaRequest>| {
+        guard_base64(&mut event.payload);
+        adapter.call(event)
+    }))
+    .await
+}

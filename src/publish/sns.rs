@@ -1,0 +1,51 @@
+//! The SNS message subscribers receive: body, attributes, FIFO ids.
+
+use crate::change::Change;
+use crate::config::TopicArn;
+use aws_sdk_sns::error::DisplayErrorContext;
+use aws_sdk_sns::types::MessageAttributeValue;
+
+#[derive(Debug, thiserror::Error)]
+#[error("publish to {topic} failed: {detail}")]
+pub struct PublishError {
+    pub topic: String,
+    pub detail: String,
+}
+
+pub(super) async fn publish(client: &aws_sdk_sns::Client, topic: &TopicArn, change: &Change) -> Result<(), PublishError> {
+    let mut request = client.publish().topic_arn(topic.as_str()).message(change.to_json());
+    let failed = |detail: String| PublishError { topic: topic.name().to_owned(), detail };
+    for (name, value) in message_attributes(change) {
+        let attribute = string_attribute(value).map_err(|e| failed(e.to_string()))?;
+        request = request.message_attributes(name, attribute);
+    }
+    if topic.is_fifo() {
+        request = request
+            .message_group_id(change.phone_number.id.as_str())
+            .message_deduplication_id(change.notification_id.as_str());
+    }
+    request.send().await.map(|_| ()).map_err(|e| failed(DisplayErrorContext(&e).to_string()))
+}
+
+/// The attributes subscribers filter on. SNS refuses empty values, so an
+/// absent or empty optional is left out rather than sent blank.
+pub fn message_attributes(change: &Change) -> Vec<(&'static str, &str)> {
+    let optional = [
+        ("usageType", change.phone_number.usage_type.as_deref()),
+        ("accountId", change.account_id.as_ref().map(|a| a.as_str())),
+        (
+            "contactCenterProviderId",
+            change.contact_center_provider.as_ref().and_then(|p| p.id.as_deref()),
+        ),
+    ];
+    let mut attributes = vec![
+        ("eventType", change.change_type.as_str()),
+        ("phoneNumberId", change.phone_number.id.as_str()),
+    ];
+    attributes.extend(optional.into_iter().filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v))));
+    attributes
+}
+
+fn string_attribute(value: &str) -> Result<MessageAttributeValue, aws_sdk_sns::error::BuildError> {
+    MessageAttributeValue::builder().data_type("String").string_value(value).build()
+}
