@@ -291,10 +291,10 @@ def _referenced_resource(ev: _Evaluator, function_id: str, var: str, value: Any,
     where = f"{function_id}.Environment.Variables.{var}"
     ref = ev.eval(value, where)
     if not isinstance(ref, ResourceRef):
-        raise TemplateError(f"{where} should be a Ref/GetAtt to an {rtype}, found {ref!r}")
+        raise TemplateError(f"{where} should be a Ref/GetAtt to a resource of type {rtype}, found {ref!r}")
     actual = ev.resources[ref.logical_id].get("Type")
     if actual != rtype:
-        raise TemplateError(f"{where} refers to {ref.logical_id}, a {actual}; expected an {rtype}")
+        raise TemplateError(f"{where} refers to {ref.logical_id} of type {actual}; expected {rtype}")
     if ref.attribute not in attrs:
         raise TemplateError(
             f"{where} uses {ref.logical_id}.{ref.attribute}; expected one of "
@@ -337,6 +337,10 @@ def _name(ev: _Evaluator, logical_id: str, name_key: str, fifo: bool) -> str:
     return name
 
 
+def _queue_arn(sqs: Any, url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
 def _subscriber_queue_name(topic_name: str) -> str:
     if topic_name.endswith(".fifo"):
         return topic_name[: -len(".fifo")] + "-subscriber.fifo"
@@ -369,13 +373,8 @@ def build(
 
     function_id, variables = _function_environment(template)
 
-    session = session or boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name=region
-    )
-    sns = session.client("sns", endpoint_url=endpoint, region_name=region)
-    sqs = session.client("sqs", endpoint_url=endpoint, region_name=region)
-    topology = Topology(endpoint=endpoint, region=region, topic_type=topic_type)
-
+    # Work out everything from the template first, so a mismatch fails before any AWS call.
+    topic_plans = []
     for var in TOPIC_ENV_VARS:
         logical_id = _referenced_resource(
             ev, function_id, var, variables[var], "AWS::SNS::Topic", {"Ref", "TopicArn"}
@@ -387,34 +386,43 @@ def build(
                 f"{logical_id}: TopicType={topic_type} should make it a "
                 f"{'FIFO' if expect_fifo else 'standard'} topic, but its FifoTopic evaluates to {fifo}"
             )
-        name = _name(ev, logical_id, "TopicName", fifo)
-        arn = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        topic_plans.append((var, logical_id, _name(ev, logical_id, "TopicName", fifo), attributes, fifo))
 
+    dlq_id = _referenced_resource(
+        ev, function_id, QUEUE_ENV_VAR, variables[QUEUE_ENV_VAR], "AWS::SQS::Queue", {"Ref", "QueueUrl"}
+    )
+    dlq_attributes = _properties(ev, dlq_id, QUEUE_ATTRIBUTES)
+    dlq_fifo = dlq_attributes.get("FifoQueue") == "true"
+    dlq_name = _name(ev, dlq_id, "QueueName", dlq_fifo)
+
+    session = session or boto3.session.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name=region
+    )
+    sns = session.client("sns", endpoint_url=endpoint, region_name=region)
+    sqs = session.client("sqs", endpoint_url=endpoint, region_name=region)
+    topology = Topology(endpoint=endpoint, region=region, topic_type=topic_type)
+
+    for var, logical_id, name, attributes, fifo in topic_plans:
+        arn = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
         queue_name = _subscriber_queue_name(name)
-        queue_attrs = {"FifoQueue": "true"} if fifo else {}
-        queue_url = sqs.create_queue(QueueName=queue_name, Attributes=queue_attrs)["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
+        queue_url = sqs.create_queue(QueueName=queue_name, Attributes={"FifoQueue": "true"} if fifo else {})[
+            "QueueUrl"
         ]
-        sqs.set_queue_attributes(
-            QueueUrl=queue_url,
-            Attributes={
-                "Policy": json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "sns.amazonaws.com"},
-                                "Action": "sqs:SendMessage",
-                                "Resource": queue_arn,
-                                "Condition": {"ArnEquals": {"aws:SourceArn": arn}},
-                            }
-                        ],
-                    }
-                )
-            },
-        )
+        queue_arn = _queue_arn(sqs, queue_url)
+        # What a real subscriber queue needs; moto does not enforce it.
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sns.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": arn}},
+                }
+            ],
+        }
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
         subscription_arn = sns.subscribe(
             TopicArn=arn,
             Protocol="sqs",
@@ -426,15 +434,10 @@ def build(
             TopicInfo(var, logical_id, name, arn, fifo, queue_name, queue_url, subscription_arn)
         )
 
-    logical_id = _referenced_resource(
-        ev, function_id, QUEUE_ENV_VAR, variables[QUEUE_ENV_VAR], "AWS::SQS::Queue", {"Ref", "QueueUrl"}
+    url = sqs.create_queue(QueueName=dlq_name, Attributes=dlq_attributes)["QueueUrl"]
+    topology.dead_letter_queue = QueueInfo(
+        QUEUE_ENV_VAR, dlq_id, dlq_name, url, _queue_arn(sqs, url), dlq_fifo
     )
-    attributes = _properties(ev, logical_id, QUEUE_ATTRIBUTES)
-    fifo = attributes.get("FifoQueue") == "true"
-    name = _name(ev, logical_id, "QueueName", fifo)
-    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topology.dead_letter_queue = QueueInfo(QUEUE_ENV_VAR, logical_id, name, url, arn, fifo)
     return topology
 
 

@@ -10,10 +10,13 @@ use std::convert::Infallible;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let config = Config::from_env().map_err(|e| {
-        tracing::error!("{e}");
-        e
-    })?;
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("cold start failed: {e}");
+            std::process::exit(1);
+        }
+    };
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     // Lambda puts credentials in the environment; taking them from there skips
     // the profile-file and IMDS probes of the default chain at cold start.

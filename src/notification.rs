@@ -37,7 +37,7 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
         path: "$.body.eventType",
         problem: e.0,
     })?;
-    let info = body.phone_number_info;
+    let info = body.phone_number_info.0;
     let account_id = reconcile_account(path_account, info.uri.as_deref())?;
     let e164 = E164::parse(info.phone_number).map_err(|e| DecodeError::InvalidPhoneNumber {
         path: "$.body.phoneNumberInfo.phoneNumber",
@@ -62,7 +62,7 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
             usage_type: info.usage_type,
             status: info.status,
         },
-        contact_center_provider: info.contact_center_provider.map(|p| ContactCenterProvider {
+        contact_center_provider: info.contact_center_provider.map(|wire::Object(p)| ContactCenterProvider {
             id: p.id.map(|i| i.0),
             name: p.name,
         }),

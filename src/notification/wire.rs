@@ -22,7 +22,7 @@ pub struct WireEnvelope<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct WireBody {
     pub event_type: String,
-    pub phone_number_info: WirePhoneNumberInfo,
+    pub phone_number_info: Object<WirePhoneNumberInfo>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -37,7 +37,7 @@ pub struct WirePhoneNumberInfo {
     pub kind: Option<String>,
     pub usage_type: Option<String>,
     pub status: Option<String>,
-    pub contact_center_provider: Option<WireProvider>,
+    pub contact_center_provider: Option<Object<WireProvider>>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -75,10 +75,31 @@ impl<'de> Deserialize<'de> for StringOrInteger {
     }
 }
 
+/// Serde's derived structs also accept a JSON array, filled by position;
+/// RingCentral only sends objects, so anything else is refused.
+#[derive(Debug)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 /// Parses one JSON document into `T`, naming the JSON path of any failure.
 pub fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], root: &str) -> Result<T, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let Object(value) = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         from_serde(root, &path, e.inner())
     })?;
