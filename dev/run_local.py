@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -30,7 +31,6 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-import boto3
 import botocore.config
 import botocore.exceptions
 
@@ -41,10 +41,12 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 FUNCTION_NAME = "cc-number-relay"
 REGION = "us-east-1"
-# A fixed, obviously local token (32+ letters and digits, like the template demands).
-DEMO_TOKEN = "LocalDemoVerificationToken0123456789"
+# A fixed, obviously local token (32+ letters and digits, like the template demands);
+# events/*.json carry the same value in their verification-token header.
+DEMO_TOKEN = "ccNumberRelayLocalDemoToken2026x"
 DEFAULT_INVOKE_PORT = 9000
 BUILD_FAILED_MARKERS = ("error: could not compile", "error[E", "error: failed to")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 _print_lock = threading.Lock()
 _COLOR = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
@@ -153,7 +155,7 @@ class WatchOutput(threading.Thread):
         assert self.child.proc.stdout is not None
         for line in self.child.proc.stdout:
             line = line.rstrip("\n")
-            stripped = line.strip()
+            stripped = ANSI_ESCAPE.sub("", line).strip()
             if any(stripped.startswith(m) for m in BUILD_FAILED_MARKERS):
                 self.build_failed.set()
             elif stripped.startswith("Compiling ") or stripped.startswith("Finished "):
@@ -290,9 +292,9 @@ class QueuePoller(threading.Thread):
         self.queue_url = queue_url
         self.describe = describe
         self.stop = stop
-        self.sqs = boto3.session.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-        ).client("sqs", endpoint_url=endpoint, config=botocore.config.Config(retries={"max_attempts": 1}))
+        self.sqs = topology.local_session(REGION).client(
+            "sqs", endpoint_url=endpoint, config=botocore.config.Config(retries={"max_attempts": 1})
+        )
 
     def run(self) -> None:
         failures = 0
@@ -457,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--invoke-address", "127.0.0.1",
                 "--invoke-port", str(invoke_port),
                 "--bin", FUNCTION_NAME,
+                "--color", "always" if _COLOR else "never",
             ],
             function_env(topo, endpoint, args.json_logs, scratch),
         )
@@ -493,15 +496,18 @@ def main(argv: list[str] | None = None) -> int:
         status = 1
     finally:
         stop.set()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
         for child in children:
             # cargo lambda watch shuts its function down cleanly on SIGINT.
             child.stop(signal.SIGINT if child.name.startswith("cargo") else signal.SIGTERM)
-        for leftover in scratch.iterdir():
-            leftover.unlink()
-        scratch.rmdir()
         if status == 0:
+            for leftover in scratch.iterdir():
+                leftover.unlink()
+            scratch.rmdir()
             step("stopped")
+        else:
+            out(f"run_local: logs kept in {scratch}")
     return status
 
 

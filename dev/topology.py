@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.session
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -347,6 +349,22 @@ def _subscriber_queue_name(topic_name: str) -> str:
     return topic_name + "-subscriber"
 
 
+def local_session(region: str = DEFAULT_REGION) -> boto3.session.Session:
+    """A boto3 session with dummy credentials that ignores the developer's own AWS setup
+    (AWS_PROFILE, ~/.aws/config and credentials), for talking to moto only."""
+    # (config name, env var, default, conversion): no AWS_PROFILE/AWS_DEFAULT_PROFILE lookup.
+    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    core.set_config_variable("config_file", os.devnull)
+    core.set_config_variable("credentials_file", os.devnull)
+    return boto3.session.Session(
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        aws_session_token=None,
+        region_name=region,
+        botocore_session=core,
+    )
+
+
 def build(
     endpoint: str,
     topic_type: str = "Standard",
@@ -395,9 +413,7 @@ def build(
     dlq_fifo = dlq_attributes.get("FifoQueue") == "true"
     dlq_name = _name(ev, dlq_id, "QueueName", dlq_fifo)
 
-    session = session or boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name=region
-    )
+    session = session or local_session(region)
     sns = session.client("sns", endpoint_url=endpoint, region_name=region)
     sqs = session.client("sqs", endpoint_url=endpoint, region_name=region)
     topology = Topology(endpoint=endpoint, region=region, topic_type=topic_type)

@@ -2,7 +2,7 @@
 
 pub(crate) mod types;
 
-pub use types::{AccountId, E164, EventType, NotificationId, PhoneNumberId, Timestamp};
+pub use types::{AccountId, EventType, NotificationId, PhoneNumberId, Timestamp, E164};
 
 use serde::{Deserialize, Serialize};
 

@@ -46,10 +46,18 @@ impl Config {
                 updated: topic("UPDATED_TOPIC_ARN")?,
                 deleted: topic("DELETED_TOPIC_ARN")?,
             },
-            dead_letter_queue_url: QueueUrl::parse(read("DEAD_LETTER_QUEUE_URL")?)
-                .map_err(|problem| ConfigError::Malformed { name: "DEAD_LETTER_QUEUE_URL", problem })?,
-            verification_token: VerificationToken::parse(read("VERIFICATION_TOKEN")?)
-                .map_err(|problem| ConfigError::Malformed { name: "VERIFICATION_TOKEN", problem })?,
+            dead_letter_queue_url: QueueUrl::parse(read("DEAD_LETTER_QUEUE_URL")?).map_err(|problem| {
+                ConfigError::Malformed {
+                    name: "DEAD_LETTER_QUEUE_URL",
+                    problem,
+                }
+            })?,
+            verification_token: VerificationToken::parse(read("VERIFICATION_TOKEN")?).map_err(|problem| {
+                ConfigError::Malformed {
+                    name: "VERIFICATION_TOKEN",
+                    problem,
+                }
+            })?,
             metrics_namespace: lookup("METRICS_NAMESPACE")
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
@@ -81,7 +89,8 @@ impl TopicArn {
     pub fn parse(value: String) -> Result<Self, &'static str> {
         let parts: Vec<&str> = value.split(':').collect();
         let ok = parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && !parts[5].is_empty();
-        ok.then_some(Self(value)).ok_or("expected arn:<partition>:sns:<region>:<account>:<topic>")
+        ok.then_some(Self(value))
+            .ok_or("expected arn:<partition>:sns:<region>:<account>:<topic>")
     }
     /// SNS requires ordering and deduplication ids exactly on `.fifo` topics.
     pub fn is_fifo(&self) -> bool {
@@ -116,7 +125,8 @@ pub struct VerificationToken(String);
 impl VerificationToken {
     pub fn parse(value: String) -> Result<Self, &'static str> {
         let ok = (1..=256).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic());
-        ok.then_some(Self(value)).ok_or("must be 1 to 256 visible ASCII characters")
+        ok.then_some(Self(value))
+            .ok_or("must be 1 to 256 visible ASCII characters")
     }
     /// Constant time in the content; only the length can leak.
     pub fn matches(&self, candidate: &[u8]) -> bool {
@@ -138,10 +148,22 @@ mod tests {
 
     fn env() -> HashMap<&'static str, String> {
         HashMap::from([
-            ("CREATED_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:created".to_owned()),
-            ("UPDATED_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:updated.fifo".to_owned()),
-            ("DELETED_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:deleted".to_owned()),
-            ("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/dlq".to_owned()),
+            (
+                "CREATED_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:created".to_owned(),
+            ),
+            (
+                "UPDATED_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:updated.fifo".to_owned(),
+            ),
+            (
+                "DELETED_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:deleted".to_owned(),
+            ),
+            (
+                "DEAD_LETTER_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/dlq".to_owned(),
+            ),
             ("VERIFICATION_TOKEN", "s3cretTokenValue0123456789abcdef".to_owned()),
         ])
     }
@@ -164,7 +186,10 @@ mod tests {
         for name in &ENV_VARS[..5] {
             let mut e = env();
             e.remove(name);
-            assert_eq!(load(&e).unwrap_err().to_string(), format!("environment variable {name} is not set"));
+            assert_eq!(
+                load(&e).unwrap_err().to_string(),
+                format!("environment variable {name} is not set")
+            );
         }
     }
 
@@ -179,7 +204,10 @@ mod tests {
         let mut e = env();
         e.insert("VERIFICATION_TOKEN", "has space".into());
         let message = load(&e).unwrap_err().to_string();
-        assert_eq!(message, "environment variable VERIFICATION_TOKEN is malformed: must be 1 to 256 visible ASCII characters");
+        assert_eq!(
+            message,
+            "environment variable VERIFICATION_TOKEN is malformed: must be 1 to 256 visible ASCII characters"
+        );
     }
 
     #[test]

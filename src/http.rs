@@ -2,16 +2,16 @@
 //! and mapping every outcome to the small answer RingCentral expects.
 
 mod auth;
-mod base64_guard;
+mod event;
 mod outcome;
 
-pub use base64_guard::{guard_base64, INVALID_BASE64_MARKER};
+pub use event::{guard_base64, parse_event, unreadable_event_answer, INVALID_BASE64_MARKER};
 pub use outcome::{Outcome, Rejection};
 
+use crate::change::Change;
 use crate::config::VerificationToken;
 use crate::notification::{self, DecodeError, Inbound};
 use crate::publish::{ParkReason, Parked, Sinks};
-use crate::change::Change;
 use lambda_http::{http::Method, Body, Request, Response};
 use std::time::Instant;
 
@@ -57,7 +57,10 @@ async fn process(relay: &Relay, request: &Request) -> Outcome {
     match decoded {
         Ok(Inbound::RenewalReminder { subscription_id }) => Outcome::RenewalReminder { subscription_id },
         Ok(Inbound::Change(change)) => match relay.sinks.publish(&change).await {
-            Ok(topic) => Outcome::Published { topic: topic.name().to_owned(), change },
+            Ok(topic) => Outcome::Published {
+                topic: topic.name().to_owned(),
+                change,
+            },
             Err(e) => park(relay, e.into(), body, Some(change)).await,
         },
         Err(e) => park(relay, e.into(), body, None).await,
@@ -73,7 +76,12 @@ async fn park(relay: &Relay, reason: ParkReason, body: &[u8], change: Option<Box
     };
     match relay.sinks.park(&parked).await {
         Ok(()) => Outcome::Parked { reason, change },
-        Err(error) => Outcome::Unrecoverable { reason, error, raw_body: body.to_vec(), change },
+        Err(error) => Outcome::Unrecoverable {
+            reason,
+            error,
+            raw_body: body.to_vec(),
+            change,
+        },
     }
 }
 

@@ -1,10 +1,10 @@
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::BehaviorVersion;
 use cc_number_relay::config::Config;
-use cc_number_relay::http::{self, guard_base64, Relay};
+use cc_number_relay::http::{self, Relay};
 use cc_number_relay::publish::Sinks;
 use lambda_http::{lambda_runtime, service_fn, tower::Service, Adapter, Error, LambdaEvent};
-use lambda_http::request::LambdaRequest;
+use serde_json::value::RawValue;
 use std::convert::Infallible;
 
 #[tokio::main(flavor = "current_thread")]
@@ -29,12 +29,18 @@ async fn main() -> Result<(), Error> {
         sinks: Sinks::new(&sdk, config.topics, config.dead_letter_queue_url),
     };
     let relay = &relay;
-    let mut adapter = Adapter::from(service_fn(move |request| async move {
+    let adapter = Adapter::from(service_fn(move |request| async move {
         Ok::<_, Infallible>(http::handle(relay, request).await)
     }));
-    lambda_runtime::run(service_fn(move |mut event: LambdaEvent<LambdaRequest>| {
-        guard_base64(&mut event.payload);
-        adapter.call(event)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let mut adapter = adapter.clone();
+        async move {
+            let answer = match http::parse_event(event.payload.get()) {
+                Ok(request) => serde_json::to_value(adapter.call(LambdaEvent::new(request, event.context)).await?)?,
+                Err(_) => http::unreadable_event_answer(),
+            };
+            Ok::<_, Error>(answer)
+        }
     }))
     .await
 }

@@ -8,8 +8,8 @@ pub use error::DecodeError;
 pub use event_filter::EventFilter;
 
 use crate::change::{
-    AccountId, Change, ContactCenterProvider, EventType, NotificationId, PhoneNumber,
-    PhoneNumberId, SchemaVersion, Timestamp, E164,
+    AccountId, Change, ContactCenterProvider, EventType, NotificationId, PhoneNumber, PhoneNumberId, SchemaVersion,
+    Timestamp, E164,
 };
 use wire::{WireBody, WireEnvelope};
 
@@ -28,7 +28,9 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
     let occurred_at = field("$.timestamp", Timestamp::parse(envelope.timestamp))?;
     let path_account = match filter {
         EventFilter::RenewalReminder => {
-            return Ok(Inbound::RenewalReminder { subscription_id: envelope.subscription_id })
+            return Ok(Inbound::RenewalReminder {
+                subscription_id: envelope.subscription_id,
+            })
         }
         EventFilter::ContactCenterNumbers { account_id } => account_id,
     };
@@ -62,10 +64,12 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
             usage_type: info.usage_type,
             status: info.status,
         },
-        contact_center_provider: info.contact_center_provider.map(|wire::Object(p)| ContactCenterProvider {
-            id: p.id.map(|i| i.0),
-            name: p.name,
-        }),
+        contact_center_provider: info
+            .contact_center_provider
+            .map(|wire::Object(p)| ContactCenterProvider {
+                id: p.id.map(|i| i.0),
+                name: p.name,
+            }),
     })))
 }
 
@@ -74,7 +78,10 @@ fn field<T>(path: &'static str, parsed: Result<T, crate::change::types::Invalid>
         if path == "$.timestamp" {
             DecodeError::InvalidTimestamp { path, problem: e.0 }
         } else {
-            DecodeError::InvalidField { path: path.to_owned(), problem: e.0.to_owned() }
+            DecodeError::InvalidField {
+                path: path.to_owned(),
+                problem: e.0.to_owned(),
+            }
         }
     })
 }

@@ -8,7 +8,11 @@ fn start(env: &[(&str, &str)]) -> (bool, String) {
         .envs(env.iter().copied())
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (output.status.success(), text)
 }
 
@@ -16,19 +20,33 @@ const COMPLETE: [(&str, &str); 5] = [
     ("CREATED_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:created"),
     ("UPDATED_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:updated"),
     ("DELETED_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:deleted"),
-    ("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"),
+    (
+        "DEAD_LETTER_QUEUE_URL",
+        "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
+    ),
     ("VERIFICATION_TOKEN", "ccNumberRelayLocalDemoToken2026x"),
 ];
 
 #[test]
 fn each_missing_variable_is_named_in_one_line() {
     for skip in 0..COMPLETE.len() {
-        let env: Vec<_> = COMPLETE.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, kv)| *kv).collect();
+        let env: Vec<_> = COMPLETE
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, kv)| *kv)
+            .collect();
         let (ok, text) = start(&env);
         assert!(!ok);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1, "{text}");
-        assert!(lines[0].contains(&format!("cold start failed: environment variable {} is not set", COMPLETE[skip].0)), "{text}");
+        assert!(
+            lines[0].contains(&format!(
+                "cold start failed: environment variable {} is not set",
+                COMPLETE[skip].0
+            )),
+            "{text}"
+        );
     }
 }
 
@@ -38,7 +56,12 @@ fn a_malformed_variable_is_named_and_the_token_is_not_printed() {
     env[4] = ("VERIFICATION_TOKEN", "secret with spaces");
     let (ok, text) = start(&env);
     assert!(!ok);
-    assert!(text.contains("environment variable VERIFICATION_TOKEN is malformed: must be 1 to 256 visible ASCII characters"), "{text}");
+    assert!(
+        text.contains(
+            "environment variable VERIFICATION_TOKEN is malformed: must be 1 to 256 visible ASCII characters"
+        ),
+        "{text}"
+    );
     assert!(!text.contains("secret with spaces"));
     assert_eq!(text.lines().count(), 1);
 }

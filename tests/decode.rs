@@ -34,12 +34,36 @@ fn edited(edit: impl Fn(&mut Value)) -> Value {
 fn account_id_comes_from_the_event_path_or_else_the_uri() {
     let uri = "https://platform.ringcentral.com/restapi/v1.0/account/37439510/phone-number/987654321";
     let cases = [
-        ("/restapi/v1.0/account/{accountId}/phone-number?usageType=ContactCenterNumber", Some(uri), json!("37439510")),
-        ("/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber", Some(uri), json!("37439510")),
-        ("/restapi/v1.0/account/37439510/phone-number?usageType=ContactCenterNumber", Some(uri), json!("37439510")),
-        ("/restapi/v1.0/account/555/phone-number?usageType=ContactCenterNumber", None, json!("555")),
-        ("/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber", None, Value::Null),
-        ("/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber", Some("https://x/restapi/v1.0/account/~/phone-number/1"), Value::Null),
+        (
+            "/restapi/v1.0/account/{accountId}/phone-number?usageType=ContactCenterNumber",
+            Some(uri),
+            json!("37439510"),
+        ),
+        (
+            "/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber",
+            Some(uri),
+            json!("37439510"),
+        ),
+        (
+            "/restapi/v1.0/account/37439510/phone-number?usageType=ContactCenterNumber",
+            Some(uri),
+            json!("37439510"),
+        ),
+        (
+            "/restapi/v1.0/account/555/phone-number?usageType=ContactCenterNumber",
+            None,
+            json!("555"),
+        ),
+        (
+            "/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber",
+            None,
+            Value::Null,
+        ),
+        (
+            "/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber",
+            Some("https://x/restapi/v1.0/account/~/phone-number/1"),
+            Value::Null,
+        ),
     ];
     for (event, uri, expected) in cases {
         let body = edited(|b| {
@@ -60,17 +84,33 @@ fn ids_may_be_strings_or_numbers_and_become_strings() {
         b["body"]["phoneNumberInfo"]["contactCenterProvider"]["id"] = json!(12345);
     });
     let c = change(&body);
-    assert_eq!((c["ownerId"].clone(), c["phoneNumber"]["id"].clone()), (json!("8475874957"), json!("987654321")));
+    assert_eq!(
+        (c["ownerId"].clone(), c["phoneNumber"]["id"].clone()),
+        (json!("8475874957"), json!("987654321"))
+    );
     assert_eq!(c["contactCenterProvider"]["id"], "12345");
     let body = edited(|b| b["body"]["phoneNumberInfo"]["id"] = json!(1.5));
-    assert_eq!(error(body.to_string().as_bytes()), ("invalid_field", "$.body.phoneNumberInfo.id: invalid type: floating point, expected a string or an integer".into()));
+    assert_eq!(
+        error(body.to_string().as_bytes()),
+        (
+            "invalid_field",
+            "$.body.phoneNumberInfo.id: invalid type: floating point, expected a string or an integer".into()
+        )
+    );
 }
 
 #[test]
 fn optional_fields_may_be_missing_or_null_and_become_null() {
     let body = edited(|b| {
         let info = b["body"]["phoneNumberInfo"].as_object_mut().unwrap();
-        for key in ["uri", "paymentType", "location", "type", "usageType", "contactCenterProvider"] {
+        for key in [
+            "uri",
+            "paymentType",
+            "location",
+            "type",
+            "usageType",
+            "contactCenterProvider",
+        ] {
             info.remove(key);
         }
         info.insert("status".into(), Value::Null);
@@ -82,7 +122,14 @@ fn optional_fields_may_be_missing_or_null_and_become_null() {
         c["phoneNumber"],
         json!({"id": "987654321", "e164": "+12024999741", "uri": null, "paymentType": null, "location": null, "type": null, "usageType": null, "status": null})
     );
-    assert_eq!((c["subscriptionId"].clone(), c["ownerId"].clone(), c["contactCenterProvider"].clone()), (Value::Null, Value::Null, Value::Null));
+    assert_eq!(
+        (
+            c["subscriptionId"].clone(),
+            c["ownerId"].clone(),
+            c["contactCenterProvider"].clone()
+        ),
+        (Value::Null, Value::Null, Value::Null)
+    );
 }
 
 #[test]
@@ -101,7 +148,11 @@ fn open_strings_and_unknown_fields_pass_through() {
 
 #[test]
 fn occurred_at_is_the_timestamp_as_received() {
-    for ts in ["2013-06-14T12:00:00Z", "2013-06-14T12:00:00.123456+05:30", "2013-06-14t12:00:00z"] {
+    for ts in [
+        "2013-06-14T12:00:00Z",
+        "2013-06-14T12:00:00.123456+05:30",
+        "2013-06-14t12:00:00z",
+    ] {
         let body = edited(|b| b["timestamp"] = json!(ts));
         assert_eq!(change(&body)["occurredAt"], ts);
     }
@@ -112,23 +163,71 @@ fn renewal_reminders_are_recognised() {
     let reminder = body_file("renewal-reminder");
     assert_eq!(
         decode(reminder.to_string().as_bytes()),
-        Ok(Inbound::RenewalReminder { subscription_id: Some("9d38419f-645f-4ee3-a053-8cf1368c21c4".into()) })
+        Ok(Inbound::RenewalReminder {
+            subscription_id: Some("9d38419f-645f-4ee3-a053-8cf1368c21c4".into())
+        })
     );
 }
 
 #[test]
 fn structural_errors_name_the_path() {
     let cases: Vec<(Vec<u8>, &str, &str)> = vec![
-        (b"[1,2]".to_vec(), "invalid_field", "$: invalid type: sequence, expected an object"),
-        (edited(|b| b["body"] = json!(["Created", {}])).to_string().into_bytes(), "invalid_field", "$.body: invalid type: sequence, expected an object"),
-        (edited(|b| b["body"]["phoneNumberInfo"] = json!(["u", "1", "+1"])).to_string().into_bytes(), "invalid_field", "$.body.phoneNumberInfo: invalid type: sequence, expected an object"),
-        (b"\"text\"".to_vec(), "invalid_field", "$: invalid type: string, expected an object"),
-        (br#"{"uuid":"a","uuid":"b"}"#.to_vec(), "invalid_field", "$.uuid: appears more than once"),
-        (edited(|b| b["body"] = json!(null)).to_string().into_bytes(), "invalid_field", "$.body: invalid type: null, expected an object"),
-        (edited(|b| { b["body"].as_object_mut().unwrap().remove("phoneNumberInfo"); }).to_string().into_bytes(), "invalid_field", "$.body.phoneNumberInfo: is required"),
-        (edited(|b| b["uuid"] = json!(42)).to_string().into_bytes(), "invalid_field", "$.uuid: invalid type: integer, expected a string"),
-        (edited(|b| b["uuid"] = json!("")).to_string().into_bytes(), "invalid_field", "$.uuid: must be 1 to 128 visible ASCII characters"),
-        (format!("{} trailing", body_file("created")).into_bytes(), "invalid_json", "not valid JSON: trailing characters at line 1 column 626"),
+        (
+            b"[1,2]".to_vec(),
+            "invalid_field",
+            "$: invalid type: sequence, expected an object",
+        ),
+        (
+            edited(|b| b["body"] = json!(["Created", {}])).to_string().into_bytes(),
+            "invalid_field",
+            "$.body: invalid type: sequence, expected an object",
+        ),
+        (
+            edited(|b| b["body"]["phoneNumberInfo"] = json!(["u", "1", "+1"]))
+                .to_string()
+                .into_bytes(),
+            "invalid_field",
+            "$.body.phoneNumberInfo: invalid type: sequence, expected an object",
+        ),
+        (
+            b"\"text\"".to_vec(),
+            "invalid_field",
+            "$: invalid type: string, expected an object",
+        ),
+        (
+            br#"{"uuid":"a","uuid":"b"}"#.to_vec(),
+            "invalid_field",
+            "$.uuid: appears more than once",
+        ),
+        (
+            edited(|b| b["body"] = json!(null)).to_string().into_bytes(),
+            "invalid_field",
+            "$.body: invalid type: null, expected an object",
+        ),
+        (
+            edited(|b| {
+                b["body"].as_object_mut().unwrap().remove("phoneNumberInfo");
+            })
+            .to_string()
+            .into_bytes(),
+            "invalid_field",
+            "$.body.phoneNumberInfo: is required",
+        ),
+        (
+            edited(|b| b["uuid"] = json!(42)).to_string().into_bytes(),
+            "invalid_field",
+            "$.uuid: invalid type: integer, expected a string",
+        ),
+        (
+            edited(|b| b["uuid"] = json!("")).to_string().into_bytes(),
+            "invalid_field",
+            "$.uuid: must be 1 to 128 visible ASCII characters",
+        ),
+        (
+            format!("{} trailing", body_file("created")).into_bytes(),
+            "invalid_json",
+            "not valid JSON: trailing characters at line 1 column 626",
+        ),
     ];
     for (body, reason, detail) in cases {
         let (r, d) = error(&body);
@@ -139,24 +238,56 @@ fn structural_errors_name_the_path() {
 #[test]
 fn deep_nesting_is_refused_or_skipped_without_overflowing_the_stack() {
     let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
-    assert_eq!(error(deep(60_000).as_bytes()), ("invalid_field", "$: invalid type: sequence, expected an object".into()));
+    assert_eq!(
+        error(deep(60_000).as_bytes()),
+        ("invalid_field", "$: invalid type: sequence, expected an object".into())
+    );
     let in_unknown_root_field = format!("{{\"a\":{}}}", deep(60_000));
-    assert_eq!(error(in_unknown_root_field.as_bytes()), ("invalid_field", "$.uuid: is required".into()));
-    let in_known_field = edited(|b| b["uuid"] = json!(null)).to_string().replace("\"uuid\":null", &format!("\"uuid\":{}", deep(30_000)));
-    assert_eq!(error(in_known_field.as_bytes()), ("invalid_field", "$.uuid: invalid type: sequence, expected a string".into()));
-    let in_body = edited(|b| b["body"] = json!(null)).to_string().replace("\"body\":null", &format!("\"body\":{}", deep(30_000)));
-    assert_eq!(error(in_body.as_bytes()), ("invalid_field", "$.body: invalid type: sequence, expected an object".into()));
+    assert_eq!(
+        error(in_unknown_root_field.as_bytes()),
+        ("invalid_field", "$.uuid: is required".into())
+    );
+    let in_known_field = edited(|b| b["uuid"] = json!(null))
+        .to_string()
+        .replace("\"uuid\":null", &format!("\"uuid\":{}", deep(30_000)));
+    assert_eq!(
+        error(in_known_field.as_bytes()),
+        (
+            "invalid_field",
+            "$.uuid: invalid type: sequence, expected a string".into()
+        )
+    );
+    let in_body = edited(|b| b["body"] = json!(null))
+        .to_string()
+        .replace("\"body\":null", &format!("\"body\":{}", deep(30_000)));
+    assert_eq!(
+        error(in_body.as_bytes()),
+        (
+            "invalid_field",
+            "$.body: invalid type: sequence, expected an object".into()
+        )
+    );
     let in_provider = edited(|b| b["body"]["phoneNumberInfo"]["contactCenterProvider"]["id"] = json!(null))
         .to_string()
-        .replace("\"id\":null", &format!("\"id\":{}", "{\"a\":".repeat(200) + "1" + &"}".repeat(200)));
+        .replace(
+            "\"id\":null",
+            &format!("\"id\":{}", "{\"a\":".repeat(200) + "1" + &"}".repeat(200)),
+        );
     assert_eq!(
         error(in_provider.as_bytes()),
-        ("invalid_field", "$.body.phoneNumberInfo.contactCenterProvider.id: invalid type: map, expected a string or an integer".into())
+        (
+            "invalid_field",
+            "$.body.phoneNumberInfo.contactCenterProvider.id: invalid type: map, expected a string or an integer"
+                .into()
+        )
     );
     let in_unknown_body_field = edited(|b| b["body"]["phoneNumberInfo"]["extra"] = json!(null))
         .to_string()
         .replace("\"extra\":null", &format!("\"extra\":{}", deep(20_000)));
-    assert!(matches!(decode(in_unknown_body_field.as_bytes()), Ok(Inbound::Change(_))), "unknown fields are skipped, however deep");
+    assert!(
+        matches!(decode(in_unknown_body_field.as_bytes()), Ok(Inbound::Change(_))),
+        "unknown fields are skipped, however deep"
+    );
 }
 
 #[test]
@@ -166,7 +297,10 @@ fn invalid_utf8_is_invalid_json() {
     body[at] = 0xFF;
     let (reason, detail) = error(&body);
     assert_eq!(reason, "invalid_json");
-    assert!(detail.starts_with("not valid JSON: invalid unicode code point"), "{detail}");
+    assert!(
+        detail.starts_with("not valid JSON: invalid unicode code point"),
+        "{detail}"
+    );
 }
 
 #[test]
@@ -174,7 +308,11 @@ fn decode_error_reasons_are_distinct() {
     let reasons = [
         DecodeError::InvalidBase64.reason(),
         DecodeError::InvalidJson { detail: String::new() }.reason(),
-        DecodeError::InvalidField { path: String::new(), problem: String::new() }.reason(),
+        DecodeError::InvalidField {
+            path: String::new(),
+            problem: String::new(),
+        }
+        .reason(),
         DecodeError::UnknownEventType { path: "", problem: "" }.reason(),
         DecodeError::InvalidPhoneNumber { path: "", problem: "" }.reason(),
         DecodeError::InvalidTimestamp { path: "", problem: "" }.reason(),

@@ -60,7 +60,11 @@ async fn handshake_echoes_the_token_in_a_tiny_answer() {
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert!(matches!(response.body(), Body::Empty));
     let wire_size: usize = "HTTP/1.1 200 OK\r\n".len()
-        + response.headers().iter().map(|(k, v)| k.as_str().len() + 2 + v.len() + 2).sum::<usize>()
+        + response
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + 2 + v.len() + 2)
+            .sum::<usize>()
         + 2;
     assert!(wire_size < 200, "handshake answer is {wire_size} bytes");
     assert_nothing_sent(&aws, &topology).await;
@@ -69,8 +73,17 @@ async fn handshake_echoes_the_token_in_a_tiny_answer() {
 #[tokio::test(flavor = "multi_thread")]
 async fn handshake_header_is_found_in_any_case_and_any_event_kind() {
     let (_aws, _topology, relay) = setup(false).await;
-    for name in ["Validation-Token", "validation-token", "VALIDATION-TOKEN", "vAlIdAtIoN-tOkEn"] {
-        for event in [rest_api("POST", &[(name, "tok-1")], None), http_api("POST", &[(name, "tok-1")], None), function_url("POST", &[(name, "tok-1")], None)] {
+    for name in [
+        "Validation-Token",
+        "validation-token",
+        "VALIDATION-TOKEN",
+        "vAlIdAtIoN-tOkEn",
+    ] {
+        for event in [
+            rest_api("POST", &[(name, "tok-1")], None),
+            http_api("POST", &[(name, "tok-1")], None),
+            function_url("POST", &[(name, "tok-1")], None),
+        ] {
             let response = cc_number_relay::http::handle(&relay, request(&event)).await;
             assert_eq!(response.status(), 200, "{name}");
             assert_eq!(header(&response, "Validation-Token"), Some("tok-1"), "{name}");
@@ -87,15 +100,25 @@ async fn bad_handshake_tokens_get_400() {
         event["headers"]["validation-token"] = json!(token);
         let response = cc_number_relay::http::handle(&relay, request(&event)).await;
         assert_eq!(response.status(), 400, "{token:?}");
-        assert_eq!(body_json(&response), json!({"error": "Validation-Token must be 1 to 256 visible ASCII characters"}));
+        assert_eq!(
+            body_json(&response),
+            json!({"error": "Validation-Token must be 1 to 256 visible ASCII characters"})
+        );
         assert_eq!(header(&response, "validation-token"), None);
     }
     let at_limit = "y".repeat(256);
-    let response = cc_number_relay::http::handle(&relay, request(&http_api("POST", &[("validation-token", &at_limit)], None))).await;
+    let response = cc_number_relay::http::handle(
+        &relay,
+        request(&http_api("POST", &[("validation-token", &at_limit)], None)),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let response = cc_number_relay::http::handle(&relay, request(&http_api("POST", &[], None))).await;
     assert_eq!(response.status(), 400);
-    assert_eq!(body_json(&response), json!({"error": "empty body and no Validation-Token header"}));
+    assert_eq!(
+        body_json(&response),
+        json!({"error": "empty body and no Validation-Token header"})
+    );
     assert_nothing_sent(&aws, &topology).await;
 }
 
@@ -114,7 +137,10 @@ async fn unauthenticated_bodies_get_401_and_leave_no_trace() {
     for headers in cases {
         let response = cc_number_relay::http::handle(&relay, request(&http_api("POST", &headers, Some(&body)))).await;
         assert_eq!(response.status(), 401, "{headers:?}");
-        assert_eq!(body_json(&response), json!({"error": "missing or wrong Verification-Token"}));
+        assert_eq!(
+            body_json(&response),
+            json!({"error": "missing or wrong Verification-Token"})
+        );
     }
     let response = cc_number_relay::http::handle(&relay, request(&event_file("wrong-token"))).await;
     assert_eq!(response.status(), 401);
@@ -131,7 +157,11 @@ async fn created_is_published_to_its_topic_exactly_as_documented() {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].json(), expected_created());
     assert_matches_schema(&received[0].json());
-    let attributes: Vec<(&str, &str)> = received[0].attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let attributes: Vec<(&str, &str)> = received[0]
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     assert_eq!(
         attributes,
         vec![
@@ -171,8 +201,14 @@ async fn updated_and_deleted_go_to_their_own_topics() {
     let body = deleted[0].json();
     assert_matches_schema(&body);
     assert_eq!(body["changeType"], "Deleted");
-    assert_eq!(body["phoneNumber"]["id"], "987654321", "numeric id is normalized to a string");
-    assert_eq!(body["accountId"], "37439510", "taken from the uri when the event path has ~");
+    assert_eq!(
+        body["phoneNumber"]["id"], "987654321",
+        "numeric id is normalized to a string"
+    );
+    assert_eq!(
+        body["accountId"], "37439510",
+        "taken from the uri when the event path has ~"
+    );
     assert!(drain(&aws, topology.subscriber_of("Created"), 0).await.is_empty());
 }
 
@@ -197,7 +233,10 @@ async fn invalid_notification_is_parked_with_path_and_answered_200() {
     let response = cc_number_relay::http::handle(&relay, request(&event)).await;
     assert_eq!(response.status(), 200);
     let detail = "$.body.phoneNumberInfo.phoneNumber: must be E.164: '+' then 1 to 15 digits, the first not 0";
-    assert_eq!(body_json(&response), json!({"status": "parked", "reason": "invalid_e164", "detail": detail}));
+    assert_eq!(
+        body_json(&response),
+        json!({"status": "parked", "reason": "invalid_e164", "detail": detail})
+    );
     let parked = drain(&aws, &topology.dead_letter_queue, 1).await;
     assert_eq!(parked.len(), 1);
     let item = parked[0].json();
@@ -206,7 +245,11 @@ async fn invalid_notification_is_parked_with_path_and_answered_200() {
     assert_eq!(item["rawBody"], raw, "the exact text received");
     assert_eq!(item["rawBodyEncoding"], "text");
     assert_eq!(item["normalized"], Value::Null);
-    assert!(time::OffsetDateTime::parse(item["receivedAt"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).is_ok());
+    assert!(time::OffsetDateTime::parse(
+        item["receivedAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339
+    )
+    .is_ok());
     assert_eq!(parked[0].attributes["reason"], "invalid_e164");
     for queue in &topology.subscribers {
         assert!(drain(&aws, queue, 0).await.is_empty());
@@ -223,24 +266,70 @@ async fn each_kind_of_invalid_notification_is_parked_with_its_reason() {
         edit(&mut b);
         cases.push((b.to_string(), reason, detail));
     };
-    with(&|b| b["body"]["eventType"] = json!("Moved"), "unknown_event_type", "$.body.eventType: must be one of Created, Updated, Deleted");
-    with(&|b| b["event"] = json!("/restapi/v1.0/account/~/extension/~/message-store"), "unexpected_event_filter", "$.event: not the Contact Center phone-number event filter");
-    with(&|b| b["event"] = json!("/restapi/v1.0/account/1234/phone-number?usageType=ContactCenterNumber"), "account_mismatch", "$.event and $.body.phoneNumberInfo.uri name different accounts");
-    with(&|b| b["timestamp"] = json!("14/06/2013 12:00"), "invalid_timestamp", "$.timestamp: must be an RFC 3339 timestamp");
-    with(&|b| { b.as_object_mut().unwrap().remove("uuid"); }, "invalid_field", "$.uuid: is required");
-    with(&|b| b["body"]["phoneNumberInfo"]["id"] = json!(null), "invalid_field", "$.body.phoneNumberInfo.id: invalid type: null, expected a string or an integer");
-    with(&|b| b["body"]["phoneNumberInfo"] = json!("s3cret"), "invalid_field", "$.body.phoneNumberInfo: invalid type: string, expected an object");
-    cases.push(("{\"uuid\": ".to_owned(), "invalid_json", "not valid JSON: EOF while parsing a value at line 1 column 9"));
+    with(
+        &|b| b["body"]["eventType"] = json!("Moved"),
+        "unknown_event_type",
+        "$.body.eventType: must be one of Created, Updated, Deleted",
+    );
+    with(
+        &|b| b["event"] = json!("/restapi/v1.0/account/~/extension/~/message-store"),
+        "unexpected_event_filter",
+        "$.event: not the Contact Center phone-number event filter",
+    );
+    with(
+        &|b| b["event"] = json!("/restapi/v1.0/account/1234/phone-number?usageType=ContactCenterNumber"),
+        "account_mismatch",
+        "$.event and $.body.phoneNumberInfo.uri name different accounts",
+    );
+    with(
+        &|b| b["timestamp"] = json!("14/06/2013 12:00"),
+        "invalid_timestamp",
+        "$.timestamp: must be an RFC 3339 timestamp",
+    );
+    with(
+        &|b| {
+            b.as_object_mut().unwrap().remove("uuid");
+        },
+        "invalid_field",
+        "$.uuid: is required",
+    );
+    with(
+        &|b| b["body"]["phoneNumberInfo"]["id"] = json!(null),
+        "invalid_field",
+        "$.body.phoneNumberInfo.id: invalid type: null, expected a string or an integer",
+    );
+    with(
+        &|b| b["body"]["phoneNumberInfo"] = json!("s3cret"),
+        "invalid_field",
+        "$.body.phoneNumberInfo: invalid type: string, expected an object",
+    );
+    cases.push((
+        "{\"uuid\": ".to_owned(),
+        "invalid_json",
+        "not valid JSON: EOF while parsing a value at line 1 column 9",
+    ));
     for (body, reason, detail) in &cases {
-        let response = cc_number_relay::http::handle(&relay, request(&http_api("POST", &notification_headers(), Some(body)))).await;
+        let response =
+            cc_number_relay::http::handle(&relay, request(&http_api("POST", &notification_headers(), Some(body))))
+                .await;
         assert_eq!(response.status(), 200, "{reason}");
-        assert_eq!(body_json(&response), json!({"status": "parked", "reason": reason, "detail": detail}));
+        assert_eq!(
+            body_json(&response),
+            json!({"status": "parked", "reason": reason, "detail": detail})
+        );
     }
     let parked = drain(&aws, &topology.dead_letter_queue, cases.len()).await;
     assert_eq!(parked.len(), cases.len());
     for (body, reason, detail) in &cases {
-        let item = parked.iter().map(Received::json).find(|i| i["rawBody"] == json!(body)).expect("parked item for case");
-        assert_eq!((item["reason"].as_str().unwrap(), item["detail"].as_str().unwrap()), (*reason, *detail));
+        let item = parked
+            .iter()
+            .map(Received::json)
+            .find(|i| i["rawBody"] == json!(body))
+            .expect("parked item for case");
+        assert_eq!(
+            (item["reason"].as_str().unwrap(), item["detail"].as_str().unwrap()),
+            (*reason, *detail)
+        );
     }
     for queue in &topology.subscribers {
         assert!(drain(&aws, queue, 0).await.is_empty());
@@ -270,7 +359,13 @@ async fn failed_publish_parks_the_normalized_change() {
     let answer = body_json(&response);
     assert_eq!(answer["status"], "parked");
     assert_eq!(answer["reason"], "publish_failed");
-    assert!(answer["detail"].as_str().unwrap().starts_with("publish to absent-c failed"), "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("publish to absent-c failed"),
+        "{answer}"
+    );
     let parked = drain(&aws, &topology.dead_letter_queue, 1).await;
     assert_eq!(parked.len(), 1);
     let item = parked[0].json();
@@ -289,7 +384,10 @@ async fn when_publish_and_parking_both_fail_the_answer_is_503() {
     };
     let response = cc_number_relay::http::handle(&relay, request(&event_file("created"))).await;
     assert_eq!(response.status(), 503);
-    assert_eq!(body_json(&response), json!({"error": "temporarily unable to accept notifications"}));
+    assert_eq!(
+        body_json(&response),
+        json!({"error": "temporarily unable to accept notifications"})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -297,7 +395,9 @@ async fn other_methods_get_405() {
     let (aws, topology, relay) = setup(false).await;
     let body = body_file("created").to_string();
     for method in ["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] {
-        let response = cc_number_relay::http::handle(&relay, request(&http_api(method, &notification_headers(), Some(&body)))).await;
+        let response =
+            cc_number_relay::http::handle(&relay, request(&http_api(method, &notification_headers(), Some(&body))))
+                .await;
         assert_eq!(response.status(), 405, "{method}");
         assert_eq!(header(&response, "allow"), Some("POST"));
     }
@@ -309,12 +409,23 @@ async fn bodies_over_64_kib_get_413_even_when_authenticated() {
     let (aws, topology, relay) = setup(false).await;
     let mut body = body_file("created");
     body["padding"] = json!("x".repeat(64 * 1024));
-    let response = cc_number_relay::http::handle(&relay, request(&http_api("POST", &notification_headers(), Some(&body.to_string())))).await;
+    let response = cc_number_relay::http::handle(
+        &relay,
+        request(&http_api("POST", &notification_headers(), Some(&body.to_string()))),
+    )
+    .await;
     assert_eq!(response.status(), 413);
-    assert_eq!(body_json(&response), json!({"error": "body is larger than 65536 bytes"}));
+    assert_eq!(
+        body_json(&response),
+        json!({"error": "body is larger than 65536 bytes"})
+    );
     let mut exactly = body_file("created").to_string();
     exactly.push_str(&" ".repeat(64 * 1024 - exactly.len()));
-    let response = cc_number_relay::http::handle(&relay, request(&http_api("POST", &notification_headers(), Some(&exactly)))).await;
+    let response = cc_number_relay::http::handle(
+        &relay,
+        request(&http_api("POST", &notification_headers(), Some(&exactly))),
+    )
+    .await;
     assert_eq!(response.status(), 200, "64 KiB exactly is accepted");
     assert_eq!(drain(&aws, topology.subscriber_of("Created"), 1).await.len(), 1);
     assert_nothing_sent(&aws, &topology).await;
@@ -345,8 +456,16 @@ async fn invalid_base64_is_parked_not_a_crash() {
     let parked = drain(&aws, &topology.dead_letter_queue, 1).await;
     assert_eq!(parked[0].json()["rawBody"], "%%% not base64 %%%");
     // A client cannot force parking by sending the internal marker itself.
-    let headers = [notification_headers(), vec![(cc_number_relay::http::INVALID_BASE64_MARKER, "1")]].concat();
-    let response = cc_number_relay::http::handle(&relay, guarded_request(&http_api("POST", &headers, Some(&body_file("created").to_string())))).await;
+    let headers = [
+        notification_headers(),
+        vec![(cc_number_relay::http::INVALID_BASE64_MARKER, "1")],
+    ]
+    .concat();
+    let response = cc_number_relay::http::handle(
+        &relay,
+        guarded_request(&http_api("POST", &headers, Some(&body_file("created").to_string()))),
+    )
+    .await;
     assert_eq!(body_json(&response), json!({"status": "published"}));
 }
 
@@ -355,14 +474,23 @@ async fn rest_api_and_function_url_events_behave_like_http_api_events() {
     let (aws, topology, relay) = setup(false).await;
     let body = body_file("created").to_string();
     let headers = [("Content-Type", "application/json"), ("Verification-Token", TOKEN)];
-    for event in [rest_api("POST", &headers, Some(&body)), function_url("POST", &headers, Some(&body))] {
+    for event in [
+        rest_api("POST", &headers, Some(&body)),
+        function_url("POST", &headers, Some(&body)),
+    ] {
         let response = cc_number_relay::http::handle(&relay, request(&event)).await;
         assert_eq!(response.status(), 200);
         assert_eq!(body_json(&response), json!({"status": "published"}));
     }
     let wrong = [("Verification-Token", "nope")];
-    for event in [rest_api("POST", &wrong, Some(&body)), function_url("POST", &wrong, Some(&body))] {
-        assert_eq!(cc_number_relay::http::handle(&relay, request(&event)).await.status(), 401);
+    for event in [
+        rest_api("POST", &wrong, Some(&body)),
+        function_url("POST", &wrong, Some(&body)),
+    ] {
+        assert_eq!(
+            cc_number_relay::http::handle(&relay, request(&event)).await.status(),
+            401
+        );
     }
     assert_eq!(drain(&aws, topology.subscriber_of("Created"), 2).await.len(), 2);
 }
@@ -371,8 +499,15 @@ async fn rest_api_and_function_url_events_behave_like_http_api_events() {
 async fn token_in_validation_token_header_authenticates_a_body() {
     let (aws, topology, relay) = setup(false).await;
     let body = body_file("created").to_string();
-    let response = cc_number_relay::http::handle(&relay, request(&http_api("POST", &[("validation-token", TOKEN)], Some(&body)))).await;
+    let response = cc_number_relay::http::handle(
+        &relay,
+        request(&http_api("POST", &[("validation-token", TOKEN)], Some(&body))),
+    )
+    .await;
     assert_eq!(response.status(), 200);
-    assert!(response.headers().get("validation-token").is_none(), "a notification answer never echoes the token");
+    assert!(
+        response.headers().get("validation-token").is_none(),
+        "a notification answer never echoes the token"
+    );
     assert_eq!(drain(&aws, topology.subscriber_of("Created"), 1).await.len(), 1);
 }

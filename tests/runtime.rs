@@ -24,7 +24,14 @@ async fn watch() -> &'static Watch {
     let port = free_port();
     let mut command = Command::new(dev_tool("cargo-lambda"));
     command
-        .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
+        .args([
+            "lambda",
+            "watch",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port.to_string(),
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("PATH", path_with_venv())
         .env("AWS_ENDPOINT_URL", &moto().endpoint)
@@ -51,14 +58,27 @@ pub fn path_with_venv() -> String {
 /// `cargo lambda invoke --data-file events/<name>.json`, as the README shows.
 fn invoke(port: u16, name: &str) -> Value {
     let output = Command::new(dev_tool("cargo-lambda"))
-        .args(["lambda", "invoke", "cc-number-relay", "--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
+        .args([
+            "lambda",
+            "invoke",
+            "cc-number-relay",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port.to_string(),
+        ])
         .args(["--data-file", &format!("events/{name}.json"), "--output-format", "json"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("PATH", path_with_venv())
         .output()
         .expect("run cargo lambda invoke");
-    assert!(output.status.success(), "cargo lambda invoke failed: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+    assert!(
+        output.status.success(),
+        "cargo lambda invoke failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -67,25 +87,36 @@ async fn the_binary_answers_handshakes_publishes_and_parks_under_cargo_lambda() 
     let port = watch.port;
     let aws = Aws::moto().await;
 
-    let handshake = tokio::task::spawn_blocking(move || invoke(port, "handshake")).await.unwrap();
+    let handshake = tokio::task::spawn_blocking(move || invoke(port, "handshake"))
+        .await
+        .unwrap();
     assert_eq!(handshake["statusCode"], 200);
     assert_eq!(handshake["headers"]["validation-token"], "a1b2c3d4-handshake-token");
     assert_eq!(handshake["headers"]["content-type"], "application/json");
 
-    let created = tokio::task::spawn_blocking(move || invoke(port, "created")).await.unwrap();
+    let created = tokio::task::spawn_blocking(move || invoke(port, "created"))
+        .await
+        .unwrap();
     assert_eq!(created["statusCode"], 200);
     assert_eq!(created["body"], r#"{"status":"published"}"#);
     let received = drain(&aws, watch.topology.subscriber_of("Created"), 1).await;
     assert_eq!(received.len(), 1);
-    assert_eq!(received[0].json()["notificationId"], "ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0");
+    assert_eq!(
+        received[0].json()["notificationId"],
+        "ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0"
+    );
     assert_matches_schema(&received[0].json());
 
-    let parked = tokio::task::spawn_blocking(move || invoke(port, "parked")).await.unwrap();
+    let parked = tokio::task::spawn_blocking(move || invoke(port, "parked"))
+        .await
+        .unwrap();
     assert_eq!(parked["statusCode"], 200);
     let answer: Value = serde_json::from_str(parked["body"].as_str().unwrap()).unwrap();
     assert_eq!(answer["reason"], "invalid_e164");
     assert_eq!(drain(&aws, &watch.topology.dead_letter_queue, 1).await.len(), 1);
 
-    let wrong = tokio::task::spawn_blocking(move || invoke(port, "wrong-token")).await.unwrap();
+    let wrong = tokio::task::spawn_blocking(move || invoke(port, "wrong-token"))
+        .await
+        .unwrap();
     assert_eq!(wrong["statusCode"], 401);
 }

@@ -52,9 +52,7 @@ string_newtype!(Timestamp, check_timestamp);
 fn check_e164(v: &str) -> Result<(), Invalid> {
     const RULE: &str = "must be E.164: '+' then 1 to 15 digits, the first not 0";
     let digits = v.strip_prefix('+').ok_or(Invalid(RULE))?;
-    let ok = (1..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
+    let ok = (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
     ok.then_some(()).ok_or(Invalid(RULE))
 }
 
@@ -133,8 +131,22 @@ mod tests {
 
     #[test]
     fn e164_refuses_malformed_numbers() {
-        for bad in ["12024999741", "+02024999741", "+1234567890123456", "+1202ABC9741", "+1 202 499", "+", "", " +1202", "++1"] {
-            assert_eq!(E164::parse(bad).unwrap_err().0, "must be E.164: '+' then 1 to 15 digits, the first not 0", "{bad}");
+        for bad in [
+            "12024999741",
+            "+02024999741",
+            "+1234567890123456",
+            "+1202ABC9741",
+            "+1 202 499",
+            "+",
+            "",
+            " +1202",
+            "++1",
+        ] {
+            assert_eq!(
+                E164::parse(bad).unwrap_err().0,
+                "must be E.164: '+' then 1 to 15 digits, the first not 0",
+                "{bad}"
+            );
         }
     }
 
@@ -142,7 +154,13 @@ mod tests {
     fn timestamp_must_be_rfc3339() {
         assert!(Timestamp::parse("2013-06-14T12:00:00.000Z").is_ok());
         assert!(Timestamp::parse("2013-06-14T12:00:00+02:00").is_ok());
-        for bad in ["2013-06-14", "2013-06-14 12:00:00Z", "yesterday", "2013-13-14T12:00:00Z", "1371211200"] {
+        for bad in [
+            "2013-06-14",
+            "2013-06-14 12:00:00Z",
+            "yesterday",
+            "2013-13-14T12:00:00Z",
+            "1371211200",
+        ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
     }

@@ -36,13 +36,28 @@ impl Rejection {
 
 #[derive(Debug)]
 pub enum Outcome {
-    Handshake { echo: HeaderValue },
+    Handshake {
+        echo: HeaderValue,
+    },
     Rejected(Rejection),
-    Published { topic: String, change: Box<Change> },
-    Parked { reason: ParkReason, change: Option<Box<Change>> },
-    RenewalReminder { subscription_id: Option<String> },
+    Published {
+        topic: String,
+        change: Box<Change>,
+    },
+    Parked {
+        reason: ParkReason,
+        change: Option<Box<Change>>,
+    },
+    RenewalReminder {
+        subscription_id: Option<String>,
+    },
     /// Neither SNS nor SQS took it; the raw body goes to the error log.
-    Unrecoverable { reason: ParkReason, error: ParkError, raw_body: Vec<u8>, change: Option<Box<Change>> },
+    Unrecoverable {
+        reason: ParkReason,
+        error: ParkError,
+        raw_body: Vec<u8>,
+        change: Option<Box<Change>>,
+    },
 }
 
 /// Answers stay far under RingCentral's 1,024-byte limit.
@@ -61,7 +76,12 @@ struct Answer<'a> {
 }
 
 impl Answer<'_> {
-    const EMPTY: Answer<'static> = Answer { status: None, reason: None, detail: None, error: None };
+    const EMPTY: Answer<'static> = Answer {
+        status: None,
+        reason: None,
+        detail: None,
+        error: None,
+    };
 }
 
 impl Outcome {
@@ -100,15 +120,32 @@ impl Outcome {
                     headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
                 }
                 detail = r.to_string();
-                Answer { error: Some(&detail), ..Answer::EMPTY }
+                Answer {
+                    error: Some(&detail),
+                    ..Answer::EMPTY
+                }
             }
-            Self::Published { .. } => Answer { status: Some("published"), ..Answer::EMPTY },
-            Self::RenewalReminder { .. } => Answer { status: Some("renewal_reminder_received"), ..Answer::EMPTY },
+            Self::Published { .. } => Answer {
+                status: Some("published"),
+                ..Answer::EMPTY
+            },
+            Self::RenewalReminder { .. } => Answer {
+                status: Some("renewal_reminder_received"),
+                ..Answer::EMPTY
+            },
             Self::Parked { reason, .. } => {
                 detail = truncate(reason.to_string(), MAX_DETAIL_CHARS);
-                Answer { status: Some("parked"), reason: Some(reason.code()), detail: Some(&detail), ..Answer::EMPTY }
+                Answer {
+                    status: Some("parked"),
+                    reason: Some(reason.code()),
+                    detail: Some(&detail),
+                    ..Answer::EMPTY
+                }
             }
-            Self::Unrecoverable { .. } => Answer { error: Some("temporarily unable to accept notifications"), ..Answer::EMPTY },
+            Self::Unrecoverable { .. } => Answer {
+                error: Some("temporarily unable to accept notifications"),
+                ..Answer::EMPTY
+            },
         };
         *response.body_mut() = Body::Text(serde_json::to_string(&answer).unwrap_or_default());
         response
@@ -136,7 +173,9 @@ impl Outcome {
         let detail = match self {
             Self::Parked { reason, .. } | Self::Unrecoverable { reason, .. } => Some(reason.to_string()),
             Self::Rejected(r) => Some(r.to_string()),
-            Self::RenewalReminder { subscription_id } => subscription_id.as_ref().map(|s| format!("renewal reminder for subscription {s}")),
+            Self::RenewalReminder { subscription_id } => subscription_id
+                .as_ref()
+                .map(|s| format!("renewal reminder for subscription {s}")),
             _ => None,
         };
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
@@ -163,7 +202,9 @@ impl Outcome {
 
 fn log_unrecoverable(error: &ParkError, raw_body: &[u8]) {
     match std::str::from_utf8(raw_body) {
-        Ok(text) => tracing::error!(error = %error, raw_body = text, "notification neither published nor parked; recover it from raw_body"),
+        Ok(text) => {
+            tracing::error!(error = %error, raw_body = text, "notification neither published nor parked; recover it from raw_body")
+        }
         Err(_) => {
             use base64::Engine;
             let encoded = base64::engine::general_purpose::STANDARD.encode(raw_body);

@@ -43,10 +43,16 @@ impl DecodeError {
 pub(super) fn from_serde(root: &str, path: &str, err: &serde_json::Error) -> DecodeError {
     let message = err.to_string();
     if err.classify() != Category::Data {
-        return DecodeError::InvalidJson { detail: format!("not valid JSON: {message}") };
+        return DecodeError::InvalidJson {
+            detail: format!("not valid JSON: {message}"),
+        };
     }
     let message = strip_position(&message);
-    let mut full_path = if path == "." { root.to_owned() } else { format!("{root}.{path}") };
+    let mut full_path = if path == "." {
+        root.to_owned()
+    } else {
+        format!("{root}.{path}")
+    };
     let problem = if let Some(name) = quoted_name(message, "missing field `") {
         full_path = format!("{full_path}.{name}");
         "is required".to_owned()
@@ -56,7 +62,10 @@ pub(super) fn from_serde(root: &str, path: &str, err: &serde_json::Error) -> Dec
     } else {
         redact_values(message)
     };
-    DecodeError::InvalidField { path: full_path, problem }
+    DecodeError::InvalidField {
+        path: full_path,
+        problem,
+    }
 }
 
 fn strip_position(message: &str) -> &str {
@@ -107,7 +116,13 @@ mod tests {
             redact_values(r#"invalid type: string "s3cr\"et", expected struct WireBody"#),
             "invalid type: string, expected an object"
         );
-        assert_eq!(redact_values("invalid type: integer `42`, expected a string"), "invalid type: integer, expected a string");
-        assert_eq!(redact_values("invalid type: null, expected a string"), "invalid type: null, expected a string");
+        assert_eq!(
+            redact_values("invalid type: integer `42`, expected a string"),
+            "invalid type: integer, expected a string"
+        );
+        assert_eq!(
+            redact_values("invalid type: null, expected a string"),
+            "invalid type: null, expected a string"
+        );
     }
 }

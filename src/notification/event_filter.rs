@@ -29,13 +29,16 @@ impl EventFilter {
                 "not the Contact Center phone-number event filter",
             ))?;
         if !query.split('&').any(|pair| pair == "usageType=ContactCenterNumber") {
-            return Err(DecodeError::UnexpectedEventFilter("query must carry usageType=ContactCenterNumber"));
+            return Err(DecodeError::UnexpectedEventFilter(
+                "query must carry usageType=ContactCenterNumber",
+            ));
         }
         let account_id = match account {
             "~" | "{accountId}" => None,
-            id => Some(AccountId::parse(id).map_err(|_| {
-                DecodeError::UnexpectedEventFilter("account must be digits, '~' or '{accountId}'")
-            })?),
+            id => Some(
+                AccountId::parse(id)
+                    .map_err(|_| DecodeError::UnexpectedEventFilter("account must be digits, '~' or '{accountId}'"))?,
+            ),
         };
         Ok(Self::ContactCenterNumbers { account_id })
     }
@@ -68,10 +71,22 @@ mod tests {
 
     #[test]
     fn accepts_every_account_placeholder_ringcentral_uses() {
-        assert_eq!(account("/restapi/v1.0/account/37439510/phone-number?usageType=ContactCenterNumber"), Some("37439510".into()));
-        assert_eq!(account("/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber"), None);
-        assert_eq!(account("/restapi/v1.0/account/{accountId}/phone-number?usageType=ContactCenterNumber"), None);
-        assert_eq!(account("/restapi/v1.0/account/1/phone-number?foo=1&usageType=ContactCenterNumber"), Some("1".into()));
+        assert_eq!(
+            account("/restapi/v1.0/account/37439510/phone-number?usageType=ContactCenterNumber"),
+            Some("37439510".into())
+        );
+        assert_eq!(
+            account("/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber"),
+            None
+        );
+        assert_eq!(
+            account("/restapi/v1.0/account/{accountId}/phone-number?usageType=ContactCenterNumber"),
+            None
+        );
+        assert_eq!(
+            account("/restapi/v1.0/account/1/phone-number?foo=1&usageType=ContactCenterNumber"),
+            Some("1".into())
+        );
     }
 
     #[test]
@@ -83,22 +98,32 @@ mod tests {
             "/restapi/v1.0/account/abc/phone-number?usageType=ContactCenterNumber",
             "",
         ] {
-            assert!(matches!(EventFilter::parse(bad), Err(DecodeError::UnexpectedEventFilter(_))), "{bad}");
+            assert!(
+                matches!(EventFilter::parse(bad), Err(DecodeError::UnexpectedEventFilter(_))),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn recognises_renewal_reminders() {
-        assert_eq!(EventFilter::parse("/restapi/v1.0/subscription/~?threshold=86400&interval=3600"), Ok(EventFilter::RenewalReminder));
+        assert_eq!(
+            EventFilter::parse("/restapi/v1.0/subscription/~?threshold=86400&interval=3600"),
+            Ok(EventFilter::RenewalReminder)
+        );
     }
 
     #[test]
     fn finds_account_in_resource_uri() {
         assert_eq!(
-            account_in_uri("https://platform.ringcentral.com/restapi/v1.0/account/37439510/phone-number/987654321").map(|a| a.to_string()),
+            account_in_uri("https://platform.ringcentral.com/restapi/v1.0/account/37439510/phone-number/987654321")
+                .map(|a| a.to_string()),
             Some("37439510".into())
         );
-        assert_eq!(account_in_uri("https://platform.ringcentral.com/restapi/v1.0/account/~/phone-number/1"), None);
+        assert_eq!(
+            account_in_uri("https://platform.ringcentral.com/restapi/v1.0/account/~/phone-number/1"),
+            None
+        );
         assert_eq!(account_in_uri("nonsense"), None);
     }
 }

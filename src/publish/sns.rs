@@ -12,9 +12,16 @@ pub struct PublishError {
     pub detail: String,
 }
 
-pub(super) async fn publish(client: &aws_sdk_sns::Client, topic: &TopicArn, change: &Change) -> Result<(), PublishError> {
+pub(super) async fn publish(
+    client: &aws_sdk_sns::Client,
+    topic: &TopicArn,
+    change: &Change,
+) -> Result<(), PublishError> {
     let mut request = client.publish().topic_arn(topic.as_str()).message(change.to_json());
-    let failed = |detail: String| PublishError { topic: topic.name().to_owned(), detail };
+    let failed = |detail: String| PublishError {
+        topic: topic.name().to_owned(),
+        detail,
+    };
     for (name, value) in message_attributes(change) {
         let attribute = string_attribute(value).map_err(|e| failed(e.to_string()))?;
         request = request.message_attributes(name, attribute);
@@ -24,7 +31,11 @@ pub(super) async fn publish(client: &aws_sdk_sns::Client, topic: &TopicArn, chan
             .message_group_id(change.phone_number.id.as_str())
             .message_deduplication_id(change.notification_id.as_str());
     }
-    request.send().await.map(|_| ()).map_err(|e| failed(DisplayErrorContext(&e).to_string()))
+    request
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| failed(DisplayErrorContext(&e).to_string()))
 }
 
 /// The attributes subscribers filter on. SNS refuses empty values, so an
@@ -42,10 +53,17 @@ pub fn message_attributes(change: &Change) -> Vec<(&'static str, &str)> {
         ("eventType", change.change_type.as_str()),
         ("phoneNumberId", change.phone_number.id.as_str()),
     ];
-    attributes.extend(optional.into_iter().filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v))));
+    attributes.extend(
+        optional
+            .into_iter()
+            .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v))),
+    );
     attributes
 }
 
 fn string_attribute(value: &str) -> Result<MessageAttributeValue, aws_sdk_sns::error::BuildError> {
-    MessageAttributeValue::builder().data_type("String").string_value(value).build()
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
 }

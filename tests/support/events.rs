@@ -21,8 +21,8 @@ pub fn request(event: &Value) -> Request {
 
 /// Goes through the same base64 guard as the binary, then lambda_http's conversion.
 pub fn guarded_request(event: &Value) -> Request {
-    let mut raw: LambdaRequest = serde_json::from_value(event.clone()).unwrap();
-    cc_number_relay::http::guard_base64(&mut raw);
+    let raw: LambdaRequest =
+        cc_number_relay::http::parse_event(&event.to_string()).unwrap_or_else(|e| panic!("{e}: {event}"));
     raw.into()
 }
 
@@ -82,5 +82,8 @@ pub fn with_base64_body(mut event: Value, bytes: &[u8]) -> Value {
 }
 
 pub fn notification_headers() -> Vec<(&'static str, &'static str)> {
-    vec![("content-type", "application/json; charset=UTF-8"), ("verification-token", crate::support::TOKEN)]
+    vec![
+        ("content-type", "application/json; charset=UTF-8"),
+        ("verification-token", crate::support::TOKEN),
+    ]
 }

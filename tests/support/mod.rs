@@ -13,7 +13,9 @@ pub const TOKEN: &str = "ccNumberRelayLocalDemoToken2026x";
 
 /// A tool from the project's venv (or PATH), or a failure that says how to install it.
 pub fn dev_tool(name: &str) -> std::path::PathBuf {
-    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin").join(name);
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".venv/bin")
+        .join(name);
     if venv.exists() {
         return venv;
     }

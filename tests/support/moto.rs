@@ -45,7 +45,10 @@ pub fn spawn_tied(mut command: Command) -> u32 {
 pub fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on 127.0.0.1:{port} within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on 127.0.0.1:{port} within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -53,7 +56,10 @@ pub fn wait_for_port(port: u16, what: &str) {
 /// Starts moto on a free port (no fixed ports: tests may run concurrently).
 pub fn start_moto_on(port: u16) -> u32 {
     let mut command = Command::new(crate::support::dev_tool("moto_server"));
-    command.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+    command
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let pid = spawn_tied(command);
     wait_for_port(port, "moto_server");
     pid
@@ -63,7 +69,10 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(|| {
         let port = free_port();
         start_moto_on(port);
-        Moto { endpoint: format!("http://127.0.0.1:{port}"), port }
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+        }
     })
 }
 
@@ -86,14 +95,22 @@ pub struct Aws {
 impl Aws {
     pub async fn moto() -> Self {
         let sdk = sdk_config(&moto().endpoint).await;
-        Self { sns: aws_sdk_sns::Client::new(&sdk), sqs: aws_sdk_sqs::Client::new(&sdk), sdk }
+        Self {
+            sns: aws_sdk_sns::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sdk,
+        }
     }
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Three topics, one raw-delivery subscriber queue each, and a dead-letter queue.
@@ -113,14 +130,22 @@ impl Topology {
         let mut subscribers = Vec::new();
         for kind in EVENT_TYPES {
             let mut topic = aws.sns.create_topic().name(format!("{}{suffix}", unique(kind)));
-            let mut queue = aws.sqs.create_queue().queue_name(format!("{}{suffix}", unique(&format!("{kind}-sub"))));
+            let mut queue = aws
+                .sqs
+                .create_queue()
+                .queue_name(format!("{}{suffix}", unique(&format!("{kind}-sub"))));
             if fifo {
-                topic = topic.attributes("FifoTopic", "true").attributes("ContentBasedDeduplication", "false");
+                topic = topic
+                    .attributes("FifoTopic", "true")
+                    .attributes("ContentBasedDeduplication", "false");
                 queue = queue.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
             }
             let topic_arn = topic.send().await.unwrap().topic_arn.unwrap();
             let queue_url = queue.send().await.unwrap().queue_url.unwrap();
-            let queue_arn = format!("arn:aws:sqs:us-east-1:123456789012:{}", queue_url.rsplit('/').next().unwrap());
+            let queue_arn = format!(
+                "arn:aws:sqs:us-east-1:123456789012:{}",
+                queue_url.rsplit('/').next().unwrap()
+            );
             aws.sns
                 .subscribe()
                 .topic_arn(&topic_arn)
@@ -133,7 +158,15 @@ impl Topology {
             topics.push(topic_arn);
             subscribers.push(queue_url);
         }
-        let dead_letter_queue = aws.sqs.create_queue().queue_name(unique("dlq")).send().await.unwrap().queue_url.unwrap();
+        let dead_letter_queue = aws
+            .sqs
+            .create_queue()
+            .queue_name(unique("dlq"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
         Self {
             topics: topics.try_into().unwrap(),
             subscribers: subscribers.try_into().unwrap(),
@@ -159,7 +192,10 @@ impl Topology {
 
     pub fn relay(&self, sdk: &aws_config::SdkConfig) -> Relay {
         let config = self.config();
-        Relay { token: config.verification_token, sinks: Sinks::new(sdk, config.topics, config.dead_letter_queue_url) }
+        Relay {
+            token: config.verification_token,
+            sinks: Sinks::new(sdk, config.topics, config.dead_letter_queue_url),
+        }
     }
 
     pub fn subscriber_of(&self, event_type: &str) -> &str {
@@ -175,7 +211,11 @@ pub fn missing_sinks(sdk: &aws_config::SdkConfig, existing_queue: Option<&str>) 
         .unwrap_or_else(|| format!("{}/123456789012/absent-dlq", moto().endpoint));
     Sinks::new(
         sdk,
-        Topics { created: arn("c"), updated: arn("u"), deleted: arn("d") },
+        Topics {
+            created: arn("c"),
+            updated: arn("u"),
+            deleted: arn("d"),
+        },
         QueueUrl::parse(queue).unwrap(),
     )
 }
@@ -195,14 +235,25 @@ impl Received {
     }
 }
 
+/// Receives (and deletes) what is on the queue right now. moto fans SNS out
+/// to SQS inside the Publish call, so nothing is still in flight.
+pub async fn drain_now(aws: &Aws, queue: &str) -> Vec<Received> {
+    receive(aws, queue, 0, Duration::ZERO).await
+}
+
 /// Receives (and deletes) everything on the queue until `expected` messages
 /// arrived and a further poll finds nothing, or 10 s pass.
 pub async fn drain(aws: &Aws, queue: &str, expected: usize) -> Vec<Received> {
-    use aws_sdk_sqs::types::{MessageSystemAttributeName as A};
-    let deadline = Instant::now() + Duration::from_secs(10);
+    receive(aws, queue, expected, Duration::from_secs(10)).await
+}
+
+async fn receive(aws: &Aws, queue: &str, expected: usize, patience: Duration) -> Vec<Received> {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as A;
+    let deadline = Instant::now() + patience;
+    let quiet_polls_needed = if patience.is_zero() { 1 } else { 2 };
     let mut out = Vec::new();
     let mut empty_polls_after_expected = 0;
-    while Instant::now() < deadline {
+    loop {
         let response = aws
             .sqs
             .receive_message()
@@ -219,9 +270,12 @@ pub async fn drain(aws: &Aws, queue: &str, expected: usize) -> Vec<Received> {
         if messages.is_empty() {
             if out.len() >= expected {
                 empty_polls_after_expected += 1;
-                if empty_polls_after_expected >= 2 {
+                if empty_polls_after_expected >= quiet_polls_needed {
                     break;
                 }
+            }
+            if Instant::now() >= deadline {
+                break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
@@ -256,6 +310,12 @@ pub async fn drain(aws: &Aws, queue: &str, expected: usize) -> Vec<Received> {
 pub fn assert_matches_schema(body: &serde_json::Value) {
     let schema: serde_json::Value = serde_json::from_str(cc_number_relay::change::SCHEMA).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path)).collect();
-    assert!(errors.is_empty(), "message does not match the schema: {errors:?}\n{body}");
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "message does not match the schema: {errors:?}\n{body}"
+    );
 }

@@ -1,0 +1,22 @@
+# make run               local relay: moto + cargo lambda watch (TopicType=Standard)
+# make run TOPIC_TYPE=Fifo
+# make test              the project's checks (dev/test.sh)
+# make validate          cfn-lint and sam validate on template.yaml
+
+TOPIC_TYPE ?= Standard
+VENV := .venv
+
+.PHONY: run test validate bootstrap
+
+bootstrap:
+	@bash dev/bootstrap.sh
+
+run: bootstrap
+	@$(VENV)/bin/python dev/run_local.py --topic-type $(TOPIC_TYPE)
+
+test:
+	@bash dev/test.sh
+
+validate: bootstrap
+	$(VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1
