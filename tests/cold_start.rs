@@ -29,22 +29,14 @@ const COMPLETE: [(&str, &str); 5] = [
 
 #[test]
 fn each_missing_variable_is_named_in_one_line() {
-    for skip in 0..COMPLETE.len() {
-        let env: Vec<_> = COMPLETE
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != skip)
-            .map(|(_, kv)| *kv)
-            .collect();
+    for (name, _) in COMPLETE {
+        let env: Vec<_> = COMPLETE.iter().filter(|(n, _)| *n != name).copied().collect();
         let (ok, text) = start(&env);
         assert!(!ok);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1, "{text}");
         assert!(
-            lines[0].contains(&format!(
-                "cold start failed: environment variable {} is not set",
-                COMPLETE[skip].0
-            )),
+            lines[0].contains(&format!("cold start failed: environment variable {name} is not set")),
             "{text}"
         );
     }

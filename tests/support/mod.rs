@@ -1,6 +1,6 @@
 //! Shared test support: a real moto server on loopback, topologies built
 //! through the real AWS SDK, and API Gateway events for the handler.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod events;
 pub mod moto;
