@@ -60,7 +60,7 @@ have=$(cat "$STAMP" 2>/dev/null || true)
 if [[ "$want" == "$have" ]]; then
     step "dev tools up to date ($REQ unchanged)"
 else
-    step "installing dev tools from $REQ (first time: a few minutes)"
+    step "installing dev tools from $REQ (the first time takes a few minutes)"
     "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$REQ"
     printf '%s\n' "$want" >"$STAMP"

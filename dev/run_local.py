@@ -34,6 +34,7 @@ from pathlib import Path
 import botocore.config
 import botocore.exceptions
 
+sys.dont_write_bytecode = True  # no dev/__pycache__ in the work tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import topology  # noqa: E402
 
@@ -49,6 +50,7 @@ BUILD_FAILED_MARKERS = ("error: could not compile", "error[E", "error: failed to
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 _print_lock = threading.Lock()
+STOPPING = threading.Event()  # set once shutdown starts; quiets background threads
 _COLOR = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
 
 
@@ -75,8 +77,16 @@ class Stop(Exception):
 
 
 class Child:
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_path: Path | None = None):
+    def __init__(
+        self,
+        name: str,
+        cmd: list[str],
+        env: dict[str, str],
+        log_path: Path | None = None,
+        stop_signals: tuple[int, ...] = (signal.SIGTERM,),
+    ):
         self.name = name
+        self.stop_signals = stop_signals
         self.log_file = open(log_path, "w") if log_path else None  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             cmd,
@@ -93,8 +103,9 @@ class Child:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def stop(self, first_signal: int = signal.SIGTERM, grace: float = 8.0) -> None:
-        for sig, wait in ((first_signal, grace), (signal.SIGKILL, 3.0)):
+    def stop(self, grace: float = 5.0) -> None:
+        """Signal the whole process group, escalating through stop_signals, then SIGKILL."""
+        for sig, wait in [(s, grace) for s in self.stop_signals] + [(signal.SIGKILL, 3.0)]:
             if not self.alive():
                 break
             try:
@@ -172,8 +183,9 @@ def handshake(url: str, timeout: float) -> tuple[int, dict, str]:
         return exc.code, dict(exc.headers), exc.read().decode(errors="replace")
 
 
-def wait_until_ready(url: str, watch: Child, output: WatchOutput) -> None:
-    """Block until the function answers the handshake, the build fails, or watch dies."""
+def wait_until_ready(url: str, watch: Child, output: WatchOutput) -> bool:
+    """Block until the function answers the handshake (True), the build fails (False),
+    or watch dies (RuntimeError)."""
     result: dict = {}
 
     def attempt() -> None:
@@ -193,12 +205,13 @@ def wait_until_ready(url: str, watch: Child, output: WatchOutput) -> None:
         if output.build_failed.is_set():
             step("the build failed (see the errors above); fix the code and save: watch rebuilds it")
             threading.Thread(target=_report_late, args=(thread, result), daemon=True).start()
-            return
+            return False
         waited = time.monotonic() - started
         if waited >= next_note:
             step(f"still building the function ({waited:.0f} s so far)…")
             next_note += 30.0
     _report_handshake(result)
+    return True
 
 
 def _report_late(thread: threading.Thread, result: dict) -> None:
@@ -207,6 +220,8 @@ def _report_late(thread: threading.Thread, result: dict) -> None:
 
 
 def _report_handshake(result: dict) -> None:
+    if STOPPING.is_set():
+        return
     if "error" in result:
         step(f"warm-up handshake failed: {result['error']}")
         return
@@ -361,13 +376,16 @@ def metrics_namespace() -> str:
         return "CcNumberRelay"
 
 
-def print_commands(invoke_port: int) -> None:
+def print_commands(invoke_port: int, built: bool) -> None:
     url = f"http://127.0.0.1:{invoke_port}/lambda-url/{FUNCTION_NAME}/"
     events = sorted((ROOT / "events").glob("*.json"))
     bodies = sorted((ROOT / "events" / "bodies").glob("*.json"))
     lines = [
         "",
-        _style("Ready. From another terminal, in " + str(ROOT) + ":", "1"),
+        _style(
+            ("Ready." if built else "Once the function builds:") + " From another terminal, in " + str(ROOT) + ":",
+            "1",
+        ),
         f"  VERIFICATION_TOKEN = {DEMO_TOKEN}",
         "",
         "  API Gateway HTTP API (v2) events, through the Lambda invoke API",
@@ -424,7 +442,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, on_signal)
 
     children: list[Child] = []
-    stop = threading.Event()
     scratch = Path(tempfile.mkdtemp(prefix="cc-number-relay-run-"))
     status = 0
     try:
@@ -462,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
                 "--color", "always" if _COLOR else "never",
             ],
             function_env(topo, endpoint, args.json_logs, scratch),
+            # It shuts its function down cleanly on SIGINT, as from a terminal.
+            stop_signals=(signal.SIGINT, signal.SIGTERM),
         )
         children.insert(0, watch)  # stopped first
         output = WatchOutput(watch)
@@ -469,14 +488,14 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_port(invoke_port, watch, "cargo lambda watch", timeout=120)
 
         step("building the function, first build takes a few minutes…")
-        wait_until_ready(f"http://127.0.0.1:{invoke_port}/lambda-url/{FUNCTION_NAME}/", watch, output)
-        print_commands(invoke_port)
+        built = wait_until_ready(f"http://127.0.0.1:{invoke_port}/lambda-url/{FUNCTION_NAME}/", watch, output)
+        print_commands(invoke_port, built)
 
         pollers = [
-            QueuePoller(endpoint, t.subscriber_queue_url, lambda m, t=t: describe_subscriber_message(t, m), stop)
+            QueuePoller(endpoint, t.subscriber_queue_url, lambda m, t=t: describe_subscriber_message(t, m), STOPPING)
             for t in topo.topics
         ]
-        pollers.append(QueuePoller(endpoint, dlq.url, lambda m: describe_parked_message(dlq, m), stop))
+        pollers.append(QueuePoller(endpoint, dlq.url, lambda m: describe_parked_message(dlq, m), STOPPING))
         for poller in pollers:
             poller.start()
 
@@ -491,16 +510,15 @@ def main(argv: list[str] | None = None) -> int:
     except topology.TemplateError as exc:
         out(f"run_local: template.yaml does not match what dev/topology.py expects: {exc}")
         status = 2
-    except (RuntimeError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+    except (RuntimeError, OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         out(f"run_local: {exc}")
         status = 1
     finally:
-        stop.set()
+        STOPPING.set()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
         for child in children:
-            # cargo lambda watch shuts its function down cleanly on SIGINT.
-            child.stop(signal.SIGINT if child.name.startswith("cargo") else signal.SIGTERM)
+            child.stop()
         if status == 0:
             for leftover in scratch.iterdir():
                 leftover.unlink()

@@ -1,58 +1,20 @@
 //! The real Lambda runtime path: the compiled binary under `cargo lambda
-//! watch`, invoked with the `events/` files by `cargo lambda invoke`.
+//! watch`, invoked with the `events/` files by `cargo lambda invoke`, and
+//! under volume through the function-URL emulation.
 
 mod support;
 
 use serde_json::Value;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
+use std::process::Command;
 use support::*;
 
-struct Watch {
-    port: u16,
-    topology: Topology,
-}
-
-static WATCH: OnceLock<Watch> = OnceLock::new();
-
-async fn watch() -> &'static Watch {
-    if let Some(w) = WATCH.get() {
-        return w;
-    }
-    let aws = Aws::moto().await;
-    let topology = Topology::create(&aws, false).await;
-    let port = free_port();
-    let mut command = Command::new(dev_tool("cargo-lambda"));
-    command
-        .args([
-            "lambda",
-            "watch",
-            "--invoke-address",
-            "127.0.0.1",
-            "--invoke-port",
-            &port.to_string(),
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PATH", path_with_venv())
-        .env("AWS_ENDPOINT_URL", &moto().endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (k, v) in topology.env() {
-        command.env(k, v);
-    }
-    spawn_tied(command);
-    wait_for_port(port, "cargo lambda watch");
-    let _ = WATCH.set(Watch { port, topology });
-    WATCH.get().unwrap()
-}
-
-pub fn path_with_venv() -> String {
-    let venv = format!("{}/.venv/bin", env!("CARGO_MANIFEST_DIR"));
-    format!("{venv}:{}", std::env::var("PATH").unwrap_or_default())
+fn watch_on_moto(topology: &Topology) -> Watch {
+    let mut env = topology.env();
+    env.push(("AWS_ENDPOINT_URL", moto().endpoint.clone()));
+    let watch = Watch::start(&env);
+    watch.warm_up();
+    watch
 }
 
 /// `cargo lambda invoke --data-file events/<name>.json`, as the README shows.
@@ -83,9 +45,10 @@ fn invoke(port: u16, name: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_answers_handshakes_publishes_and_parks_under_cargo_lambda() {
-    let watch = watch().await;
-    let port = watch.port;
     let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    let watch = watch_on_moto(&topology);
+    let port = watch.port;
 
     let handshake = tokio::task::spawn_blocking(move || invoke(port, "handshake"))
         .await
@@ -99,7 +62,7 @@ async fn the_binary_answers_handshakes_publishes_and_parks_under_cargo_lambda() 
         .unwrap();
     assert_eq!(created["statusCode"], 200);
     assert_eq!(created["body"], r#"{"status":"published"}"#);
-    let received = drain(&aws, watch.topology.subscriber_of("Created"), 1).await;
+    let received = drain(&aws, topology.subscriber_of("Created"), 1).await;
     assert_eq!(received.len(), 1);
     assert_eq!(
         received[0].json()["notificationId"],
@@ -113,10 +76,82 @@ async fn the_binary_answers_handshakes_publishes_and_parks_under_cargo_lambda() 
     assert_eq!(parked["statusCode"], 200);
     let answer: Value = serde_json::from_str(parked["body"].as_str().unwrap()).unwrap();
     assert_eq!(answer["reason"], "invalid_e164");
-    assert_eq!(drain(&aws, &watch.topology.dead_letter_queue, 1).await.len(), 1);
+    assert_eq!(drain(&aws, &topology.dead_letter_queue, 1).await.len(), 1);
 
     let wrong = tokio::task::spawn_blocking(move || invoke(port, "wrong-token"))
         .await
         .unwrap();
     assert_eq!(wrong["statusCode"], 401);
+
+    let logs = watch.logs();
+    assert!(!logs.contains(TOKEN), "the token appeared in the function's logs");
+    let summaries: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["fields"]["message"] == "request summary")
+        .collect();
+    assert!(summaries.len() >= 5, "one JSON summary line per request:\n{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_mixed_notifications_arrive_once_each_on_the_right_topic() {
+    const COUNT: usize = 1000;
+    let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    let watch = watch_on_moto(&topology);
+    let template = body_file("created");
+    let bodies: Vec<(String, &str, String)> = (0..COUNT)
+        .map(|i| {
+            let kind = EVENT_TYPES[i % 3];
+            let mut body = template.clone();
+            let uuid = format!("vol-{i:05}-{}", std::process::id());
+            body["uuid"] = uuid.clone().into();
+            body["body"]["eventType"] = kind.into();
+            body["body"]["phoneNumberInfo"]["id"] = format!("{}", 100_000 + i).into();
+            (uuid, kind, body.to_string())
+        })
+        .collect();
+    // One sender: the emulator runs one function instance, as Lambda would per
+    // concurrent request, and it stalled under parallel posts here.
+    let url_watch = std::sync::Arc::new(watch);
+    let chunks: Vec<Vec<(String, &'static str, String)>> = bodies.chunks(COUNT).map(|c| c.to_vec()).collect();
+    let mut tasks = Vec::new();
+    for chunk in chunks {
+        let w = url_watch.clone();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let headers = [("content-type", "application/json"), ("verification-token", TOKEN)];
+            for (uuid, _, body) in &chunk {
+                let (status, answer, _) = w.post(&headers, body);
+                assert_eq!((status, answer.as_str()), (200, r#"{"status":"published"}"#), "{uuid}");
+            }
+            started.elapsed()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut seen = BTreeSet::new();
+    for kind in EVENT_TYPES {
+        let expected = bodies.iter().filter(|(_, k, _)| *k == kind).count();
+        let received = drain(&aws, topology.subscriber_of(kind), expected).await;
+        assert_eq!(received.len(), expected, "{kind} subscriber");
+        for message in &received {
+            let body = message.json();
+            assert_eq!(
+                body["changeType"], kind,
+                "a {} change on the {kind} topic",
+                body["changeType"]
+            );
+            assert_eq!(message.attributes["eventType"], kind);
+            assert!(
+                seen.insert(body["notificationId"].as_str().unwrap().to_owned()),
+                "delivered twice: {}",
+                body["notificationId"]
+            );
+        }
+    }
+    let sent: BTreeSet<String> = bodies.iter().map(|(u, _, _)| u.clone()).collect();
+    assert_eq!(seen, sent);
+    assert!(drain_now(&aws, &topology.dead_letter_queue).await.is_empty());
 }

@@ -3,9 +3,11 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod events;
+pub mod lambda;
 pub mod moto;
 
 pub use events::*;
+pub use lambda::*;
 pub use moto::*;
 
 /// The token in `events/*.json`; tests and the local run use the same one.

@@ -125,7 +125,13 @@ pub const EVENT_TYPES: [&str; 3] = ["Created", "Updated", "Deleted"];
 
 impl Topology {
     pub async fn create(aws: &Aws, fifo: bool) -> Self {
+        Self::create_named(aws, fifo, &unique("t")).await
+    }
+
+    /// The same prefix gives the same names, so the same ARNs and URLs.
+    pub async fn create_named(aws: &Aws, fifo: bool, prefix: &str) -> Self {
         let suffix = if fifo { ".fifo" } else { "" };
+        let unique = |name: &str| format!("{prefix}-{name}");
         let mut topics = Vec::new();
         let mut subscribers = Vec::new();
         for kind in EVENT_TYPES {
