@@ -1,0 +1,102 @@
+//! The SAM template against the code: the function's environment is exactly
+//! what `Config` reads, and its policy grants exactly the ARNs and URL the
+//! code uses, nothing more. The template is decoded by cfn-lint's own parser.
+
+mod support;
+
+use cc_number_relay::config::ENV_VARS;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::process::Command;
+
+fn template() -> Value {
+    let output = Command::new(support::dev_tool("python"))
+        .args(["-c", "import json,sys; from cfnlint.decode import decode; t, errors = decode('template.yaml'); assert not errors, errors; json.dump(t, sys.stdout)"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "decoding template.yaml: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn function(template: &Value) -> &Value {
+    let functions: Vec<&Value> =
+        template["Resources"].as_object().unwrap().values().filter(|r| r["Type"] == "AWS::Serverless::Function").collect();
+    assert_eq!(functions.len(), 1, "one function in the template");
+    functions[0]
+}
+
+fn as_list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+#[test]
+fn the_function_environment_is_exactly_what_the_code_reads() {
+    let template = template();
+    let variables = &function(&template)["Properties"]["Environment"]["Variables"];
+    let in_template: BTreeSet<&str> = variables.as_object().unwrap().keys().map(String::as_str).collect();
+    let in_code: BTreeSet<&str> = ENV_VARS.into_iter().collect();
+    assert_eq!(in_template, in_code);
+}
+
+#[test]
+fn the_function_may_publish_and_park_exactly_where_the_code_does() {
+    let template = template();
+    let function = function(&template);
+    let env = &function["Properties"]["Environment"]["Variables"];
+    let topic_refs: BTreeSet<String> = ["CREATED_TOPIC_ARN", "UPDATED_TOPIC_ARN", "DELETED_TOPIC_ARN"]
+        .iter()
+        .map(|k| env[k]["Ref"].as_str().unwrap_or_else(|| panic!("{k} is not a !Ref to a topic")).to_owned())
+        .collect();
+    assert_eq!(topic_refs.len(), 3, "three distinct topics");
+    for topic in &topic_refs {
+        assert_eq!(template["Resources"][topic]["Type"], "AWS::SNS::Topic", "{topic}");
+    }
+    let queue = env["DEAD_LETTER_QUEUE_URL"]["Ref"].as_str().expect("DEAD_LETTER_QUEUE_URL is a !Ref to the queue");
+    assert_eq!(template["Resources"][queue]["Type"], "AWS::SQS::Queue");
+
+    let mut granted: Vec<(String, Value)> = Vec::new();
+    for policy in as_list(&function["Properties"]["Policies"]) {
+        assert!(policy.is_object(), "only inline statements, no managed policy: {policy}");
+        for statement in as_list(&policy["Statement"]) {
+            assert_eq!(statement["Effect"], "Allow");
+            for action in as_list(&statement["Action"]) {
+                for resource in as_list(&statement["Resource"]) {
+                    granted.push((action.as_str().unwrap().to_owned(), resource));
+                }
+            }
+        }
+    }
+    let mut expected: Vec<(String, Value)> = topic_refs.iter().map(|t| ("sns:Publish".to_owned(), json!({"Ref": t}))).collect();
+    expected.push(("sqs:SendMessage".to_owned(), json!({"Fn::GetAtt": [queue, "Arn"]})));
+    let sort = |v: &mut Vec<(String, Value)>| v.sort_by_key(|(a, r)| format!("{a}{r}"));
+    sort(&mut granted);
+    sort(&mut expected);
+    assert_eq!(granted, expected);
+    assert!(!serde_json::to_string(&function["Properties"]["Policies"]).unwrap().contains('*'), "no wildcards");
+}
+
+#[test]
+fn the_function_fits_ringcentrals_three_seconds() {
+    let template = template();
+    let properties = &function(&template)["Properties"];
+    assert_eq!(properties["Timeout"], 3);
+    assert_eq!(properties["Architectures"], json!(["arm64"]));
+    assert_eq!(properties["Runtime"], "provided.al2023");
+    let budget = cc_number_relay::publish::SNS_TIMEOUTS.operation + cc_number_relay::publish::SQS_TIMEOUTS.operation;
+    assert!(budget.as_millis() <= 2500, "publish plus parking may take {budget:?}");
+}
+
+#[test]
+fn the_subscription_body_puts_expires_in_at_the_top_level() {
+    let template = template();
+    let body = &template["Outputs"]["SubscriptionRequestBody"]["Value"]["Fn::Sub"];
+    let text = body.as_str().expect("a !Sub string");
+    let parsed: Value = serde_json::from_str(text).expect("the body is JSON");
+    assert_eq!(parsed["expiresIn"], 315360000);
+    assert!(parsed["deliveryMode"].get("expiresIn").is_none());
+    assert!(parsed["eventFilters"][0].as_str().unwrap().ends_with("/phone-number?usageType=ContactCenterNumber"));
+}
