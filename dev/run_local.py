@@ -406,7 +406,7 @@ def print_commands(invoke_port: int, built: bool) -> None:
     for path in bodies:
         lines.append(
             f"    curl -i -X POST -H 'Verification-Token: {DEMO_TOKEN}' -H 'Content-Type: application/json' "
-            f"--data @{path.relative_to(ROOT)} {url}"
+            f"--data-binary @{path.relative_to(ROOT)} {url}"
         )
     if not bodies:
         lines.append("    (no events/bodies/*.json yet)")
