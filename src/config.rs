@@ -38,31 +38,51 @@ impl Config {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let read = |name: &'static str| lookup(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
-        let topic = |name| TopicArn::parse(read(name)?).map_err(|problem| ConfigError::Malformed { name, problem });
+        let destinations = Destinations::from_lookup(&lookup)?;
+        let token = required(&lookup, "VERIFICATION_TOKEN")?;
+        Ok(Self {
+            topics: destinations.topics,
+            dead_letter_queue_url: destinations.dead_letter_queue_url,
+            verification_token: VerificationToken::parse(token).map_err(malformed("VERIFICATION_TOKEN"))?,
+            metrics_namespace: lookup("METRICS_NAMESPACE")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+        })
+    }
+}
+
+/// Where changes go: what the relay and the redrive command share.
+#[derive(Debug, Clone)]
+pub struct Destinations {
+    pub topics: Topics,
+    pub dead_letter_queue_url: QueueUrl,
+}
+
+impl Destinations {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name: &str| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let topic = |name| TopicArn::parse(required(lookup, name)?).map_err(malformed(name));
         Ok(Self {
             topics: Topics {
                 created: topic("CREATED_TOPIC_ARN")?,
                 updated: topic("UPDATED_TOPIC_ARN")?,
                 deleted: topic("DELETED_TOPIC_ARN")?,
             },
-            dead_letter_queue_url: QueueUrl::parse(read("DEAD_LETTER_QUEUE_URL")?).map_err(|problem| {
-                ConfigError::Malformed {
-                    name: "DEAD_LETTER_QUEUE_URL",
-                    problem,
-                }
-            })?,
-            verification_token: VerificationToken::parse(read("VERIFICATION_TOKEN")?).map_err(|problem| {
-                ConfigError::Malformed {
-                    name: "VERIFICATION_TOKEN",
-                    problem,
-                }
-            })?,
-            metrics_namespace: lookup("METRICS_NAMESPACE")
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+            dead_letter_queue_url: QueueUrl::parse(required(lookup, "DEAD_LETTER_QUEUE_URL")?)
+                .map_err(malformed("DEAD_LETTER_QUEUE_URL"))?,
         })
     }
+}
+
+fn required(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<String, ConfigError> {
+    lookup(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name))
+}
+
+fn malformed(name: &'static str) -> impl Fn(&'static str) -> ConfigError {
+    move |problem| ConfigError::Malformed { name, problem }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -75,7 +75,7 @@ async fn park(relay: &Relay, reason: ParkReason, body: &[u8], change: Option<Box
         normalized: change.as_deref(),
     };
     match relay.sinks.park(&parked).await {
-        Ok(()) => Outcome::Parked { reason, change },
+        Ok(_) => Outcome::Parked { reason, change },
         Err(error) => Outcome::Unrecoverable {
             reason,
             error,

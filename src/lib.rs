@@ -8,3 +8,4 @@ pub mod config;
 pub mod http;
 pub mod notification;
 pub mod publish;
+pub mod redrive;

@@ -5,7 +5,7 @@ mod park;
 mod sns;
 
 pub use clients::{Sinks, SNS_TIMEOUTS, SQS_TIMEOUTS};
-pub use park::{ParkError, ParkReason, Parked};
+pub use park::{ParkError, ParkReason, Parked, ParkedRecord};
 pub use sns::{message_attributes, PublishError};
 
 /// SNS and SQS refuse the two Unicode non-characters U+FFFE and U+FFFF even

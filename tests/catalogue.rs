@@ -750,5 +750,9 @@ fn readme_lists_every_catalogued_class() {
             format!("| {} | {} | {outcome} |", c.name, c.status)
         })
         .collect();
-    assert!(missing.is_empty(), "README's bad-input catalogue lacks these rows:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "README's bad-input catalogue lacks these rows:\n{}",
+        missing.join("\n")
+    );
 }

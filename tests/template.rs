@@ -15,13 +15,21 @@ fn template() -> Value {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(output.status.success(), "decoding template.yaml: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "decoding template.yaml: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
 fn function(template: &Value) -> &Value {
-    let functions: Vec<&Value> =
-        template["Resources"].as_object().unwrap().values().filter(|r| r["Type"] == "AWS::Serverless::Function").collect();
+    let functions: Vec<&Value> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .collect();
     assert_eq!(functions.len(), 1, "one function in the template");
     functions[0]
 }
@@ -49,18 +57,28 @@ fn the_function_may_publish_and_park_exactly_where_the_code_does() {
     let env = &function["Properties"]["Environment"]["Variables"];
     let topic_refs: BTreeSet<String> = ["CREATED_TOPIC_ARN", "UPDATED_TOPIC_ARN", "DELETED_TOPIC_ARN"]
         .iter()
-        .map(|k| env[k]["Ref"].as_str().unwrap_or_else(|| panic!("{k} is not a !Ref to a topic")).to_owned())
+        .map(|k| {
+            env[k]["Ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{k} is not a !Ref to a topic"))
+                .to_owned()
+        })
         .collect();
     assert_eq!(topic_refs.len(), 3, "three distinct topics");
     for topic in &topic_refs {
         assert_eq!(template["Resources"][topic]["Type"], "AWS::SNS::Topic", "{topic}");
     }
-    let queue = env["DEAD_LETTER_QUEUE_URL"]["Ref"].as_str().expect("DEAD_LETTER_QUEUE_URL is a !Ref to the queue");
+    let queue = env["DEAD_LETTER_QUEUE_URL"]["Ref"]
+        .as_str()
+        .expect("DEAD_LETTER_QUEUE_URL is a !Ref to the queue");
     assert_eq!(template["Resources"][queue]["Type"], "AWS::SQS::Queue");
 
     let mut granted: Vec<(String, Value)> = Vec::new();
     for policy in as_list(&function["Properties"]["Policies"]) {
-        assert!(policy.is_object(), "only inline statements, no managed policy: {policy}");
+        assert!(
+            policy.is_object(),
+            "only inline statements, no managed policy: {policy}"
+        );
         for statement in as_list(&policy["Statement"]) {
             assert_eq!(statement["Effect"], "Allow");
             for action in as_list(&statement["Action"]) {
@@ -70,13 +88,21 @@ fn the_function_may_publish_and_park_exactly_where_the_code_does() {
             }
         }
     }
-    let mut expected: Vec<(String, Value)> = topic_refs.iter().map(|t| ("sns:Publish".to_owned(), json!({"Ref": t}))).collect();
+    let mut expected: Vec<(String, Value)> = topic_refs
+        .iter()
+        .map(|t| ("sns:Publish".to_owned(), json!({"Ref": t})))
+        .collect();
     expected.push(("sqs:SendMessage".to_owned(), json!({"Fn::GetAtt": [queue, "Arn"]})));
     let sort = |v: &mut Vec<(String, Value)>| v.sort_by_key(|(a, r)| format!("{a}{r}"));
     sort(&mut granted);
     sort(&mut expected);
     assert_eq!(granted, expected);
-    assert!(!serde_json::to_string(&function["Properties"]["Policies"]).unwrap().contains('*'), "no wildcards");
+    assert!(
+        !serde_json::to_string(&function["Properties"]["Policies"])
+            .unwrap()
+            .contains('*'),
+        "no wildcards"
+    );
 }
 
 #[test]
@@ -98,5 +124,8 @@ fn the_subscription_body_puts_expires_in_at_the_top_level() {
     let parsed: Value = serde_json::from_str(text).expect("the body is JSON");
     assert_eq!(parsed["expiresIn"], 315360000);
     assert!(parsed["deliveryMode"].get("expiresIn").is_none());
-    assert!(parsed["eventFilters"][0].as_str().unwrap().ends_with("/phone-number?usageType=ContactCenterNumber"));
+    assert!(parsed["eventFilters"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("/phone-number?usageType=ContactCenterNumber"));
 }

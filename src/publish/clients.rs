@@ -86,7 +86,8 @@ impl Sinks {
         Ok(topic)
     }
 
-    pub async fn park(&self, parked: &Parked<'_>) -> Result<(), ParkError> {
+    /// Returns the SQS message id of the parked item.
+    pub async fn park(&self, parked: &Parked<'_>) -> Result<String, ParkError> {
         park::send(&self.sqs, &self.dead_letter_queue, parked).await
     }
 }

@@ -6,7 +6,7 @@ use crate::notification::DecodeError;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use base64::Engine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// SQS's message size limit.
 pub const MAX_MESSAGE_BYTES: usize = 262_144;
@@ -85,7 +85,12 @@ impl Parked<'_> {
     }
 }
 
-pub(super) async fn send(client: &aws_sdk_sqs::Client, queue: &QueueUrl, parked: &Parked<'_>) -> Result<(), ParkError> {
+/// Returns the SQS message id of the parked item.
+pub(super) async fn send(
+    client: &aws_sdk_sqs::Client,
+    queue: &QueueUrl,
+    parked: &Parked<'_>,
+) -> Result<String, ParkError> {
     let reason = MessageAttributeValue::builder()
         .data_type("String")
         .string_value(parked.reason.code())
@@ -98,6 +103,30 @@ pub(super) async fn send(client: &aws_sdk_sqs::Client, queue: &QueueUrl, parked:
         .message_attributes("reason", reason)
         .send()
         .await
-        .map(|_| ())
+        .map(|sent| sent.message_id.unwrap_or_default())
         .map_err(|e| ParkError(DisplayErrorContext(&e).to_string()))
+}
+
+/// A parked item read back from the queue (by the redrive command).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkedRecord {
+    pub reason: String,
+    pub detail: String,
+    pub received_at: String,
+    pub raw_body: String,
+    pub raw_body_encoding: String,
+}
+
+impl ParkedRecord {
+    /// The bytes RingCentral sent, exactly.
+    pub fn raw_bytes(&self) -> Result<Vec<u8>, &'static str> {
+        match self.raw_body_encoding.as_str() {
+            "text" => Ok(self.raw_body.clone().into_bytes()),
+            "base64" => base64::engine::general_purpose::STANDARD
+                .decode(&self.raw_body)
+                .map_err(|_| "rawBody is not valid base64"),
+            _ => Err("unknown rawBodyEncoding"),
+        }
+    }
 }

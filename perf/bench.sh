@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `make bench`: every performance figure of the relay, each printed beside its
+# budget, on this machine.
+#
+#  1. handler cost: criterion (benches/handler.rs) against the serde_json::Value floor;
+#  2. cold start, warm invocation CPU and peak RSS: the x86_64 release binary and
+#     a lambda_http hello-world (perf/hello, same profile), same run, against a
+#     local Runtime API emulator with SNS on moto (benches/cold_start/);
+#  3. size: the arm64 bootstrap from `cargo lambda build --release --arm64`
+#     (what `sam build` runs) and its zip.
+#
+# Knobs: COLD_START_REPS (5), COLD_START_WARM (1000), SKIP_ARM64=1, SKIP_HANDLER=1.
+# The first run builds the release profile twice (with and without the
+# dev-dependencies' features) plus arm64: expect 15-20 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+
+step() { printf '\n==> %s\n' "$*"; }
+
+bash dev/bootstrap.sh
+export PATH="$ROOT/.venv/bin:$PATH"
+
+OUT=$ROOT/target/perf
+mkdir -p "$OUT"
+export PERF_SUMMARY=$OUT/summary.txt
+: >"$PERF_SUMMARY"
+
+machine() {
+    local cpu
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+    printf '%s, %s cores, %s GiB RAM, %s %s, %s\n' "${cpu:-$(uname -m)}" "$(nproc)" \
+        "$(awk '/MemTotal/ {printf "%.0f", $2/1048576}' /proc/meminfo)" "$(uname -s)" "$(uname -r)" \
+        "$(rustc --version)"
+}
+{
+    printf 'cc-number-relay performance, %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
+    printf 'machine: %s\n' "$(machine)"
+    printf 'commit: %s%s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+        "$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+} >>"$PERF_SUMMARY"
+
+if [[ "${SKIP_HANDLER:-}" != 1 ]]; then
+    step "handler cost: cargo bench --bench handler (criterion)"
+    cargo bench --locked --bench handler
+fi
+
+step "release builds for the cold-start benchmark (x86_64, [profile.release])"
+# The relay exactly as `sam build` builds it (no dev-dependency features), kept
+# aside because `cargo bench` later rebuilds target/release/cc-number-relay.
+cargo build --locked --release --bin cc-number-relay
+cp target/release/cc-number-relay "$OUT/cc-number-relay"
+# The hello-world: its own workspace, the relay's lock file and target/.
+cp Cargo.lock perf/hello/Cargo.lock
+cargo build --release --manifest-path perf/hello/Cargo.toml --target-dir "$ROOT/target"
+cp target/release/hello-lambda "$OUT/hello-lambda"
+
+step "cold start and warm invocations: cargo bench --bench cold_start"
+COLD_START_RELAY=$OUT/cc-number-relay COLD_START_HELLO=$OUT/hello-lambda \
+    cargo bench --locked --bench cold_start
+
+if [[ "${SKIP_ARM64:-}" != 1 ]]; then
+    step "size: cargo lambda build --release --arm64 (the sam build; cross-compiles with zig)"
+    rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
+    cargo lambda build --release --arm64 --bin cc-number-relay
+    bootstrap=target/lambda/cc-number-relay/bootstrap
+    zip=$OUT/bootstrap.zip
+    rm -f "$zip"
+    (cd "$(dirname "$bootstrap")" && python3 -m zipfile -c "$zip" bootstrap)
+    bytes=$(stat -c %s "$bootstrap")
+    zipped=$(stat -c %s "$zip")
+    budget=7000000
+    verdict=within
+    ((bytes <= budget)) || verdict="OVER BUDGET"
+    {
+        printf '\nsize (arm64, cargo lambda build --release --arm64)\n'
+        printf '%-42s %12s   %-30s %s\n' "arm64 bootstrap" "$bytes B" "<= $budget B (7 MB)" "$verdict"
+        printf '%-42s %12s   %-30s %s\n' "arm64 bootstrap, zipped (deflate)" "$zipped B" "-" ""
+    } | tee -a "$PERF_SUMMARY"
+fi
+
+step "summary (also in target/perf/summary.txt)"
+cat "$PERF_SUMMARY"

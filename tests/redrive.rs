@@ -1,0 +1,236 @@
+//! The redrive command against moto: the real CLI binary empties the
+//! dead-letter queue once the cause is fixed, and is safe to rerun.
+
+mod support;
+
+use cc_number_relay::http::{handle, Relay};
+use cc_number_relay::publish::Sinks;
+use serde_json::{json, Value};
+use std::process::Command;
+use support::*;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn ctl(env: &[(&str, String)], args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_cc-number-relay-ctl"))
+        .args(args)
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+async fn queue_depth(aws: &Aws, queue: &str) -> usize {
+    let attributes = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default();
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    [A::ApproximateNumberOfMessages, A::ApproximateNumberOfMessagesNotVisible]
+        .iter()
+        .map(|k| attributes.get(k).map_or(0, |v| v.parse::<usize>().unwrap()))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
+    let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    let late_topic = format!("arn:aws:sns:us-east-1:123456789012:late-created-{}", std::process::id());
+    let mut env = topology.env();
+    env[0].1 = late_topic.clone();
+    let config =
+        cc_number_relay::config::Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    let relay = Relay {
+        token: config.verification_token,
+        sinks: Sinks::new(&aws.sdk, config.topics, config.dead_letter_queue_url),
+    };
+
+    // Parked because its topic does not exist yet, and parked as not E.164.
+    let answer = handle(&relay, request(&event_file("created"))).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(handle(&relay, request(&event_file("parked"))).await.status(), 200);
+    // Parked long ago under an older reason; today's decoder gives another one.
+    let stale = json!({
+        "reason": "invalid_field", "detail": "an older decoder's complaint", "receivedAt": "2026-01-01T00:00:00Z",
+        "rawBody": "{\"uuid\":\"x\"}", "rawBodyEncoding": "text", "normalized": null
+    });
+    aws.sqs
+        .send_message()
+        .queue_url(&topology.dead_letter_queue)
+        .message_body(stale.to_string())
+        .send()
+        .await
+        .unwrap();
+    aws.sqs
+        .send_message()
+        .queue_url(&topology.dead_letter_queue)
+        .message_body("not a parked item")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queue_depth(&aws, &topology.dead_letter_queue).await, 4);
+
+    let dry = ctl(&env, &["redrive", "--dry-run"]);
+    assert_eq!(dry.code, 3, "{}{}", dry.stdout, dry.stderr);
+    assert_eq!(
+        dry.stdout.trim(),
+        // A dry run decodes but does not call SNS: the publish_failed item decodes now.
+        "redrive summary (dry run): read 4, would publish 1, still failing 2 (invalid_e164: 1, invalid_field: 1), re-parked with a new reason 0, renewal reminders 0, unreadable 1"
+    );
+    assert!(
+        dry.stderr
+            .contains("redrive: 4 read, 1 would be published, 2 still failing, 1 unreadable"),
+        "{}",
+        dry.stderr
+    );
+    assert_eq!(
+        queue_depth(&aws, &topology.dead_letter_queue).await,
+        4,
+        "a dry run changes nothing"
+    );
+
+    // Fix the cause: the topic now exists, with a subscriber.
+    let name = late_topic.rsplit(':').next().unwrap();
+    let arn = aws
+        .sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    assert_eq!(arn, late_topic);
+    let subscriber = aws
+        .sqs
+        .create_queue()
+        .queue_name(format!("{name}-sub"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    aws.sns
+        .subscribe()
+        .topic_arn(&arn)
+        .protocol("sqs")
+        .endpoint(format!("arn:aws:sqs:us-east-1:123456789012:{name}-sub"))
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+
+    let dry = ctl(&env, &["redrive", "--dry-run"]);
+    assert!(
+        dry.stdout
+            .contains("would publish 1, still failing 2 (invalid_e164: 1, invalid_field: 1)"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        drain_now(&aws, &subscriber).await.is_empty(),
+        "a dry run publishes nothing"
+    );
+
+    let run = ctl(&env, &["redrive"]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout.trim(),
+        "redrive summary: read 4, published 1, still failing 2 (invalid_e164: 1, invalid_field: 1), re-parked with a new reason 1, renewal reminders 0, unreadable 1"
+    );
+    let published = drain(&aws, &subscriber, 1).await;
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        published[0].json()["notificationId"],
+        "ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0"
+    );
+    assert_eq!(published[0].attributes["eventType"], "Created");
+    assert_matches_schema(&published[0].json());
+
+    let left = drain(&aws, &topology.dead_letter_queue, 3).await;
+    let mut reasons: Vec<(String, String)> = left
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<Value>(&m.body).map_or(("-".into(), m.body.clone()), |v| {
+                (
+                    v["reason"].as_str().unwrap_or("-").to_owned(),
+                    v["detail"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![
+            ("-".to_owned(), "not a parked item".to_owned()),
+            (
+                "invalid_e164".to_owned(),
+                "$.body.phoneNumberInfo.phoneNumber: must be E.164: '+' then 1 to 15 digits, the first not 0"
+                    .to_owned()
+            ),
+            ("invalid_field".to_owned(), "$.event: is required".to_owned()),
+        ]
+    );
+    let reparked = left
+        .iter()
+        .find(|m| m.body.contains("$.event: is required"))
+        .unwrap()
+        .json();
+    assert_eq!(
+        reparked["receivedAt"], "2026-01-01T00:00:00Z",
+        "the original arrival time is kept"
+    );
+    assert_eq!(reparked["rawBody"], "{\"uuid\":\"x\"}");
+    for m in &left {
+        aws.sqs
+            .send_message()
+            .queue_url(&topology.dead_letter_queue)
+            .message_body(&m.body)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let again = ctl(&env, &["redrive"]);
+    assert!(
+        again.stdout.contains("published 0, still failing 2"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        drain_now(&aws, &subscriber).await.is_empty(),
+        "a rerun publishes nothing twice"
+    );
+}
+
+#[test]
+fn redrive_names_a_missing_variable() {
+    let run = ctl(&[], &["redrive"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr.trim(),
+        "cc-number-relay-ctl: environment variable CREATED_TOPIC_ARN is not set"
+    );
+}
