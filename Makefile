@@ -2,11 +2,12 @@
 # make run TOPIC_TYPE=Fifo
 # make test              the project's checks (dev/test.sh)
 # make validate          cfn-lint and sam validate on template.yaml
+# make bench             performance figures beside their budgets (perf/bench.sh; ~20 min the first time)
 
 TOPIC_TYPE ?= Standard
 VENV := .venv
 
-.PHONY: run test validate bootstrap
+.PHONY: run test validate bootstrap bench fuzz
 
 bootstrap:
 	@bash dev/bootstrap.sh
@@ -20,3 +21,9 @@ test:
 validate: bootstrap
 	$(VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1
+
+fuzz:
+	@bash dev/fuzz.sh $(FUZZ_SECONDS)
+
+bench:
+	@bash perf/bench.sh

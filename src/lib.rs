@@ -5,7 +5,11 @@
 
 pub mod change;
 pub mod config;
+pub mod guardian;
 pub mod http;
 pub mod notification;
+pub mod observe;
 pub mod publish;
 pub mod redrive;
+pub mod ringcentral;
+pub mod xray;

@@ -2,7 +2,9 @@ use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider
 use aws_config::BehaviorVersion;
 use cc_number_relay::config::Config;
 use cc_number_relay::http::{self, Relay};
+use cc_number_relay::observe;
 use cc_number_relay::publish::Sinks;
+use cc_number_relay::xray::XRay;
 use lambda_http::{lambda_runtime, service_fn, tower::Service, Adapter, Error, LambdaEvent};
 use serde_json::value::RawValue;
 use std::convert::Infallible;
@@ -17,6 +19,7 @@ async fn main() -> Result<(), Error> {
             std::process::exit(1);
         }
     };
+    let metrics = observe::init(&config.metrics_namespace)?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     // Lambda puts credentials in the environment; taking them from there skips
     // the profile-file and IMDS probes of the default chain at cold start.
@@ -27,18 +30,22 @@ async fn main() -> Result<(), Error> {
     let relay = Relay {
         token: config.verification_token,
         sinks: Sinks::new(&sdk, config.topics, config.dead_letter_queue_url),
+        xray: XRay::from_env(),
     };
     let relay = &relay;
     let adapter = Adapter::from(service_fn(move |request| async move {
         Ok::<_, Infallible>(http::handle(relay, request).await)
     }));
+    let mut cold_start = true;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let mut adapter = adapter.clone();
+        let first = std::mem::take(&mut cold_start);
         async move {
             let answer = match http::parse_event(event.payload.get()) {
                 Ok(request) => serde_json::to_value(adapter.call(LambdaEvent::new(request, event.context)).await?)?,
                 Err(_) => http::unreadable_event_answer(),
             };
+            observe::flush(metrics, first, std::io::stdout().lock());
             Ok::<_, Error>(answer)
         }
     }))

@@ -64,6 +64,7 @@ async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
     let relay = Relay {
         token: config.verification_token,
         sinks: Sinks::new(&aws.sdk, config.topics, config.dead_letter_queue_url),
+        xray: Default::default(),
     };
 
     // Parked because its topic does not exist yet, and parked as not E.164.

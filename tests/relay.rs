@@ -352,6 +352,7 @@ async fn failed_publish_parks_the_normalized_change() {
     let relay = cc_number_relay::http::Relay {
         token: topology.config().verification_token,
         sinks: missing_sinks(&aws.sdk, Some(&topology.dead_letter_queue)),
+        xray: Default::default(),
     };
     let event = event_file("created");
     let response = cc_number_relay::http::handle(&relay, request(&event)).await;
@@ -381,6 +382,7 @@ async fn when_publish_and_parking_both_fail_the_answer_is_503() {
     let relay = cc_number_relay::http::Relay {
         token: cc_number_relay::config::VerificationToken::parse(TOKEN.to_owned()).unwrap(),
         sinks: missing_sinks(&aws.sdk, None),
+        xray: Default::default(),
     };
     let response = cc_number_relay::http::handle(&relay, request(&event_file("created"))).await;
     assert_eq!(response.status(), 503);

@@ -129,3 +129,35 @@ fn the_subscription_body_puts_expires_in_at_the_top_level() {
         .unwrap()
         .ends_with("/phone-number?usageType=ContactCenterNumber"));
 }
+
+#[test]
+fn the_dashboard_is_valid_json_and_shows_every_relay_metric() {
+    let template = template();
+    let sub = &template["Resources"]["RelayDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"];
+    let mut body = sub[0].as_str().expect("a !Sub with variables").to_owned();
+    for (name, value) in [
+        ("${Ns}", "CcNumberRelay"),
+        ("${AWS::Region}", "us-east-1"),
+        ("${RelayFunction}", "fn"),
+        ("${Queue}", "q"),
+    ] {
+        body = body.replace(name, value);
+    }
+    assert!(!body.contains("${"), "an unresolved variable in {body}");
+    let dashboard: Value = serde_json::from_str(&body).expect("the dashboard body is JSON");
+    let text = dashboard.to_string();
+    use cc_number_relay::observe::*;
+    for metric in [
+        PUBLISHED,
+        PARKED,
+        UNRECOVERABLE,
+        UNAUTHENTICATED,
+        HANDSHAKES,
+        RENEWAL_REMINDERS,
+        PUBLISH_LATENCY,
+        COLD_START,
+    ] {
+        assert!(text.contains(metric), "{metric} is not on the dashboard");
+    }
+    assert!(text.contains("\"value\":3000"), "the 3-second line");
+}

@@ -151,6 +151,23 @@ impl Outcome {
         response
     }
 
+    pub fn record_metrics(&self) {
+        use crate::observe::*;
+        match self {
+            Self::Handshake { .. } => metrics::counter!(HANDSHAKES).increment(1),
+            Self::Rejected(Rejection::Unauthenticated) => metrics::counter!(UNAUTHENTICATED).increment(1),
+            Self::Rejected(_) => {}
+            Self::Published { change, .. } => {
+                metrics::counter!(PUBLISHED, "eventType" => change.change_type.as_str()).increment(1)
+            }
+            Self::Parked { reason, .. } => metrics::counter!(PARKED, "reason" => reason.code()).increment(1),
+            Self::Unrecoverable { reason, .. } => {
+                metrics::counter!(UNRECOVERABLE, "reason" => reason.code()).increment(1)
+            }
+            Self::RenewalReminder { .. } => metrics::counter!(RENEWAL_REMINDERS).increment(1),
+        }
+    }
+
     /// The one line per request an operator searches for. Values are ids and
     /// codes only: never the token, and the raw body only when it would
     /// otherwise be lost.

@@ -201,6 +201,7 @@ impl Topology {
         Relay {
             token: config.verification_token,
             sinks: Sinks::new(sdk, config.topics, config.dead_letter_queue_url),
+            xray: Default::default(),
         }
     }
 

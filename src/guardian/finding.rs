@@ -1,0 +1,200 @@
+//! What a check finds and what the guardian did about it: each one becomes
+//! a message on the alarm topic and a line of CLI output.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "finding", rename_all_fields = "camelCase")]
+pub enum Finding {
+    /// No subscription of this app delivers to the address.
+    Missing {
+        address: String,
+    },
+    /// RingCentral stopped delivering to it for good.
+    Blacklisted {
+        subscription_id: String,
+        address: String,
+        reason: Option<String>,
+        blacklisted_at: Option<String>,
+    },
+    /// Neither Active nor Blacklisted (e.g. Suspended): nothing is delivered.
+    Inactive {
+        subscription_id: String,
+        address: String,
+        status: String,
+    },
+    ExpiringSoon {
+        subscription_id: String,
+        address: String,
+        expiration_time: String,
+        seconds_left: u64,
+    },
+    /// A new subscription replaced the dead or missing one.
+    Healed {
+        subscription_id: String,
+        address: String,
+        expiration_time: String,
+        replaced: Vec<String>,
+    },
+    Renewed {
+        subscription_id: String,
+        address: String,
+        expiration_time: String,
+    },
+    /// A dead subscription deleted once a live one was in place.
+    Removed {
+        subscription_id: String,
+        address: String,
+        status: String,
+    },
+    HealFailed {
+        address: String,
+        error: String,
+    },
+    RenewFailed {
+        subscription_id: String,
+        address: String,
+        error: String,
+    },
+    RemoveFailed {
+        subscription_id: String,
+        address: String,
+        error: String,
+    },
+    /// The subscriptions could not even be read (credentials, permission, rate limit, ...).
+    CheckFailed {
+        address: String,
+        error: String,
+    },
+}
+
+impl Finding {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Missing { .. } => "Missing",
+            Self::Blacklisted { .. } => "Blacklisted",
+            Self::Inactive { .. } => "Inactive",
+            Self::ExpiringSoon { .. } => "ExpiringSoon",
+            Self::Healed { .. } => "Healed",
+            Self::Renewed { .. } => "Renewed",
+            Self::Removed { .. } => "Removed",
+            Self::HealFailed { .. } => "HealFailed",
+            Self::RenewFailed { .. } => "RenewFailed",
+            Self::RemoveFailed { .. } => "RemoveFailed",
+            Self::CheckFailed { .. } => "CheckFailed",
+        }
+    }
+
+    /// One line for people: email subscribers of the alarm topic and the CLI.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Missing { address } => format!("no subscription of this app delivers to {address}"),
+            Self::Blacklisted {
+                subscription_id,
+                reason,
+                blacklisted_at,
+                ..
+            } => format!(
+                "subscription {subscription_id} is Blacklisted since {}: {}; RingCentral delivers nothing more to it",
+                blacklisted_at.as_deref().unwrap_or("an unknown time"),
+                reason.as_deref().unwrap_or("no reason given")
+            ),
+            Self::Inactive {
+                subscription_id,
+                status,
+                ..
+            } => format!("subscription {subscription_id} is {status}, not Active; RingCentral delivers nothing to it"),
+            Self::ExpiringSoon {
+                subscription_id,
+                expiration_time,
+                seconds_left,
+                ..
+            } => format!(
+                "subscription {subscription_id} expires at {expiration_time} (in {})",
+                human_duration(*seconds_left)
+            ),
+            Self::Healed {
+                subscription_id,
+                address,
+                expiration_time,
+                replaced,
+            } => {
+                let what = if replaced.is_empty() {
+                    "the missing subscription".to_owned()
+                } else {
+                    format!("dead subscription {}", replaced.join(", "))
+                };
+                format!("created subscription {subscription_id} to {address} (Active, expires {expiration_time}) in place of {what}")
+            }
+            Self::Renewed {
+                subscription_id,
+                expiration_time,
+                ..
+            } => format!("renewed subscription {subscription_id}: now expires {expiration_time}"),
+            Self::Removed {
+                subscription_id,
+                status,
+                ..
+            } => format!("deleted {status} subscription {subscription_id}; an Active one delivers to the address"),
+            Self::HealFailed { address, error } => {
+                format!("could not recreate the subscription to {address}; the dead one is kept: {error}")
+            }
+            Self::RenewFailed {
+                subscription_id, error, ..
+            } => format!("could not renew subscription {subscription_id}: {error}"),
+            Self::RemoveFailed {
+                subscription_id, error, ..
+            } => format!("could not delete dead subscription {subscription_id}: {error}"),
+            Self::CheckFailed { address, error } => {
+                format!("could not check the subscriptions to {address}: {error}")
+            }
+        }
+    }
+
+    /// The alarm-topic message: the finding's fields plus its summary.
+    pub fn to_message(&self) -> String {
+        let mut value = serde_json::to_value(self).unwrap_or_else(|_| serde_json::json!({ "finding": self.kind() }));
+        if let Some(object) = value.as_object_mut() {
+            object.insert("summary".to_owned(), self.summary().into());
+        }
+        value.to_string()
+    }
+}
+
+/// "3 days 4 h", "5 h 2 min", "40 s".
+pub fn human_duration(seconds: u64) -> String {
+    let (days, hours, minutes) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} days {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_carry_the_fields_and_a_summary() {
+        let finding = Finding::Blacklisted {
+            subscription_id: "s1".into(),
+            address: "https://a/b".into(),
+            reason: Some("Webhook responses with code: [404]".into()),
+            blacklisted_at: Some("2026-01-01T00:00:00.000Z".into()),
+        };
+        let message: serde_json::Value = serde_json::from_str(&finding.to_message()).unwrap();
+        assert_eq!(message["finding"], "Blacklisted");
+        assert_eq!(message["subscriptionId"], "s1");
+        assert_eq!(message["reason"], "Webhook responses with code: [404]");
+        assert!(message["summary"].as_str().unwrap().contains("[404]"));
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(40), "40 s");
+        assert_eq!(human_duration(3_720), "1 h 2 min");
+        assert_eq!(human_duration(3 * 86_400 + 7_200), "3 days 2 h");
+    }
+}

@@ -1,0 +1,38 @@
+//! CloudWatch metrics in Embedded Metric Format, through the `metrics`
+//! facade and `metrics_cloudwatch_embedded`: counters are recorded where
+//! outcomes are decided and written to stdout once per invocation.
+
+use metrics::Unit;
+use metrics_cloudwatch_embedded::Collector;
+
+pub const PUBLISHED: &str = "NotificationsPublished";
+pub const PARKED: &str = "NotificationsParked";
+pub const UNRECOVERABLE: &str = "NotificationsUnrecoverable";
+pub const UNAUTHENTICATED: &str = "Unauthenticated";
+pub const HANDSHAKES: &str = "Handshakes";
+pub const RENEWAL_REMINDERS: &str = "RenewalReminders";
+pub const PUBLISH_LATENCY: &str = "PublishLatency";
+pub const COLD_START: &str = "ColdStart";
+
+#[derive(Debug, thiserror::Error)]
+#[error("metrics could not be set up: {0}")]
+pub struct MetricsError(String);
+
+/// Installs the process-wide recorder; call once, at cold start.
+pub fn init(namespace: &str) -> Result<&'static Collector, MetricsError> {
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(namespace.to_owned())
+        .init()
+        .map_err(|e| MetricsError(e.to_string()))?;
+    metrics::describe_histogram!(PUBLISH_LATENCY, Unit::Milliseconds, "time of the SNS publish call");
+    Ok(collector)
+}
+
+/// Writes this invocation's metrics (and, the first time, `ColdStart`).
+/// A failed write to stdout loses metrics, never the notification.
+pub fn flush(collector: &Collector, cold_start: bool, mut out: impl std::io::Write) {
+    if cold_start {
+        let _ = collector.write_single(COLD_START, Some(Unit::Count), 1, &mut out);
+    }
+    let _ = collector.flush(out);
+}

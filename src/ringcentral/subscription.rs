@@ -1,0 +1,236 @@
+//! The subscription resource: what the relay's subscription asks for, and
+//! creating, listing, renewing and deleting subscriptions.
+
+use super::client::{Client, Method};
+use super::credentials::Secret;
+use super::error::{ErrorBody, RingCentralError as Error};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+const SUBSCRIPTIONS: &str = "/restapi/v1.0/subscription";
+
+/// The relay's event: Contact Center phone numbers of the app's account.
+pub const CONTACT_CENTER_NUMBER_FILTER: &str = "/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber";
+/// Reminders a day before expiry, hourly; the relay answers them with 200
+/// and the guardian does the renewing.
+pub const RENEWAL_REMINDER_FILTER: &str = "/restapi/v1.0/subscription/~?threshold=86400&interval=3600";
+/// Ten years, the most RingCentral allows for a webhook.
+pub const MAX_EXPIRES_IN: u32 = 315_360_000;
+
+/// The body of `POST /restapi/v1.0/subscription`. `expiresIn` is at the top
+/// level: inside `deliveryMode` RingCentral ignores it and the subscription
+/// dies after the 7-day default.
+pub fn new_subscription_body(address: &str, verification_token: &Secret, expires_in: u32) -> String {
+    serde_json::json!({
+        "eventFilters": [CONTACT_CENTER_NUMBER_FILTER, RENEWAL_REMINDER_FILTER],
+        "deliveryMode": {
+            "transportType": "WebHook",
+            "address": address,
+            "verificationToken": verification_token.expose(),
+        },
+        "expiresIn": expires_in,
+    })
+    .to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub id: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub expiration_time: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+    #[serde(default)]
+    pub event_filters: Vec<String>,
+    #[serde(default)]
+    pub delivery_mode: DeliveryMode,
+    #[serde(default)]
+    pub blacklisted_data: Option<BlacklistedData>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryMode {
+    #[serde(default)]
+    pub transport_type: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlacklistedData {
+    #[serde(default)]
+    pub blacklisted_at: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Subscription {
+    pub fn status(&self) -> &str {
+        self.status.as_deref().unwrap_or("Unknown")
+    }
+    pub fn is_active(&self) -> bool {
+        self.status() == "Active"
+    }
+    pub fn address(&self) -> Option<&str> {
+        self.delivery_mode.address.as_deref()
+    }
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        use time::format_description::well_known::Rfc3339;
+        OffsetDateTime::parse(self.expiration_time.as_deref()?, &Rfc3339).ok()
+    }
+    pub fn expiration(&self) -> &str {
+        self.expiration_time.as_deref().unwrap_or("unknown")
+    }
+}
+
+#[derive(Deserialize)]
+struct Records {
+    #[serde(default)]
+    records: Vec<Subscription>,
+}
+
+impl Client {
+    /// This app's subscriptions (RingCentral lists only the caller's own).
+    pub fn list_subscriptions(&self) -> Result<Vec<Subscription>, Error> {
+        let operation = "listing subscriptions";
+        let answer = self.api(Method::Get, SUBSCRIPTIONS, None, operation)?;
+        expect_ok(&answer, operation)?;
+        parse::<Records>(&answer.body, operation).map(|r| r.records)
+    }
+
+    /// This app's subscriptions that deliver to `address`.
+    pub fn subscriptions_to(&self, address: &str) -> Result<Vec<Subscription>, Error> {
+        let mut all = self.list_subscriptions()?;
+        all.retain(|s| s.address() == Some(address));
+        Ok(all)
+    }
+
+    /// Creates the relay's subscription. RingCentral first sends its
+    /// validation request to `address`; SUB-520/SUB-525 mean that failed.
+    pub fn create_subscription(
+        &self,
+        address: &str,
+        verification_token: &Secret,
+        expires_in: u32,
+    ) -> Result<Subscription, Error> {
+        let operation = "creating the subscription";
+        let body = new_subscription_body(address, verification_token, expires_in);
+        let answer = self.api(Method::Post, SUBSCRIPTIONS, Some(&body), operation)?;
+        if !(200..300).contains(&answer.status) {
+            let error = ErrorBody::parse(&answer.body);
+            if let Some(code) = error.code().filter(|c| c.starts_with("SUB-52")) {
+                return Err(Error::handshake(code, error.message().unwrap_or_default(), address));
+            }
+        }
+        expect_ok(&answer, operation)?;
+        parse(&answer.body, operation)
+    }
+
+    pub fn get_subscription(&self, id: &str) -> Result<Subscription, Error> {
+        let operation = "reading a subscription";
+        let answer = self.api(Method::Get, &path(id)?, None, operation)?;
+        expect_found(&answer, id)?;
+        expect_ok(&answer, operation)?;
+        parse(&answer.body, operation)
+    }
+
+    /// Extends the subscription by its own `expiresIn`.
+    pub fn renew_subscription(&self, id: &str) -> Result<Subscription, Error> {
+        let operation = "renewing a subscription";
+        let answer = self.api(Method::Post, &format!("{}/renew", path(id)?), None, operation)?;
+        expect_found(&answer, id)?;
+        expect_ok(&answer, operation)?;
+        parse(&answer.body, operation)
+    }
+
+    pub fn delete_subscription(&self, id: &str) -> Result<(), Error> {
+        let operation = "deleting a subscription";
+        let answer = self.api(Method::Delete, &path(id)?, None, operation)?;
+        expect_found(&answer, id)?;
+        expect_ok(&answer, operation)
+    }
+}
+
+fn path(id: &str) -> Result<String, Error> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+    if ok {
+        Ok(format!("{SUBSCRIPTIONS}/{id}"))
+    } else {
+        Err(Error::InvalidSubscriptionId(id.to_owned()))
+    }
+}
+
+fn expect_found(answer: &super::client::Answer, id: &str) -> Result<(), Error> {
+    if answer.status == 404 {
+        return Err(Error::NotFound(id.to_owned()));
+    }
+    Ok(())
+}
+
+fn expect_ok(answer: &super::client::Answer, operation: &'static str) -> Result<(), Error> {
+    if (200..300).contains(&answer.status) {
+        return Ok(());
+    }
+    Err(Error::Api {
+        status: answer.status,
+        operation,
+        detail: ErrorBody::parse(&answer.body).detail(&answer.body),
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &str, operation: &'static str) -> Result<T, Error> {
+    serde_json::from_str(body).map_err(|e| Error::InvalidAnswer {
+        operation,
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notification::EventFilter;
+
+    #[test]
+    fn expires_in_is_at_the_top_level_and_the_filters_are_the_relays() {
+        let body: serde_json::Value = serde_json::from_str(&new_subscription_body(
+            "https://x/y",
+            &Secret::new("t0ken".into()),
+            MAX_EXPIRES_IN,
+        ))
+        .unwrap();
+        assert_eq!(body["expiresIn"], 315_360_000);
+        assert!(body["deliveryMode"].get("expiresIn").is_none());
+        assert_eq!(body["deliveryMode"]["transportType"], "WebHook");
+        assert_eq!(body["deliveryMode"]["verificationToken"], "t0ken");
+        assert_eq!(body["eventFilters"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_relay_recognises_both_filters() {
+        assert!(matches!(
+            EventFilter::parse(CONTACT_CENTER_NUMBER_FILTER),
+            Ok(EventFilter::ContactCenterNumbers { account_id: None })
+        ));
+        assert_eq!(
+            EventFilter::parse(RENEWAL_REMINDER_FILTER),
+            Ok(EventFilter::RenewalReminder)
+        );
+    }
+
+    #[test]
+    fn ids_cannot_leave_the_subscription_path() {
+        assert!(path("9d38419f-645f-4ee3-a053-8cf1368c21c4").is_ok());
+        for bad in ["", "../account", "a/renew", "a?x", "a b"] {
+            assert!(path(bad).is_err(), "{bad}");
+        }
+    }
+}
