@@ -4,8 +4,10 @@ use aws_config::BehaviorVersion;
 use cc_number_relay::config::Destinations;
 use cc_number_relay::publish::Sinks;
 use cc_number_relay::redrive::{Redrive, Summary};
-use clap::{Parser, Subcommand};
+use cc_number_relay::{guardian, ringcentral};
+use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "cc-number-relay-ctl", about = "Operator commands for cc-number-relay")]
@@ -24,16 +26,234 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Create the RingCentral webhook subscription to ADDRESS (Contact Center
+    /// number events and renewal reminders; expiresIn at the top level).
+    /// RingCentral first sends its validation request to ADDRESS.
+    Subscribe {
+        /// The webhook URL: the stack's WebhookUrl output.
+        #[arg(long)]
+        address: String,
+        /// Lifetime in seconds (RingCentral's maximum, ten years, by default).
+        #[arg(long, default_value_t = ringcentral::MAX_EXPIRES_IN, value_parser = clap::value_parser!(u32).range(1..=i64::from(ringcentral::MAX_EXPIRES_IN)))]
+        expires_in: u32,
+        #[command(flatten)]
+        token: TokenArgs,
+        #[command(flatten)]
+        ringcentral: RingCentralArgs,
+    },
+    /// List this app's subscriptions to ADDRESS: status, expiry, blacklisting.
+    /// Exits 3 when one is not Active, expires within the threshold, or none exists.
+    Status {
+        #[arg(long)]
+        address: String,
+        /// Threshold in seconds for "expires soon" (default: 3 days).
+        #[arg(long, value_name = "SECONDS", default_value_t = guardian::DEFAULT_RENEW_WITHIN.as_secs())]
+        expiring_within: u64,
+        #[command(flatten)]
+        ringcentral: RingCentralArgs,
+    },
+    /// Renew a subscription by id.
+    Renew {
+        /// The subscription id, as `status` shows it.
+        id: String,
+        #[command(flatten)]
+        ringcentral: RingCentralArgs,
+    },
+    /// Recreate a blacklisted, inactive or missing subscription to ADDRESS,
+    /// then delete the dead one.
+    Heal {
+        #[arg(long)]
+        address: String,
+        #[command(flatten)]
+        token: TokenArgs,
+        #[command(flatten)]
+        ringcentral: RingCentralArgs,
+    },
+}
+
+/// RingCentral's API: RINGCENTRAL_SERVER_URL (default https://platform.ringcentral.com),
+/// RINGCENTRAL_CLIENT_ID, RINGCENTRAL_CLIENT_SECRET and RINGCENTRAL_JWT.
+#[derive(Args)]
+struct RingCentralArgs {
+    /// Read RINGCENTRAL_CLIENT_ID, RINGCENTRAL_CLIENT_SECRET and RINGCENTRAL_JWT
+    /// from this Secrets Manager secret (a JSON object) instead of the environment.
+    #[arg(long, value_name = "SECRET")]
+    credentials_secret: Option<String>,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// Read the verification token from this Secrets Manager secret (the token,
+    /// or a JSON object with VERIFICATION_TOKEN) instead of VERIFICATION_TOKEN.
+    #[arg(long, value_name = "SECRET")]
+    verification_token_secret: Option<String>,
 }
 
 /// Exit status when the run finished but items are still failing.
 const STILL_FAILING: u8 = 3;
+/// Exit status of `status` when a subscription needs attention.
+const NEEDS_ATTENTION: u8 = 3;
+/// How long a command waits on RingCentral's rate limits in all.
+const RATE_LIMIT_BUDGET: Duration = Duration::from_secs(180);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Redrive { dry_run } => redrive(dry_run).await,
+        Command::Subscribe {
+            address,
+            expires_in,
+            token,
+            ringcentral,
+        } => finish(subscribe(&address, expires_in, &token, &ringcentral).await),
+        Command::Status {
+            address,
+            expiring_within,
+            ringcentral,
+        } => finish(status(&address, Duration::from_secs(expiring_within), &ringcentral).await),
+        Command::Renew { id, ringcentral } => finish(renew(&id, &ringcentral).await),
+        Command::Heal {
+            address,
+            token,
+            ringcentral,
+        } => finish(heal(&address, &token, &ringcentral).await),
     }
+}
+
+/// Errors are one line on stderr.
+fn finish(result: Result<ExitCode, String>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("cc-number-relay-ctl: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Tells the operator why nothing happens for a while.
+struct StderrWait;
+
+impl ringcentral::Wait for StderrWait {
+    fn wait(&self, delay: Duration, operation: &str) {
+        eprintln!(
+            "cc-number-relay-ctl: RingCentral is rate limiting: waiting {} s as Retry-After asks, then retrying {operation}",
+            delay.as_secs()
+        );
+        std::thread::sleep(delay);
+    }
+}
+
+async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&aws_config::load_defaults(BehaviorVersion::latest()).await)
+}
+
+async fn client(args: &RingCentralArgs) -> Result<ringcentral::Client, String> {
+    let credentials = match &args.credentials_secret {
+        None => ringcentral::Credentials::from_env().map_err(|e| e.to_string())?,
+        Some(id) => {
+            let server = ringcentral::ServerUrl::from_lookup(&|n: &str| std::env::var(n).ok()).map_err(|e| e.to_string())?;
+            let secret = ringcentral::read_secret(&secrets_client().await, id)
+                .await
+                .map_err(|e| e.to_string())?;
+            ringcentral::Credentials::from_secret(id, secret.expose(), server).map_err(|e| e.to_string())?
+        }
+    };
+    ringcentral::Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(StderrWait)).map_err(|e| e.to_string())
+}
+
+async fn verification_token(args: &TokenArgs) -> Result<ringcentral::Secret, String> {
+    match &args.verification_token_secret {
+        None => ringcentral::verification_token(std::env::var("VERIFICATION_TOKEN").ok(), "VERIFICATION_TOKEN"),
+        Some(id) => {
+            let secret = ringcentral::read_secret(&secrets_client().await, id)
+                .await
+                .map_err(|e| e.to_string())?;
+            ringcentral::verification_token_from_secret(id, &secret)
+        }
+    }
+    .map_err(|e| e.to_string())
+}
+
+async fn subscribe(
+    address: &str,
+    expires_in: u32,
+    token: &TokenArgs,
+    args: &RingCentralArgs,
+) -> Result<ExitCode, String> {
+    let token = verification_token(token).await?;
+    let client = client(args).await?;
+    let created = client
+        .create_subscription(address, &token, expires_in)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "created subscription {}: status {}, expires {}, address {}",
+        created.id,
+        created.status(),
+        created.expiration(),
+        created.address().unwrap_or(address)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(address: &str, expiring_within: Duration, args: &RingCentralArgs) -> Result<ExitCode, String> {
+    let client = client(args).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let inspection = guardian::inspect(&client, address, expiring_within, now).map_err(|e| e.to_string())?;
+    println!("subscriptions of this app to {address}:");
+    for assessed in &inspection.subscriptions {
+        println!("  {}", assessed.line(now));
+    }
+    let findings = inspection.findings();
+    if findings.is_empty() {
+        println!("healthy");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for finding in &findings {
+        println!("needs attention: {}", finding.summary());
+    }
+    Ok(ExitCode::from(NEEDS_ATTENTION))
+}
+
+async fn renew(id: &str, args: &RingCentralArgs) -> Result<ExitCode, String> {
+    let client = client(args).await?;
+    let renewed = client.renew_subscription(id).map_err(|e| e.to_string())?;
+    println!(
+        "renewed subscription {}: status {}, expires {}",
+        renewed.id,
+        renewed.status(),
+        renewed.expiration()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Result<ExitCode, String> {
+    let token = verification_token(token).await?;
+    let client = client(args).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let inspection =
+        guardian::inspect(&client, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?;
+    let findings = guardian::heal(&client, &inspection, &token);
+    if findings.is_empty() {
+        let live: Vec<&str> = inspection
+            .subscriptions
+            .iter()
+            .map(|a| a.subscription.id.as_str())
+            .collect();
+        println!("nothing to heal: Active subscription {} delivers to {address}", live.join(", "));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut failed = false;
+    for finding in &findings {
+        let failure = matches!(
+            finding,
+            guardian::Finding::HealFailed { .. } | guardian::Finding::RemoveFailed { .. }
+        );
+        failed |= failure;
+        if failure {
+            eprintln!("cc-number-relay-ctl: {}", finding.summary());
+        } else {
+            println!("{}", finding.summary());
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 async fn redrive(dry_run: bool) -> ExitCode {
