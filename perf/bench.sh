@@ -36,6 +36,7 @@ machine() {
 {
     printf 'cc-number-relay performance, %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
     printf 'machine: %s\n' "$(machine)"
+    printf 'load average at start: %s (timings are only comparable on an otherwise idle machine)\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'commit: %s%s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         "$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
 } >>"$PERF_SUMMARY"

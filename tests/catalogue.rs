@@ -8,7 +8,6 @@ mod support;
 
 use cc_number_relay::http::{handle, INVALID_BASE64_MARKER};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex, OnceLock};
 use support::*;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -617,37 +616,9 @@ fn catalogue() -> Vec<Case> {
     cases
 }
 
-/// Every log line of this test binary, captured for the token check.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || CaptureWriter(writer.clone()))
-            .init();
-        logs
-    })
-    .clone()
-}
-
-struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for CaptureWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_catalogued_request_gets_its_answer_and_leaves_only_what_it_should() {
-    let logs = captured_logs();
+    let logs = CapturedLogs::install();
     let aws = Aws::moto().await;
     let topology = Topology::create(&aws, false).await;
     let relay = topology.relay(&aws.sdk);
@@ -719,7 +690,7 @@ async fn every_catalogued_request_gets_its_answer_and_leaves_only_what_it_should
         cases.len(),
         failures.join("\n")
     );
-    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.lines().count() >= cases.len(), "one summary line per request");
     assert!(!logs.contains(TOKEN), "the token appeared in the logs");
     assert!(

@@ -8,20 +8,7 @@ use cc_number_relay::xray::XRay;
 use lambda_http::{Context, RequestExt};
 use serde_json::{json, Value};
 use std::net::UdpSocket;
-use std::sync::{Arc, Mutex};
 use support::*;
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const TRACE_ROOT: &str = "1-6b09bc82-ebe4053a43c200488bca663d";
 
@@ -86,12 +73,7 @@ fn assert_metric(documents: &[Value], name: &str, dimensions: &[(&str, &str)], v
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_outcome_logs_one_summary_line_emits_its_metric_and_never_the_token() {
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .with_writer(move || Capture(writer.clone()))
-        .init();
+    let logs = CapturedLogs::install();
     let collector = cc_number_relay::observe::init("RelayTests").unwrap();
     let (daemon, daemon_address) = xray_daemon_stand_in();
 
@@ -111,7 +93,7 @@ async fn every_outcome_logs_one_summary_line_emits_its_metric_and_never_the_toke
         emf_documents(&out)
     };
     let summary = |request_id: &str| -> Value {
-        let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+        let text = logs.text();
         let lines: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -228,6 +210,6 @@ async fn every_outcome_logs_one_summary_line_emits_its_metric_and_never_the_toke
     cc_number_relay::observe::flush(collector, true, &mut cold);
     assert_metric(&emf_documents(&cold), "ColdStart", &[], json!(1));
 
-    let all_logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let all_logs = logs.text();
     assert!(!all_logs.contains(TOKEN), "the token is in the logs");
 }

@@ -149,7 +149,8 @@ async fn client(args: &RingCentralArgs) -> Result<ringcentral::Client, String> {
     let credentials = match &args.credentials_secret {
         None => ringcentral::Credentials::from_env().map_err(|e| e.to_string())?,
         Some(id) => {
-            let server = ringcentral::ServerUrl::from_lookup(&|n: &str| std::env::var(n).ok()).map_err(|e| e.to_string())?;
+            let server =
+                ringcentral::ServerUrl::from_lookup(&|n: &str| std::env::var(n).ok()).map_err(|e| e.to_string())?;
             let secret = ringcentral::read_secret(&secrets_client().await, id)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -237,7 +238,10 @@ async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Resul
             .iter()
             .map(|a| a.subscription.id.as_str())
             .collect();
-        println!("nothing to heal: Active subscription {} delivers to {address}", live.join(", "));
+        println!(
+            "nothing to heal: Active subscription {} delivers to {address}",
+            live.join(", ")
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let mut failed = false;

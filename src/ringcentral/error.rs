@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(oauth.detail(""), "invalid_client: Invalid client: abc");
         assert_eq!(
             ErrorBody::parse("<html>\n</html>").detail("<html>\n</html>"),
-            "<html>  </html>"
+            "<html> </html>"
         );
     }
 

@@ -4,10 +4,12 @@
 
 pub mod events;
 pub mod lambda;
+pub mod logs;
 pub mod moto;
 
 pub use events::*;
 pub use lambda::*;
+pub use logs::*;
 pub use moto::*;
 
 /// The token in `events/*.json`; tests and the local run use the same one.
