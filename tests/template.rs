@@ -23,15 +23,15 @@ fn template() -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// The relay function (the guardian, the other function, has its own test).
 fn function(template: &Value) -> &Value {
-    let functions: Vec<&Value> = template["Resources"]
-        .as_object()
-        .unwrap()
-        .values()
-        .filter(|r| r["Type"] == "AWS::Serverless::Function")
-        .collect();
-    assert_eq!(functions.len(), 1, "one function in the template");
-    functions[0]
+    let function = &template["Resources"]["RelayFunction"];
+    assert_eq!(
+        function["Type"], "AWS::Serverless::Function",
+        "the relay function RelayFunction"
+    );
+    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "cc-number-relay");
+    function
 }
 
 fn as_list(value: &Value) -> Vec<Value> {

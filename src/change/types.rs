@@ -154,9 +154,11 @@ mod tests {
     fn timestamp_must_be_rfc3339() {
         assert!(Timestamp::parse("2013-06-14T12:00:00.000Z").is_ok());
         assert!(Timestamp::parse("2013-06-14T12:00:00+02:00").is_ok());
+        // RFC 3339 section 5.6 lets a space stand for the T.
+        assert!(Timestamp::parse("2013-06-14 12:00:00Z").is_ok());
         for bad in [
             "2013-06-14",
-            "2013-06-14 12:00:00Z",
+            "2013-06-14T12:00:00",
             "yesterday",
             "2013-13-14T12:00:00Z",
             "1371211200",

@@ -109,8 +109,18 @@ impl ErrorBody {
             .or(self.error_description.as_deref())
     }
 
-    /// `CODE: message`, or whatever part of it is there.
+    /// `CODE: message`, or whatever part of it is there; OAuth's
+    /// `error: description (CODE)`.
     pub fn detail(&self, raw: &str) -> String {
+        if let Some(error) = &self.error {
+            let description = self.error_description.as_deref().or(self.message());
+            let code = self.errors.iter().find_map(|e| e.error_code.as_deref());
+            return one_line(&format!(
+                "{error}{}{}",
+                description.map_or_else(String::new, |d| format!(": {d}")),
+                code.map_or_else(String::new, |c| format!(" ({c})"))
+            ));
+        }
         match (self.code(), self.message()) {
             (Some(c), Some(m)) => one_line(&format!("{c}: {m}")),
             (Some(c), None) => one_line(c),

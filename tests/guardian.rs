@@ -1,0 +1,358 @@
+//! The guardian's run (credentials from Secrets Manager, check, heal, renew,
+//! findings to the alarm topic) against moto (Secrets Manager, SNS, SQS)
+//! and the local RingCentral stand-in (tests/ringcentral_standin).
+
+mod ringcentral_standin;
+mod support;
+
+use cc_number_relay::guardian::{Finding, Guardian, GuardianConfig, Report};
+use ringcentral_standin::*;
+use serde_json::Value;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use support::{drain, drain_now, Aws, TOKEN};
+
+const TEN_YEARS: Duration = Duration::from_secs(315_360_000);
+
+struct Setup {
+    aws: Aws,
+    standin: StandIn,
+    webhook: FakeWebhook,
+    alarm_queue: String,
+    guardian: Guardian,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn secrets(aws: &Aws) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&aws.sdk)
+}
+
+/// An alarm topic with a raw-delivery queue, a secret holding `credentials`,
+/// and a guardian watching `webhook`.
+async fn setup_with(behavior: Behavior, credentials: &str) -> Setup {
+    let aws = Aws::moto().await;
+    let standin = StandIn::start();
+    let webhook = FakeWebhook::start(behavior);
+    let topic = aws
+        .sns
+        .create_topic()
+        .name(unique("alarms"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let alarm_queue = aws
+        .sqs
+        .create_queue()
+        .queue_name(unique("alarm-sub"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    aws.sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(format!(
+            "arn:aws:sqs:us-east-1:123456789012:{}",
+            alarm_queue.rsplit('/').next().unwrap()
+        ))
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    let secret = unique("rc-credentials");
+    secrets(&aws)
+        .await
+        .create_secret()
+        .name(&secret)
+        .secret_string(credentials)
+        .send()
+        .await
+        .unwrap();
+    let env = [
+        ("WEBHOOK_ADDRESS", webhook.address.clone()),
+        ("ALARM_TOPIC_ARN", topic),
+        ("RINGCENTRAL_CREDENTIALS_SECRET", secret),
+        ("RINGCENTRAL_SERVER_URL", standin.url.clone()),
+        ("VERIFICATION_TOKEN", TOKEN.to_owned()),
+    ];
+    let config =
+        GuardianConfig::from_lookup(&|k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    let guardian = Guardian {
+        config,
+        secrets: secrets(&aws).await,
+        sns: aws.sns.clone(),
+    };
+    Setup {
+        aws,
+        standin,
+        webhook,
+        alarm_queue,
+        guardian,
+    }
+}
+
+async fn setup(behavior: Behavior) -> Setup {
+    setup_with(behavior, &StandIn::credentials_secret_json()).await
+}
+
+impl Setup {
+    async fn run(&self) -> Report {
+        let (report, published) = self.guardian.run().await;
+        published.unwrap();
+        report
+    }
+
+    /// The alarm-topic messages: (finding attribute, message).
+    async fn alarms(&self, expected: usize) -> Vec<(String, Value)> {
+        drain(&self.aws, &self.alarm_queue, expected)
+            .await
+            .into_iter()
+            .map(|m| (m.attributes["finding"].clone(), m.json()))
+            .collect()
+    }
+
+    fn live(&self) -> Vec<Sub> {
+        let now = time::OffsetDateTime::now_utc();
+        self.standin
+            .subscriptions()
+            .into_iter()
+            .filter(|s| s.expiration > now)
+            .collect()
+    }
+}
+
+fn kinds(report: &Report) -> Vec<&'static str> {
+    report.findings.iter().map(Finding::kind).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_subscription_raises_nothing() {
+    let s = setup(Behavior::Echo).await;
+    let id = s.standin.seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    let report = s.run().await;
+    assert_eq!(
+        report,
+        Report {
+            findings: vec![],
+            healthy: true,
+            healed: 0,
+            expiring_soon: 0
+        }
+    );
+    assert!(
+        drain_now(&s.aws, &s.alarm_queue).await.is_empty(),
+        "no message when all is well"
+    );
+    assert_eq!(s.live().len(), 1);
+    assert_eq!(s.live()[0].id, id);
+    assert!(s.standin.handshakes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blacklisted_subscription_is_recreated_and_the_dead_one_deleted() {
+    let s = setup(Behavior::NotFoundForNotifications).await;
+    let old = s.standin.seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    // A delivery that gets a 404 blacklists it, as RingCentral does.
+    let delivery = s.standin.deliver(&old, &s.standin.notification(&old, "created"));
+    assert_eq!(delivery.status, Some(404));
+    assert!(delivery.blacklisted);
+
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["Blacklisted", "Healed"]);
+    assert!(report.healthy);
+    assert_eq!(report.healed, 1);
+
+    let live = s.live();
+    assert_eq!(live.len(), 1, "the dead one is deleted: {live:?}");
+    let new = &live[0];
+    assert_ne!(new.id, old);
+    assert_eq!(new.status, "Active");
+    assert_eq!(new.address, s.webhook.address);
+    assert_eq!(new.verification_token.as_deref(), Some(TOKEN));
+    let handshake = &s.standin.handshakes()[0];
+    assert_eq!(handshake.outcome, "accepted");
+
+    let alarms = s.alarms(2).await;
+    assert_eq!(alarms.len(), 2);
+    assert_eq!(alarms[0].0, "Blacklisted");
+    assert_eq!(alarms[0].1["subscriptionId"], old.as_str());
+    assert_eq!(alarms[0].1["reason"], "Webhook responses with code: [404]");
+    assert_eq!(alarms[1].0, "Healed");
+    assert_eq!(alarms[1].1["subscriptionId"], new.id.as_str());
+    assert_eq!(alarms[1].1["replaced"], serde_json::json!([old]));
+    assert!(alarms[1].1["summary"].as_str().unwrap().contains(&new.id));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_expiring_soon_is_renewed() {
+    let s = setup(Behavior::Echo).await;
+    let id = s.standin.seed(&s.webhook.address, TOKEN, Duration::from_secs(86_400));
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["ExpiringSoon", "Renewed"]);
+    assert_eq!(report.expiring_soon, 1);
+    assert!(report.healthy);
+    let renewed = s.standin.subscription(&id).unwrap();
+    let left = (renewed.expiration - time::OffsetDateTime::now_utc()).whole_days();
+    assert!(left > 3000, "renewed by its expiresIn: {left} days");
+    let alarms = s.alarms(2).await;
+    let kinds: Vec<&str> = alarms.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["ExpiringSoon", "Renewed"]);
+    assert!(alarms[0].1["secondsLeft"].as_u64().unwrap() <= 86_400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_subscription_is_recreated() {
+    let s = setup(Behavior::Echo).await;
+    // One that expired unnoticed: RingCentral drops it from the list.
+    let gone = s.standin.seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    s.standin
+        .set_expiration(&gone, time::OffsetDateTime::now_utc() - time::Duration::minutes(1));
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["Missing", "Healed"]);
+    assert!(report.healthy);
+    assert_eq!(report.healed, 1);
+    let live = s.live();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].address, s.webhook.address);
+    let request = s.standin.last_subscription_request().unwrap();
+    assert_eq!(request["expiresIn"], 315_360_000);
+    let alarms = s.alarms(2).await;
+    assert_eq!(alarms[1].1["replaced"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_heal_keeps_the_dead_one_and_says_why() {
+    let s = setup(Behavior::NoEcho).await;
+    let old = s.standin.seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    s.standin.blacklist(&old, "Read timed out");
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["Blacklisted", "HealFailed"]);
+    assert!(!report.healthy);
+    assert_eq!(report.healed, 0);
+    assert_eq!(s.standin.subscription(&old).unwrap().status, "Blacklisted", "kept");
+    let alarms = s.alarms(2).await;
+    let failed = &alarms[1].1;
+    assert_eq!(failed["finding"], "HealFailed");
+    assert!(failed["error"].as_str().unwrap().contains("SUB-520"), "{failed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_subscription_beside_a_live_one_is_deleted() {
+    let s = setup(Behavior::Echo).await;
+    let live = s.standin.seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    let dead = s.standin.seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    s.standin.set_status(&dead, "Suspended");
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["Inactive", "Removed"]);
+    assert!(report.healthy);
+    assert_eq!(report.healed, 0);
+    let ids: Vec<String> = s.live().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, [live]);
+    assert!(s.standin.handshakes().is_empty(), "nothing recreated");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_run_waits_and_completes() {
+    let s = setup(Behavior::Echo).await;
+    s.standin.seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    s.standin.rate_limit(1, 1);
+    let report = s.run().await;
+    assert!(report.healthy, "{report:?}");
+    assert!(report.findings.is_empty());
+    let statuses: Vec<u16> = s.standin.log().iter().map(|l| l.status).collect();
+    assert_eq!(statuses, [429, 200, 200]);
+}
+
+async fn check_failed(credentials: &str) -> (Setup, String) {
+    let s = setup_with(Behavior::Echo, credentials).await;
+    s.standin.seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["CheckFailed"]);
+    assert!(!report.healthy);
+    let alarms = s.alarms(1).await;
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(alarms[0].0, "CheckFailed");
+    let error = alarms[0].1["error"].as_str().unwrap().to_owned();
+    (s, error)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_credentials_secret_is_reported() {
+    // As the stack creates it, before the operator puts the credentials in.
+    let (_, error) =
+        check_failed(r#"{"RINGCENTRAL_CLIENT_ID":"","RINGCENTRAL_CLIENT_SECRET":"","RINGCENTRAL_JWT":""}"#).await;
+    assert!(error.contains("has no RINGCENTRAL_CLIENT_ID"), "{error}");
+    assert!(error.contains("put-secret-value"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_are_reported_without_the_secret() {
+    let credentials = serde_json::json!({
+        "RINGCENTRAL_CLIENT_ID": CLIENT_ID, "RINGCENTRAL_CLIENT_SECRET": "notTheSecretValue", "RINGCENTRAL_JWT": JWT
+    })
+    .to_string();
+    let (s, error) = check_failed(&credentials).await;
+    assert!(
+        error.starts_with("RingCentral rejected the app's credentials"),
+        "{error}"
+    );
+    assert!(!error.contains("notTheSecretValue"));
+    assert_eq!(s.standin.handshakes().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_permission_is_reported_by_name() {
+    let s = setup(Behavior::Echo).await;
+    s.standin.set_permissions(&["ReadAccounts"]);
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["CheckFailed"]);
+    let summary = report.findings[0].summary();
+    assert!(
+        summary.contains("lacks the SubscriptionWebhook permission"),
+        "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_secret_is_reported() {
+    let mut s = setup(Behavior::Echo).await;
+    s.guardian.config.credentials_secret = "no-such-secret".to_owned();
+    let (report, published) = s.guardian.run().await;
+    published.unwrap();
+    assert_eq!(kinds(&report), ["CheckFailed"]);
+    assert!(
+        report.findings[0]
+            .summary()
+            .contains("cannot read secret no-such-secret"),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn findings_that_reach_nobody_fail_the_run() {
+    let mut s = setup(Behavior::Echo).await;
+    s.guardian.config.alarm_topic =
+        cc_number_relay::config::TopicArn::parse(format!("arn:aws:sns:us-east-1:123456789012:{}", unique("absent")))
+            .unwrap();
+    let (report, published) = s.guardian.run().await;
+    assert_eq!(kinds(&report), ["Missing", "Healed"]);
+    let error = published.unwrap_err();
+    assert_eq!(error.failed, 2);
+    assert!(error
+        .to_string()
+        .starts_with("publishing 2 of 2 findings to the alarm topic failed"));
+}

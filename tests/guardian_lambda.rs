@@ -1,0 +1,183 @@
+//! The guardian binary as Lambda runs it: under `cargo lambda watch`,
+//! invoked with an EventBridge scheduled event, against moto (Secrets
+//! Manager, SNS, SQS) and the local RingCentral stand-in
+//! (tests/ringcentral_standin). Checks its answer, the findings on the alarm
+//! topic, and the Embedded Metric Format lines it writes.
+
+mod ringcentral_standin;
+mod support;
+
+use ringcentral_standin::*;
+use serde_json::{json, Value};
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+
+const FUNCTION: &str = "cc-number-relay-guardian";
+const NAMESPACE: &str = "GuardianLambdaTest";
+
+fn scheduled_event() -> Value {
+    json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-11-27T12:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/cc-number-relay-GuardianFunctionTick"],
+        "detail": {}
+    })
+}
+
+fn invoke(watch: &Watch) -> Value {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        // The first invocation builds the binary.
+        .timeout_global(Some(Duration::from_secs(900)))
+        .build()
+        .into();
+    let url = format!(
+        "http://127.0.0.1:{}/2015-03-31/functions/{FUNCTION}/invocations",
+        watch.port
+    );
+    let mut response = agent.post(&url).send(scheduled_event().to_string()).unwrap();
+    let text = response.body_mut().read_to_string().unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{text}\n{}", watch.logs());
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The EMF documents the function wrote to stdout, in order.
+fn emf_documents(logs: &str) -> Vec<Value> {
+    logs.lines()
+        .filter(|l| l.contains("\"_aws\""))
+        .filter_map(|l| l.find('{').and_then(|i| serde_json::from_str::<Value>(&l[i..]).ok()))
+        .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Namespace"] == NAMESPACE)
+        .collect()
+}
+
+fn wait_for_documents(watch: &Watch, count: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let documents = emf_documents(&watch.logs());
+        if documents.len() >= count {
+            return documents;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("expected {count} EMF documents in:\n{}", watch.logs());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_run_heals_publishes_findings_and_writes_metrics() {
+    let aws = Aws::moto().await;
+    let standin = StandIn::start();
+    let webhook = FakeWebhook::start(Behavior::Echo);
+    let suffix = std::process::id();
+    let topic = aws
+        .sns
+        .create_topic()
+        .name(format!("guardian-lambda-alarms-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let queue = aws
+        .sqs
+        .create_queue()
+        .queue_name(format!("guardian-lambda-alarm-sub-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    aws.sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(format!(
+            "arn:aws:sqs:us-east-1:123456789012:guardian-lambda-alarm-sub-{suffix}"
+        ))
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    let secret = format!("guardian-lambda-rc-{suffix}");
+    aws_sdk_secretsmanager::Client::new(&aws.sdk)
+        .create_secret()
+        .name(&secret)
+        .secret_string(StandIn::credentials_secret_json())
+        .send()
+        .await
+        .unwrap();
+
+    let env = vec![
+        ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
+        ("WEBHOOK_ADDRESS", webhook.address.clone()),
+        ("ALARM_TOPIC_ARN", topic),
+        ("RINGCENTRAL_CREDENTIALS_SECRET", secret),
+        ("RINGCENTRAL_SERVER_URL", standin.url.clone()),
+        ("VERIFICATION_TOKEN", TOKEN.to_owned()),
+        ("METRICS_NAMESPACE", NAMESPACE.to_owned()),
+    ];
+    let watch = Watch::start(&env);
+
+    // Nothing delivers to the address yet: the guardian creates the subscription.
+    let first = tokio::task::block_in_place(|| invoke(&watch));
+    assert_eq!(
+        first,
+        json!({"healthy": true, "healed": 1, "expiringSoon": 0, "findings": ["Missing", "Healed"]})
+    );
+    let subs = standin.subscriptions();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].address, webhook.address);
+    assert_eq!(subs[0].verification_token.as_deref(), Some(TOKEN));
+    let alarms = drain(&aws, &queue, 2).await;
+    let kinds: Vec<&str> = alarms.iter().map(|m| m.attributes["finding"].as_str()).collect();
+    assert_eq!(kinds, ["Missing", "Healed"]);
+    assert_eq!(alarms[1].json()["subscriptionId"], subs[0].id.as_str());
+
+    let documents = tokio::task::block_in_place(|| wait_for_documents(&watch, 1));
+    let metrics = &documents[0];
+    let names: Vec<&str> = metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Name"].as_str().unwrap())
+        .collect();
+    for name in ["SubscriptionHealthy", "SubscriptionHealed", "SubscriptionExpiringSoon"] {
+        assert!(names.contains(&name), "{name} in {metrics}");
+    }
+    assert_eq!(metrics["SubscriptionHealthy"].as_f64(), Some(1.0));
+    assert_eq!(metrics["SubscriptionHealed"].as_f64(), Some(1.0));
+    assert_eq!(metrics["SubscriptionExpiringSoon"].as_f64(), Some(0.0));
+
+    // Next tick: healthy, nothing published, and the metrics say so (zeros included).
+    let second = tokio::task::block_in_place(|| invoke(&watch));
+    assert_eq!(
+        second,
+        json!({"healthy": true, "healed": 0, "expiringSoon": 0, "findings": []})
+    );
+    assert!(drain_now(&aws, &queue).await.is_empty());
+    let documents = tokio::task::block_in_place(|| wait_for_documents(&watch, 2));
+    assert_eq!(documents[1]["SubscriptionHealthy"].as_f64(), Some(1.0));
+    assert_eq!(documents[1]["SubscriptionHealed"].as_f64(), Some(0.0));
+
+    // The subscription gets blacklisted; the next tick heals it.
+    standin.blacklist(&subs[0].id, "Webhook responses with code: [503]");
+    let third = tokio::task::block_in_place(|| invoke(&watch));
+    assert_eq!(third["findings"], json!(["Blacklisted", "Healed"]));
+    assert_eq!(third["healed"], 1);
+    let documents = tokio::task::block_in_place(|| wait_for_documents(&watch, 3));
+    assert_eq!(documents[2]["SubscriptionHealed"].as_f64(), Some(1.0));
+}
+
+#[test]
+fn a_cold_start_without_configuration_stops_with_one_line() {
+    let output = Command::new(env!("CARGO_BIN_EXE_cc-number-relay-guardian"))
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("cold start failed: environment variable WEBHOOK_ADDRESS is not set"),
+        "{text}"
+    );
+}

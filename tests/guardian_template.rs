@@ -1,0 +1,176 @@
+//! The guardian in the SAM template against the code: its environment is
+//! exactly what `GuardianConfig` reads, its policy grants exactly the secret,
+//! the alarm topic and that topic's key, it runs on the schedule parameter
+//! (every 15 minutes by default), and the relay's subscription request in the
+//! template is the one the CLI sends.
+
+mod support;
+
+use cc_number_relay::guardian::ENV_VARS;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::process::Command;
+
+fn template() -> Value {
+    let output = Command::new(support::dev_tool("python"))
+        .args(["-c", "import json,sys; from cfnlint.decode import decode; t, errors = decode('template.yaml'); assert not errors, errors; json.dump(t, sys.stdout)"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn guardian(template: &Value) -> &Value {
+    let function = &template["Resources"]["GuardianFunction"];
+    assert_eq!(function["Type"], "AWS::Serverless::Function");
+    function
+}
+
+fn as_list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+#[test]
+fn the_guardian_is_built_from_its_own_binary() {
+    let template = template();
+    let function = guardian(&template);
+    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"],
+        "cc-number-relay-guardian"
+    );
+    assert_eq!(function["Properties"]["Runtime"], "provided.al2023");
+    assert_eq!(function["Properties"]["Architectures"], json!(["arm64"]));
+}
+
+#[test]
+fn the_guardian_environment_is_exactly_what_the_code_reads() {
+    let template = template();
+    let variables = &guardian(&template)["Properties"]["Environment"]["Variables"];
+    let in_template: BTreeSet<&str> = variables.as_object().unwrap().keys().map(String::as_str).collect();
+    let in_code: BTreeSet<&str> = ENV_VARS.into_iter().collect();
+    assert_eq!(in_template, in_code);
+    // The same token as the relay, so a recreated subscription authenticates.
+    let relay = &template["Resources"]["RelayFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["VERIFICATION_TOKEN"], relay["VERIFICATION_TOKEN"]);
+    assert_eq!(variables["METRICS_NAMESPACE"], relay["METRICS_NAMESPACE"]);
+    // The address it guards is the webhook URL the stack gives RingCentral.
+    assert_eq!(variables["WEBHOOK_ADDRESS"], template["Outputs"]["WebhookUrl"]["Value"]);
+    assert_eq!(variables["ALARM_TOPIC_ARN"], json!({"Ref": "AlarmTopic"}));
+    assert_eq!(
+        variables["RINGCENTRAL_CREDENTIALS_SECRET"],
+        json!({"Ref": "RingCentralCredentials"})
+    );
+    assert_eq!(
+        template["Resources"]["RingCentralCredentials"]["Type"],
+        "AWS::SecretsManager::Secret"
+    );
+    assert_eq!(
+        template["Parameters"]["RingCentralServerUrl"]["Default"],
+        cc_number_relay::ringcentral::DEFAULT_SERVER_URL
+    );
+    assert_eq!(
+        template["Parameters"]["SubscriptionRenewWithin"]["Default"].as_u64(),
+        Some(cc_number_relay::guardian::DEFAULT_RENEW_WITHIN.as_secs())
+    );
+}
+
+#[test]
+fn the_guardian_may_do_exactly_what_the_code_does() {
+    let template = template();
+    let function = guardian(&template);
+    let mut granted: Vec<(String, Value)> = Vec::new();
+    for policy in as_list(&function["Properties"]["Policies"]) {
+        assert!(policy.is_object(), "only inline statements: {policy}");
+        for statement in as_list(&policy["Statement"]) {
+            assert_eq!(statement["Effect"], "Allow");
+            for action in as_list(&statement["Action"]) {
+                for resource in as_list(&statement["Resource"]) {
+                    granted.push((action.as_str().unwrap().to_owned(), resource));
+                }
+            }
+        }
+    }
+    let mut expected = vec![
+        (
+            "secretsmanager:GetSecretValue".to_owned(),
+            json!({"Ref": "RingCentralCredentials"}),
+        ),
+        ("sns:Publish".to_owned(), json!({"Ref": "AlarmTopic"})),
+        (
+            "kms:Decrypt".to_owned(),
+            json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}),
+        ),
+        (
+            "kms:GenerateDataKey*".to_owned(),
+            json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}),
+        ),
+    ];
+    let sort = |v: &mut Vec<(String, Value)>| v.sort_by_key(|(a, r)| format!("{a}{r}"));
+    sort(&mut granted);
+    sort(&mut expected);
+    assert_eq!(granted, expected);
+    // The alarm topic really is encrypted with that key.
+    assert_eq!(
+        template["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"],
+        json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]})
+    );
+}
+
+#[test]
+fn the_guardian_runs_every_15_minutes_by_default() {
+    let template = template();
+    let events = guardian(&template)["Properties"]["Events"].as_object().unwrap();
+    assert_eq!(events.len(), 1);
+    let event = events.values().next().unwrap();
+    assert_eq!(event["Type"], "Schedule");
+    assert_eq!(event["Properties"]["Schedule"], json!({"Ref": "GuardianSchedule"}));
+    assert_eq!(
+        template["Parameters"]["GuardianSchedule"]["Default"],
+        "rate(15 minutes)"
+    );
+    let timeout = guardian(&template)["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(
+        timeout > cc_number_relay::guardian::RATE_LIMIT_BUDGET.as_secs() + 60,
+        "room for the rate-limit waits and the calls: {timeout} s"
+    );
+}
+
+#[test]
+fn the_guardians_metrics_have_alarms_on_the_alarm_topic() {
+    let template = template();
+    let alarm = &template["Resources"]["SubscriptionUnhealthyAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"], cc_number_relay::guardian::metrics::HEALTHY);
+    assert_eq!(alarm["Namespace"], json!({"Ref": "MetricsNamespace"}));
+    assert_eq!(alarm["ComparisonOperator"], "LessThanThreshold");
+    assert_eq!(alarm["Threshold"], 1);
+    assert_eq!(
+        alarm["TreatMissingData"], "breaching",
+        "a guardian that stops reporting alarms too"
+    );
+    assert_eq!(alarm["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
+    let errors = &template["Resources"]["GuardianErrorsAlarm"]["Properties"];
+    assert_eq!(errors["Dimensions"][0]["Value"], json!({"Ref": "GuardianFunction"}));
+}
+
+#[test]
+fn the_templates_subscription_body_is_the_one_the_cli_sends() {
+    let template = template();
+    let text = template["Outputs"]["SubscriptionRequestBody"]["Value"]["Fn::Sub"]
+        .as_str()
+        .unwrap();
+    let in_template: Value = serde_json::from_str(text).unwrap();
+    let token = cc_number_relay::ringcentral::Secret::new("<your VerificationToken>".to_owned());
+    let address = in_template["deliveryMode"]["address"].as_str().unwrap();
+    let from_cli: Value = serde_json::from_str(&cc_number_relay::ringcentral::new_subscription_body(
+        address,
+        &token,
+        cc_number_relay::ringcentral::MAX_EXPIRES_IN,
+    ))
+    .unwrap();
+    assert_eq!(in_template, from_cli);
+}

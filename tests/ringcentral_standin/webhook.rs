@@ -1,0 +1,123 @@
+//! Webhook addresses that misbehave on purpose (or behave), for the
+//! stand-in's handshake and deliveries: tiny loopback HTTP servers.
+
+use super::{read_head, reason_phrase};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behavior {
+    /// 200, echoing Validation-Token; notifications get 200 `{}`.
+    Echo,
+    /// 200 without Validation-Token.
+    NoEcho,
+    /// 200 echoing another value.
+    WrongEcho,
+    /// Echoes, padded so that the whole answer is exactly this many bytes.
+    Sized(usize),
+    /// Echoes handshakes; answers notifications 404 (a wrong route, say).
+    NotFoundForNotifications,
+}
+
+/// What the webhook received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub struct FakeWebhook {
+    pub address: String,
+    pub received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl FakeWebhook {
+    pub fn start(behavior: Behavior) -> FakeWebhook {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let Some((head, mut body)) = read_head(&mut stream) else {
+                    continue;
+                };
+                let headers: Vec<(String, String)> = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                    .collect();
+                let length: usize = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                while body.len() < length {
+                    let mut buf = [0u8; 4096];
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => body.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let request = Received { headers, body };
+                let token = request.header("validation-token").map(str::to_owned);
+                let handshake = request.body.is_empty();
+                log.lock().unwrap().push(request);
+                let answer = respond(behavior, handshake, token.as_deref());
+                let _ = stream.write_all(&answer);
+            }
+        });
+        FakeWebhook { address, received }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn respond(behavior: Behavior, handshake: bool, token: Option<&str>) -> Vec<u8> {
+    let token = token.unwrap_or_default();
+    let (status, echo, body) = match behavior {
+        Behavior::NotFoundForNotifications if !handshake => (404, None, r#"{"message":"Not Found"}"#),
+        Behavior::NoEcho => (200, None, ""),
+        Behavior::WrongEcho => (200, Some(format!("{token}-not")), ""),
+        _ if handshake => (200, Some(token.to_owned()), ""),
+        _ => (200, None, "{}"),
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reason_phrase(status),
+        body.len()
+    );
+    if let Some(echo) = echo {
+        head.push_str(&format!("Validation-Token: {echo}\r\n"));
+    }
+    if let Behavior::Sized(total) = behavior {
+        let bare = head.len() + "X-Pad: \r\n\r\n".len() + body.len();
+        assert!(
+            total >= bare,
+            "a {total}-byte answer cannot hold the {bare} bytes it needs"
+        );
+        head.push_str(&format!("X-Pad: {}\r\n", "p".repeat(total - bare)));
+    }
+    head.push_str("\r\n");
+    let mut answer = head.into_bytes();
+    answer.extend_from_slice(body.as_bytes());
+    if let Behavior::Sized(total) = behavior {
+        assert_eq!(answer.len(), total);
+    }
+    answer
+}
