@@ -95,11 +95,7 @@ fn print_budgets() {
     let mut table = format!(
         "\nhandler cost: criterion medians; budget: decode_encode <= {FLOOR_MULTIPLE}x value_floor and <= {ABSOLUTE_NS} ns\n"
     );
-    let _ = writeln!(
-        table,
-        "{:<8} {:>6} {:>12} {:>10} {:>10} {:>14} {:>8}   {}",
-        "body", "bytes", "value_floor", "decode", "encode", "decode_encode", "x floor", "verdict"
-    );
+    table.push_str("body      bytes  value_floor     decode     encode  decode_encode  x floor   verdict\n");
     for kind in KINDS {
         let m = |id| median_ns(&dir, kind, id);
         let (Some(floor), Some(dec), Some(enc), Some(both)) =

@@ -21,10 +21,32 @@ async fn main() -> Result<(), Error> {
     };
     let metrics = observe::init(&config.metrics_namespace)?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    // Lambda puts credentials in the environment; taking them from there skips
-    // the profile-file and IMDS probes of the default chain at cold start.
+    // Lambda puts credentials and region in the environment; taking them from
+    // there, with no profile files, skips the default chains' profile-file and
+    // IMDS probes at cold start. AWS_ENDPOINT_URL(_SNS/_SQS) are still read.
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
         loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+        if let Ok(region) = std::env::var("AWS_REGION") {
+            #[allow(deprecated)] // aws-config's alias of aws-runtime's EnvConfigFiles
+            let no_profile_files = aws_config::profile::profile_file::ProfileFiles::builder()
+                .with_contents(aws_config::profile::profile_file::ProfileFileKind::Config, "")
+                .build();
+            loader = loader
+                .region(aws_config::Region::new(region))
+                .profile_files(no_profile_files);
+        }
+    }
+    // The SDK's HTTPS client loads the system's root certificates at cold start:
+    // with neither SSL_CERT_FILE nor SSL_CERT_DIR set it reads the CA bundle and
+    // then every file of the certificate directory, which holds the same
+    // certificates again (on Amazon Linux, the bundle itself). Naming the bundle
+    // reads them once: the same roots, less than half the cold-start cost.
+    if std::env::var_os("SSL_CERT_FILE").is_none() && std::env::var_os("SSL_CERT_DIR").is_none() {
+        let bundles = ["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt"];
+        if let Some(bundle) = bundles.into_iter().find(|b| std::path::Path::new(b).is_file()) {
+            // Still one thread: nothing reads the environment concurrently.
+            std::env::set_var("SSL_CERT_FILE", bundle);
+        }
     }
     let sdk = loader.load().await;
     let relay = Relay {
