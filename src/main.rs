@@ -40,7 +40,7 @@ async fn main() -> Result<(), Error> {
     // with neither SSL_CERT_FILE nor SSL_CERT_DIR set it reads the CA bundle and
     // then every file of the certificate directory, which holds the same
     // certificates again (on Amazon Linux, the bundle itself). Naming the bundle
-    // reads them once: the same roots, less than half the cold-start cost.
+    // reads them once: the same roots, about half the init CPU (PERFORMANCE.md).
     if std::env::var_os("SSL_CERT_FILE").is_none() && std::env::var_os("SSL_CERT_DIR").is_none() {
         let bundles = ["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt"];
         if let Some(bundle) = bundles.into_iter().find(|b| std::path::Path::new(b).is_file()) {
