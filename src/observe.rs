@@ -18,12 +18,19 @@ pub const COLD_START: &str = "ColdStart";
 #[error("metrics could not be set up: {0}")]
 pub struct MetricsError(String);
 
-/// Installs the process-wide recorder; call once, at cold start.
-pub fn init(namespace: &str) -> Result<&'static Collector, MetricsError> {
-    let collector = metrics_cloudwatch_embedded::Builder::new()
+/// Installs the process-wide recorder; call once, at cold start. Zeros are
+/// emitted when an alarm must always see data.
+pub fn collector(namespace: &str, emit_zeros: bool) -> Result<&'static Collector, MetricsError> {
+    metrics_cloudwatch_embedded::Builder::new()
         .cloudwatch_namespace(namespace.to_owned())
+        .emit_zeros(emit_zeros)
         .init()
-        .map_err(|e| MetricsError(e.to_string()))?;
+        .map_err(|e| MetricsError(e.to_string()))
+}
+
+/// The relay's recorder.
+pub fn init(namespace: &str) -> Result<&'static Collector, MetricsError> {
+    let collector = collector(namespace, false)?;
     metrics::describe_histogram!(PUBLISH_LATENCY, Unit::Milliseconds, "time of the SNS publish call");
     Ok(collector)
 }

@@ -9,36 +9,10 @@ mod ringcentral_standin;
 mod support;
 
 use ringcentral_standin::*;
-use std::process::Command;
 use std::time::Duration;
 use support::*;
 
 const TEN_YEARS: Duration = Duration::from_secs(315_360_000);
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// The CLI with only the given environment (plus moto for Secrets Manager).
-fn ctl(env: &[(&str, String)], args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_cc-number-relay-ctl"))
-        .args(args)
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", &moto().endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 /// The stand-in's credentials and the relay's token.
 fn env(standin: &StandIn) -> Vec<(&'static str, String)> {

@@ -6,32 +6,7 @@ mod support;
 use cc_number_relay::http::{handle, Relay};
 use cc_number_relay::publish::Sinks;
 use serde_json::{json, Value};
-use std::process::Command;
 use support::*;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn ctl(env: &[(&str, String)], args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_cc-number-relay-ctl"))
-        .args(args)
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", &moto().endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 async fn queue_depth(aws: &Aws, queue: &str) -> usize {
     let attributes = aws

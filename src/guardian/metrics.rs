@@ -17,17 +17,11 @@ pub const HEALED: &str = "SubscriptionHealed";
 /// Active subscriptions found expiring within the renewal threshold.
 pub const EXPIRING_SOON: &str = "SubscriptionExpiringSoon";
 
-#[derive(Debug, thiserror::Error)]
-#[error("metrics could not be set up: {0}")]
-pub struct MetricsError(String);
+pub use crate::observe::MetricsError;
 
 /// Installs the process-wide recorder; call once, at cold start.
 pub fn init(namespace: &str) -> Result<&'static Collector, MetricsError> {
-    let collector = metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace(namespace.to_owned())
-        .emit_zeros(true)
-        .init()
-        .map_err(|e| MetricsError(e.to_string()))?;
+    let collector = crate::observe::collector(namespace, true)?;
     metrics::describe_gauge!(
         HEALTHY,
         Unit::Count,

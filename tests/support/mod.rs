@@ -2,11 +2,13 @@
 //! through the real AWS SDK, and API Gateway events for the handler.
 #![allow(dead_code, unused_imports)]
 
+pub mod ctl;
 pub mod events;
 pub mod lambda;
 pub mod logs;
 pub mod moto;
 
+pub use ctl::*;
 pub use events::*;
 pub use lambda::*;
 pub use logs::*;
