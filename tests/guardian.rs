@@ -42,36 +42,8 @@ async fn setup_with(behavior: Behavior, credentials: &str) -> Setup {
     let aws = Aws::moto().await;
     let standin = StandIn::start();
     let webhook = FakeWebhook::start(behavior);
-    let topic = aws
-        .sns
-        .create_topic()
-        .name(unique("alarms"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let alarm_queue = aws
-        .sqs
-        .create_queue()
-        .queue_name(unique("alarm-sub"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    aws.sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(format!(
-            "arn:aws:sqs:us-east-1:123456789012:{}",
-            alarm_queue.rsplit('/').next().unwrap()
-        ))
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .unwrap();
+    let topic = aws.topic(&unique("alarms"), false).await;
+    let alarm_queue = aws.subscriber(&topic, &unique("alarm-sub"), false).await;
     let secret = unique("rc-credentials");
     secrets(&aws)
         .await

@@ -69,35 +69,10 @@ async fn a_scheduled_run_heals_publishes_findings_and_writes_metrics() {
     let standin = StandIn::start();
     let webhook = FakeWebhook::start(Behavior::Echo);
     let suffix = std::process::id();
-    let topic = aws
-        .sns
-        .create_topic()
-        .name(format!("guardian-lambda-alarms-{suffix}"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = aws.topic(&format!("guardian-lambda-alarms-{suffix}"), false).await;
     let queue = aws
-        .sqs
-        .create_queue()
-        .queue_name(format!("guardian-lambda-alarm-sub-{suffix}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    aws.sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(format!(
-            "arn:aws:sqs:us-east-1:123456789012:guardian-lambda-alarm-sub-{suffix}"
-        ))
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .unwrap();
+        .subscriber(&topic, &format!("guardian-lambda-alarm-sub-{suffix}"), false)
+        .await;
     let secret = format!("guardian-lambda-rc-{suffix}");
     aws_sdk_secretsmanager::Client::new(&aws.sdk)
         .create_secret()

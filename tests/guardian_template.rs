@@ -6,32 +6,16 @@
 
 mod support;
 
+use support::{as_list, template};
+
 use cc_number_relay::guardian::ENV_VARS;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::process::Command;
-
-fn template() -> Value {
-    let output = Command::new(support::dev_tool("python"))
-        .args(["-c", "import json,sys; from cfnlint.decode import decode; t, errors = decode('template.yaml'); assert not errors, errors; json.dump(t, sys.stdout)"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 fn guardian(template: &Value) -> &Value {
     let function = &template["Resources"]["GuardianFunction"];
     assert_eq!(function["Type"], "AWS::Serverless::Function");
     function
-}
-
-fn as_list(value: &Value) -> Vec<Value> {
-    match value {
-        Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    }
 }
 
 #[test]

@@ -88,34 +88,9 @@ async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
 
     // Fix the cause: the topic now exists, with a subscriber.
     let name = late_topic.rsplit(':').next().unwrap();
-    let arn = aws
-        .sns
-        .create_topic()
-        .name(name)
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let arn = aws.topic(name, false).await;
     assert_eq!(arn, late_topic);
-    let subscriber = aws
-        .sqs
-        .create_queue()
-        .queue_name(format!("{name}-sub"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    aws.sns
-        .subscribe()
-        .topic_arn(&arn)
-        .protocol("sqs")
-        .endpoint(format!("arn:aws:sqs:us-east-1:123456789012:{name}-sub"))
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .unwrap();
+    let subscriber = aws.subscriber(&arn, &format!("{name}-sub"), false).await;
 
     let dry = ctl(&env, &["redrive", "--dry-run"]);
     assert!(

@@ -4,24 +4,11 @@
 
 mod support;
 
+use support::{as_list, template};
+
 use cc_number_relay::config::ENV_VARS;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::process::Command;
-
-fn template() -> Value {
-    let output = Command::new(support::dev_tool("python"))
-        .args(["-c", "import json,sys; from cfnlint.decode import decode; t, errors = decode('template.yaml'); assert not errors, errors; json.dump(t, sys.stdout)"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "decoding template.yaml: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 /// The relay function (the guardian, the other function, has its own test).
 fn function(template: &Value) -> &Value {
@@ -32,13 +19,6 @@ fn function(template: &Value) -> &Value {
     );
     assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "cc-number-relay");
     function
-}
-
-fn as_list(value: &Value) -> Vec<Value> {
-    match value {
-        Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    }
 }
 
 #[test]

@@ -7,12 +7,14 @@ pub mod events;
 pub mod lambda;
 pub mod logs;
 pub mod moto;
+pub mod template;
 
 pub use ctl::*;
 pub use events::*;
 pub use lambda::*;
 pub use logs::*;
 pub use moto::*;
+pub use template::{as_list, template};
 
 /// The token in `events/*.json`; tests and the local run use the same one.
 pub const TOKEN: &str = "ccNumberRelayLocalDemoToken2026x";

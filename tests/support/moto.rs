@@ -103,6 +103,39 @@ impl Aws {
     }
 }
 
+impl Aws {
+    /// A topic (FIFO when `fifo`, which needs a `.fifo` name); returns its ARN.
+    pub async fn topic(&self, name: &str, fifo: bool) -> String {
+        let mut topic = self.sns.create_topic().name(name);
+        if fifo {
+            topic = topic
+                .attributes("FifoTopic", "true")
+                .attributes("ContentBasedDeduplication", "false");
+        }
+        topic.send().await.unwrap().topic_arn.unwrap()
+    }
+
+    /// A queue subscribed to `topic_arn` with raw delivery, as the README
+    /// tells consumers to subscribe; returns the queue URL.
+    pub async fn subscriber(&self, topic_arn: &str, queue_name: &str, fifo: bool) -> String {
+        let mut queue = self.sqs.create_queue().queue_name(queue_name);
+        if fifo {
+            queue = queue.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+        }
+        let queue_url = queue.send().await.unwrap().queue_url.unwrap();
+        self.sns
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol("sqs")
+            .endpoint(format!("arn:aws:sqs:us-east-1:123456789012:{queue_name}"))
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .unwrap();
+        queue_url
+    }
+}
+
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 fn unique(prefix: &str) -> String {
@@ -135,32 +168,9 @@ impl Topology {
         let mut topics = Vec::new();
         let mut subscribers = Vec::new();
         for kind in EVENT_TYPES {
-            let mut topic = aws.sns.create_topic().name(format!("{}{suffix}", unique(kind)));
-            let mut queue = aws
-                .sqs
-                .create_queue()
-                .queue_name(format!("{}{suffix}", unique(&format!("{kind}-sub"))));
-            if fifo {
-                topic = topic
-                    .attributes("FifoTopic", "true")
-                    .attributes("ContentBasedDeduplication", "false");
-                queue = queue.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
-            }
-            let topic_arn = topic.send().await.unwrap().topic_arn.unwrap();
-            let queue_url = queue.send().await.unwrap().queue_url.unwrap();
-            let queue_arn = format!(
-                "arn:aws:sqs:us-east-1:123456789012:{}",
-                queue_url.rsplit('/').next().unwrap()
-            );
-            aws.sns
-                .subscribe()
-                .topic_arn(&topic_arn)
-                .protocol("sqs")
-                .endpoint(queue_arn)
-                .attributes("RawMessageDelivery", "true")
-                .send()
-                .await
-                .unwrap();
+            let topic_arn = aws.topic(&format!("{}{suffix}", unique(kind)), fifo).await;
+            let queue_name = format!("{}{suffix}", unique(&format!("{kind}-sub")));
+            let queue_url = aws.subscriber(&topic_arn, &queue_name, fifo).await;
             topics.push(topic_arn);
             subscribers.push(queue_url);
         }
