@@ -5,7 +5,7 @@ mod auth;
 mod event;
 mod outcome;
 
-pub use event::{guard_base64, parse_event, unreadable_event_answer, INVALID_BASE64_MARKER};
+pub use event::{parse_event, unreadable_event_answer, INVALID_BASE64_MARKER};
 pub use outcome::{Outcome, Rejection};
 
 use crate::change::Change;

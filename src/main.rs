@@ -9,6 +9,15 @@ use lambda_http::{lambda_runtime, service_fn, tower::Service, Adapter, Error, La
 use serde_json::value::RawValue;
 use std::convert::Infallible;
 
+/// lambda_http's answer, serialized as it is, or the fixed one for an event
+/// that is no HTTP event.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Answer<R> {
+    Http(R),
+    Unreadable(serde_json::Value),
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
@@ -64,8 +73,8 @@ async fn main() -> Result<(), Error> {
         let first = std::mem::take(&mut cold_start);
         async move {
             let answer = match http::parse_event(event.payload.get()) {
-                Ok(request) => serde_json::to_value(adapter.call(LambdaEvent::new(request, event.context)).await?)?,
-                Err(_) => http::unreadable_event_answer(),
+                Ok(request) => Answer::Http(adapter.call(LambdaEvent::new(request, event.context)).await?),
+                Err(_) => Answer::Unreadable(http::unreadable_event_answer()),
             };
             observe::flush(metrics, first, std::io::stdout().lock());
             Ok::<_, Error>(answer)

@@ -66,7 +66,7 @@ fn replace_unrepresentable(value: &mut String) {
     }
 }
 
-pub fn guard_base64(request: &mut LambdaRequest) {
+fn guard_base64(request: &mut LambdaRequest) {
     let (flag, body, headers) = match request {
         LambdaRequest::ApiGatewayV2(r) => (&mut r.is_base64_encoded, &r.body, &mut r.headers),
         LambdaRequest::ApiGatewayV1(r) => (&mut r.is_base64_encoded, &r.body, &mut r.headers),

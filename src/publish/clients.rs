@@ -75,10 +75,6 @@ impl Sinks {
         }
     }
 
-    pub fn topics(&self) -> &Topics {
-        &self.topics
-    }
-
     /// Publishes to the change's topic and returns that topic.
     pub async fn publish(&self, change: &Change) -> Result<&TopicArn, PublishError> {
         let topic = self.topics.for_event(change.change_type);
