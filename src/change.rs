@@ -74,6 +74,28 @@ impl Change {
     pub fn to_json(&self) -> String {
         // Serializing plain strings and options into a String cannot fail.
         let json = serde_json::to_string(self).unwrap_or_default();
-        crate::publish::xml_safe(json)
+        escape_non_characters(json)
+    }
+}
+
+/// SNS and SQS refuse the two Unicode non-characters U+FFFE and U+FFFF even
+/// inside JSON strings; serde_json writes them raw, so every message body
+/// this relay sends goes through here. The JSON value stays the same.
+pub fn escape_non_characters(json: String) -> String {
+    if json.contains(['\u{fffe}', '\u{ffff}']) {
+        json.replace('\u{fffe}', "\\ufffe").replace('\u{ffff}', "\\uffff")
+    } else {
+        json
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escaping_non_characters_keeps_the_json_value() {
+        let json = serde_json::to_string("a\u{ffff}b\u{fffe}").unwrap();
+        let safe = super::escape_non_characters(json);
+        assert_eq!(safe, r#""a\uffffb\ufffe""#);
+        assert_eq!(serde_json::from_str::<String>(&safe).unwrap(), "a\u{ffff}b\u{fffe}");
     }
 }

@@ -1,7 +1,7 @@
 //! Environment → typed configuration, read once at cold start.
 
-use crate::change::EventType;
-use std::fmt;
+use crate::sink::aws::{QueueUrl, TopicArn, Topics};
+use crate::token::VerificationToken;
 
 /// Every variable the function reads; the template test holds the SAM
 /// template's environment to exactly this list.
@@ -13,8 +13,6 @@ pub const ENV_VARS: [&str; 6] = [
     "VERIFICATION_TOKEN",
     "METRICS_NAMESPACE",
 ];
-
-const DEFAULT_METRICS_NAMESPACE: &str = "CcNumberRelay";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -46,7 +44,7 @@ impl Config {
             verification_token: VerificationToken::parse(token).map_err(malformed("VERIFICATION_TOKEN"))?,
             metrics_namespace: lookup("METRICS_NAMESPACE")
                 .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+                .unwrap_or_else(|| crate::observe::DEFAULT_NAMESPACE.to_owned()),
         })
     }
 }
@@ -85,85 +83,10 @@ fn malformed(name: &'static str) -> impl Fn(&'static str) -> ConfigError {
     move |problem| ConfigError::Malformed { name, problem }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Topics {
-    pub created: TopicArn,
-    pub updated: TopicArn,
-    pub deleted: TopicArn,
-}
-
-impl Topics {
-    pub fn for_event(&self, event_type: EventType) -> &TopicArn {
-        match event_type {
-            EventType::Created => &self.created,
-            EventType::Updated => &self.updated,
-            EventType::Deleted => &self.deleted,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicArn(String);
-
-impl TopicArn {
-    pub fn parse(value: String) -> Result<Self, &'static str> {
-        let parts: Vec<&str> = value.split(':').collect();
-        let ok = parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && !parts[5].is_empty();
-        ok.then_some(Self(value))
-            .ok_or("expected arn:<partition>:sns:<region>:<account>:<topic>")
-    }
-    /// SNS requires ordering and deduplication ids exactly on `.fifo` topics.
-    pub fn is_fifo(&self) -> bool {
-        self.0.ends_with(".fifo")
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    /// The topic name: shorter than the ARN in logs and answers.
-    pub fn name(&self) -> &str {
-        self.0.rsplit(':').next().unwrap_or(&self.0)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueUrl(String);
-
-impl QueueUrl {
-    pub fn parse(value: String) -> Result<Self, &'static str> {
-        let ok = (value.starts_with("https://") || value.starts_with("http://")) && value.len() > "https://".len();
-        ok.then_some(Self(value)).ok_or("expected an http(s):// SQS queue URL")
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Debug and Display never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct VerificationToken(String);
-
-impl VerificationToken {
-    pub fn parse(value: String) -> Result<Self, &'static str> {
-        let ok = (1..=256).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic());
-        ok.then_some(Self(value))
-            .ok_or("must be 1 to 256 visible ASCII characters")
-    }
-    /// Constant time in the content; only the length can leak.
-    pub fn matches(&self, candidate: &[u8]) -> bool {
-        use subtle::ConstantTimeEq;
-        self.0.as_bytes().ct_eq(candidate).into()
-    }
-}
-
-impl fmt::Debug for VerificationToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("VerificationToken(<redacted>)")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::EventType;
     use std::collections::HashMap;
 
     fn env() -> HashMap<&'static str, String> {
@@ -234,14 +157,5 @@ mod tests {
     fn token_never_shows_in_debug() {
         let config = load(&env()).unwrap();
         assert!(!format!("{config:?}").contains("s3cretTokenValue"));
-    }
-
-    #[test]
-    fn token_matches_only_exactly() {
-        let token = VerificationToken::parse("abc123".into()).unwrap();
-        assert!(token.matches(b"abc123"));
-        assert!(!token.matches(b"abc124"));
-        assert!(!token.matches(b"abc12"));
-        assert!(!token.matches(b""));
     }
 }

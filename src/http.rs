@@ -1,54 +1,42 @@
-//! The HTTP edge: method and size limits, the handshake, authentication,
-//! and mapping every outcome to the small answer RingCentral expects.
+//! The webhook's core: method and size limits, the handshake,
+//! authentication, decoding, publish-or-park, and mapping every outcome to
+//! the small answer RingCentral expects, with one summary log line. Generic
+//! over the [`Sink`] port: tested beside the code with a recording sink, run
+//! in Lambda with the AWS one (see `runtime::relay`).
 
 mod auth;
-mod event;
 mod outcome;
 
-pub use event::{parse_event, unreadable_event_answer, INVALID_BASE64_MARKER};
+pub use auth::{VALIDATION_TOKEN, VERIFICATION_TOKEN};
 pub use outcome::{Outcome, Rejection};
 
 use crate::change::Change;
-use crate::config::VerificationToken;
-use crate::notification::{self, DecodeError, Inbound};
-use crate::publish::{ParkReason, Parked, Sinks};
-use crate::xray::{Trace, XRay};
-use lambda_http::RequestExt;
-use lambda_http::{http::Method, Body, Request, Response};
-use std::time::{Instant, SystemTime};
+use crate::notification::{self, DecodeError, Identity, Inbound};
+use crate::parked::{ParkReason, ParkedItem};
+use crate::sink::Sink;
+use crate::token::VerificationToken;
+use lambda_http::{http::Method, Body, Request};
+use std::time::Instant;
 
 /// RingCentral's notifications are a few hundred bytes; anything this large
 /// is not from RingCentral and must not reach the decoder or the queue.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Everything a request needs, built once at cold start.
-#[derive(Debug)]
-pub struct Relay {
-    pub token: VerificationToken,
-    pub sinks: Sinks,
-    pub xray: XRay,
-}
+/// Internal header set by the Lambda edge when API Gateway flagged a body as
+/// base64 that does not decode; any copy sent by a client is removed first.
+pub const INVALID_BASE64_MARKER: &str = "x-cc-number-relay-invalid-base64";
 
-/// The Lambda handler: one request in, one answer out, one summary log line.
-pub async fn handle(relay: &Relay, request: Request) -> Response<Body> {
-    let (started, wall) = (Instant::now(), SystemTime::now());
-    let trace = request
-        .lambda_context_ref()
-        .and_then(|c| c.xray_trace_id.as_deref())
-        .and_then(Trace::from_header);
-    let outcome = process(relay, &request, trace.as_ref()).await;
+/// One request in, its outcome out (the caller turns it into the answer),
+/// metrics recorded and one summary line logged.
+pub async fn handle(token: &VerificationToken, sink: &impl Sink, request: &Request) -> Outcome {
+    let started = Instant::now();
+    let outcome = process(token, sink, request).await;
     outcome.record_metrics();
-    outcome.log_summary(&request, started.elapsed());
-    relay.xray.handler(
-        trace.as_ref(),
-        wall,
-        started.elapsed(),
-        outcome.status().is_server_error(),
-    );
-    outcome.into_response()
+    outcome.log_summary(request, started.elapsed());
+    outcome
 }
 
-async fn process(relay: &Relay, request: &Request, trace: Option<&Trace>) -> Outcome {
+async fn process(token: &VerificationToken, sink: &impl Sink, request: &Request) -> Outcome {
     if request.method() != Method::POST {
         return Outcome::Rejected(Rejection::MethodNotAllowed);
     }
@@ -60,7 +48,7 @@ async fn process(relay: &Relay, request: &Request, trace: Option<&Trace>) -> Out
     if body.is_empty() {
         return auth::handshake(headers);
     }
-    if !auth::authenticated(&relay.token, headers) {
+    if !auth::authenticated(token, headers) {
         return Outcome::Rejected(Rejection::Unauthenticated);
     }
     let decoded = if headers.contains_key(INVALID_BASE64_MARKER) {
@@ -70,51 +58,32 @@ async fn process(relay: &Relay, request: &Request, trace: Option<&Trace>) -> Out
     };
     match decoded {
         Ok(Inbound::RenewalReminder { subscription_id }) => Outcome::RenewalReminder { subscription_id },
-        Ok(Inbound::Change(change)) => {
-            let (started, wall) = (Instant::now(), SystemTime::now());
-            let published = relay.sinks.publish(&change).await;
-            let took = started.elapsed();
-            metrics::histogram!(crate::observe::PUBLISH_LATENCY).record(took.as_secs_f64() * 1000.0);
-            relay
-                .xray
-                .aws_call(trace, "SNS", "Publish", wall, took, published.is_err());
-            match published {
-                Ok(topic) => Outcome::Published {
-                    topic: topic.name().to_owned(),
-                    change,
-                },
-                Err(e) => park(relay, trace, e.into(), body, Some(change)).await,
-            }
-        }
-        Err(e) => park(relay, trace, e.into(), body, None).await,
+        Ok(Inbound::Change(change)) => match sink.publish(&change).await {
+            Ok(topic) => Outcome::Published { topic, change },
+            Err(e) => park(sink, e.into(), body, Some(change)).await,
+        },
+        Err(e) => park(sink, e.into(), body, None).await,
     }
 }
 
-async fn park(
-    relay: &Relay,
-    trace: Option<&Trace>,
-    reason: ParkReason,
-    body: &[u8],
-    change: Option<Box<Change>>,
-) -> Outcome {
-    let parked = Parked {
-        reason: &reason,
-        received_at: now_rfc3339(),
-        raw_body: body,
-        normalized: change.as_deref(),
+async fn park(sink: &impl Sink, reason: ParkReason, body: &[u8], change: Option<Box<Change>>) -> Outcome {
+    let item = ParkedItem::new(&reason, now_rfc3339(), body, change.as_deref());
+    let identity = match &change {
+        Some(_) => Identity::default(),
+        None => Identity::read(body),
     };
-    let (started, wall) = (Instant::now(), SystemTime::now());
-    let result = relay.sinks.park(&parked).await;
-    relay
-        .xray
-        .aws_call(trace, "SQS", "SendMessage", wall, started.elapsed(), result.is_err());
-    match result {
-        Ok(_) => Outcome::Parked { reason, change },
+    match sink.park(&item).await {
+        Ok(_) => Outcome::Parked {
+            reason,
+            change,
+            identity,
+        },
         Err(error) => Outcome::Unrecoverable {
             reason,
             error,
             raw_body: body.to_vec(),
             change,
+            identity,
         },
     }
 }

@@ -1,15 +1,53 @@
 //! Relays RingCentral Contact Center phone-number notifications to SNS.
 //!
-//! Data flows one way: [`config`] → [`http`] (handshake, auth, status) →
-//! [`notification`] (wire format) → [`change`] (normalized event) → [`publish`].
+//! # Where everything lives
+//! Layers, each importing only from the ones before it (`tests/it/architecture.rs`
+//! fails the build on an import that goes the other way):
+//!
+//! 1. **Domain**, no AWS and no HTTP: [`change`] (the normalized, versioned
+//!    event and its newtypes), [`notification`] (RingCentral's wire format and
+//!    the one `decode` step), [`token`] (the verification token), [`parked`]
+//!    (the dead-letter item and why it was parked).
+//! 2. **Ports**, traits with their adapters beside them: [`sink`] (publish a
+//!    change, park an item; SNS/SQS, recording, instrumented), [`dead_letters`]
+//!    (the queue as redrive reads it; SQS), [`ringcentral`] (the subscription
+//!    API; HTTP client, credentials, Secrets Manager). Support for adapters and
+//!    core: [`observe`] (metric names, EMF), [`xray`] (trace subsegments),
+//!    [`alarm`] (findings to SNS).
+//! 3. **Core**, the product's decisions, generic over the ports and unit-tested
+//!    beside the code with fakes: [`http`] (the webhook: request → outcome →
+//!    answer), [`redrive`] (the dead-letter queue back through the decoder),
+//!    [`guardian`] (subscription health, heal, renew).
+//! 4. **Entry wiring**: [`config`] (environment → typed configuration),
+//!    [`runtime`] (SDK configuration, the Lambda loops of the relay and the
+//!    guardian); `main.rs`, `bin/ctl.rs` and `bin/guardian.rs` only wire.
+//!
+//! # Glossary
+//! - **change**: one normalized, versioned event (`schemaVersion` 1) about one
+//!   phone number: what subscribers receive on the topic of its `changeType`.
+//! - **sink**: where changes go (a topic per eventType) and where what could
+//!   not go is parked.
+//! - **park**: keep an authenticated body that could not be published in the
+//!   dead-letter queue, with its reason, so nothing is lost; **redrive** tries
+//!   it again later.
+//! - **outcome**: what became of one request (handshake, rejected, published,
+//!   parked, renewal reminder, unrecoverable); it decides the status code, the
+//!   answer, the metrics and the summary log line.
+//! - **finding**: what the guardian found wrong with the RingCentral
+//!   subscription, or did about it; each goes to the alarm topic.
 
+pub mod alarm;
 pub mod change;
 pub mod config;
+pub mod dead_letters;
 pub mod guardian;
 pub mod http;
 pub mod notification;
 pub mod observe;
-pub mod publish;
+pub mod parked;
 pub mod redrive;
 pub mod ringcentral;
+pub mod runtime;
+pub mod sink;
+pub mod token;
 pub mod xray;

@@ -2,11 +2,14 @@
 
 mod error;
 mod event_filter;
+mod identity;
 mod wire;
 
 pub use error::DecodeError;
 pub use event_filter::EventFilter;
+pub use identity::Identity;
 
+use crate::change::types::Invalid;
 use crate::change::{
     AccountId, Change, ContactCenterProvider, EventType, NotificationId, PhoneNumber, PhoneNumberId, SchemaVersion,
     Timestamp, E164,
@@ -24,8 +27,11 @@ pub enum Inbound {
 pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
     let envelope: WireEnvelope<'_> = wire::parse(bytes, "$")?;
     let filter = EventFilter::parse(&envelope.event)?;
-    let notification_id = field("$.uuid", NotificationId::parse(envelope.uuid))?;
-    let occurred_at = field("$.timestamp", Timestamp::parse(envelope.timestamp))?;
+    let notification_id = NotificationId::parse(envelope.uuid).map_err(invalid_field("$.uuid"))?;
+    let occurred_at = Timestamp::parse(envelope.timestamp).map_err(|e| DecodeError::InvalidTimestamp {
+        path: "$.timestamp",
+        problem: e.0,
+    })?;
     let path_account = match filter {
         EventFilter::RenewalReminder => {
             return Ok(Inbound::RenewalReminder {
@@ -45,7 +51,7 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
         path: "$.body.phoneNumberInfo.phoneNumber",
         problem: e.0,
     })?;
-    let id = field("$.body.phoneNumberInfo.id", PhoneNumberId::parse(info.id.0))?;
+    let id = PhoneNumberId::parse(info.id.0).map_err(invalid_field("$.body.phoneNumberInfo.id"))?;
     Ok(Inbound::Change(Box::new(Change {
         schema_version: SchemaVersion,
         change_type,
@@ -73,17 +79,11 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
     })))
 }
 
-fn field<T>(path: &'static str, parsed: Result<T, crate::change::types::Invalid>) -> Result<T, DecodeError> {
-    parsed.map_err(|e| {
-        if path == "$.timestamp" {
-            DecodeError::InvalidTimestamp { path, problem: e.0 }
-        } else {
-            DecodeError::InvalidField {
-                path: path.to_owned(),
-                problem: e.0.to_owned(),
-            }
-        }
-    })
+fn invalid_field(path: &'static str) -> impl Fn(Invalid) -> DecodeError {
+    move |e| DecodeError::InvalidField {
+        path: path.to_owned(),
+        problem: e.0.to_owned(),
+    }
 }
 
 /// The event path wins when it names a real account; the resource uri is the

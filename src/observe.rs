@@ -5,6 +5,9 @@
 use metrics::Unit;
 use metrics_cloudwatch_embedded::Collector;
 
+/// The CloudWatch namespace unless METRICS_NAMESPACE says otherwise.
+pub const DEFAULT_NAMESPACE: &str = "CcNumberRelay";
+
 pub const PUBLISHED: &str = "NotificationsPublished";
 pub const PARKED: &str = "NotificationsParked";
 pub const UNRECOVERABLE: &str = "NotificationsUnrecoverable";

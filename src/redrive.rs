@@ -1,32 +1,30 @@
 //! Emptying the dead-letter queue once the cause is fixed: every parked raw
 //! body goes through today's decoder again. What passes is published and
-//! deleted; what still fails stays, re-parked when its reason changed.
+//! deleted; what still fails stays, re-parked only when the failure changed
+//! (another reason, or another error code from SNS).
 //!
 //! Safe to rerun: an item is deleted only after it was published (or
 //! re-parked), so a crash leaves it in the queue; publishing it again keeps
 //! the notification uuid as FIFO deduplication id, so FIFO subscribers get
 //! it once.
+//!
+//! A dry run is this same code over a recording sink, deleting nothing.
 
-use crate::config::QueueUrl;
+use crate::dead_letters::{DeadLetters, QueueError};
 use crate::notification::{self, Inbound};
-use crate::publish::{ParkReason, Parked, ParkedRecord, Sinks};
-use aws_sdk_sqs::error::DisplayErrorContext;
+use crate::parked::{ParkReason, ParkedItem};
+use crate::sink::Sink;
 use std::collections::{BTreeMap, HashSet};
-
-/// How long a received item stays hidden while this run handles it.
-const VISIBILITY_SECONDS: i32 = 300;
-const LONG_POLL_SECONDS: i32 = 2;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub dry_run: bool,
     pub read: usize,
+    /// Published (in a dry run: would be).
     pub published: usize,
-    /// Dry run: items that would be published.
-    pub would_publish: usize,
-    /// Items left in the queue, by their current reason.
+    /// Items left in the queue because they still fail, by their reason.
     pub still_failing: BTreeMap<String, usize>,
-    /// Items whose reason changed and were re-parked with the new one.
+    /// Items whose failure changed and were parked again with the new one.
     pub reparked: usize,
     /// Renewal reminders: nothing to publish, removed.
     pub reminders_removed: usize,
@@ -39,9 +37,14 @@ impl Summary {
         self.still_failing.values().sum()
     }
 
+    /// What this run leaves in the queue for a person to look at.
+    pub fn left_in_queue(&self) -> usize {
+        self.still_failing_total() + self.unreadable
+    }
+
     pub fn progress_line(&self) -> String {
         let published = if self.dry_run {
-            format!("{} would be published", self.would_publish)
+            format!("{} would be published", self.published)
         } else {
             format!("{} published", self.published)
         };
@@ -52,21 +55,44 @@ impl Summary {
             self.unreadable
         )
     }
+
+    /// The closing line; it says why anything stays in the queue.
+    pub fn line(&self) -> String {
+        let by_reason: Vec<String> = self.still_failing.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+        let (published, reparked) = if self.dry_run {
+            ("would publish", "would re-park with a new reason")
+        } else {
+            ("published", "re-parked with a new reason")
+        };
+        let mut line = format!(
+            "redrive summary{}: read {}, {published} {}, still failing {}{}, {reparked} {}, renewal reminders {}, unreadable {}",
+            if self.dry_run { " (dry run)" } else { "" },
+            self.read,
+            self.published,
+            self.still_failing_total(),
+            if by_reason.is_empty() { String::new() } else { format!(" ({})", by_reason.join(", ")) },
+            self.reparked,
+            self.reminders_removed,
+            self.unreadable
+        );
+        if !self.dry_run && self.left_in_queue() > 0 {
+            let mut why = Vec::new();
+            if self.still_failing_total() > 0 {
+                why.push(format!("{} still failing", self.still_failing_total()));
+            }
+            if self.unreadable > 0 {
+                why.push(format!("{} not parked items of this relay", self.unreadable));
+            }
+            line.push_str(&format!("; left in the queue: {} ({})", self.left_in_queue(), why.join(", ")));
+        }
+        line
+    }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RedriveError {
-    #[error("reading the dead-letter queue failed: {0}")]
-    Receive(String),
-    #[error("removing a handled item from the dead-letter queue failed: {0}")]
-    Delete(String),
-}
-
-pub struct Redrive<'a> {
-    /// A client with ordinary time limits: long polls outlast the relay's.
-    pub sqs: &'a aws_sdk_sqs::Client,
-    pub sinks: &'a Sinks,
-    pub queue: &'a QueueUrl,
+pub struct Redrive<'a, Q, S> {
+    pub queue: &'a Q,
+    /// The AWS sink; for a dry run, a recording one.
+    pub sink: &'a S,
     pub dry_run: bool,
 }
 
@@ -75,8 +101,8 @@ enum Step {
     Keep,
 }
 
-impl Redrive<'_> {
-    pub async fn run(&self, mut progress: impl FnMut(&Summary)) -> Result<Summary, RedriveError> {
+impl<Q: DeadLetters, S: Sink> Redrive<'_, Q, S> {
+    pub async fn run(&self, mut progress: impl FnMut(&Summary)) -> Result<Summary, QueueError> {
         let mut summary = Summary {
             dry_run: self.dry_run,
             ..Summary::default()
@@ -84,62 +110,42 @@ impl Redrive<'_> {
         let mut seen = HashSet::new();
         let mut kept = Vec::new();
         loop {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(self.queue.as_str())
-                .max_number_of_messages(10)
-                .visibility_timeout(VISIBILITY_SECONDS)
-                .wait_time_seconds(LONG_POLL_SECONDS)
-                .send()
-                .await
-                .map_err(|e| RedriveError::Receive(DisplayErrorContext(&e).to_string()))?;
-            let messages = received.messages.unwrap_or_default();
+            let messages = self.queue.receive().await?;
             if messages.is_empty() {
                 break;
             }
             for message in messages {
-                let receipt = message.receipt_handle.unwrap_or_default();
                 // Items this run re-parked come back with new ids: not read twice.
-                if !message.message_id.is_some_and(|id| seen.insert(id)) {
-                    kept.push(receipt);
+                if !seen.insert(message.message_id) {
+                    kept.push(message.receipt);
                     continue;
                 }
                 summary.read += 1;
-                let body = message.body.as_deref().unwrap_or_default();
-                match self.handle(body, &mut summary, &mut seen).await {
-                    Step::Delete => self.delete(&receipt).await?,
-                    Step::Keep => kept.push(receipt),
+                match self.handle(&message.body, &mut summary, &mut seen).await {
+                    Step::Delete if !self.dry_run => self.queue.delete(&message.receipt).await?,
+                    Step::Delete | Step::Keep => kept.push(message.receipt),
                 }
             }
             progress(&summary);
         }
-        self.release(kept).await;
+        self.queue.release(kept).await;
         Ok(summary)
     }
 
     async fn handle(&self, body: &str, summary: &mut Summary, seen: &mut HashSet<String>) -> Step {
-        let Some((record, raw)) = serde_json::from_str::<ParkedRecord>(body)
+        let Some((item, raw)) = serde_json::from_str::<ParkedItem>(body)
             .ok()
-            .and_then(|r| r.raw_bytes().ok().map(|raw| (r, raw)))
+            .and_then(|item| item.raw_body.bytes().ok().map(|raw| (item, raw)))
         else {
             summary.unreadable += 1;
             return Step::Keep;
         };
-        let failure = match notification::decode(&raw) {
-            Ok(Inbound::RenewalReminder { .. }) if !self.dry_run => {
+        let (reason, change) = match notification::decode(&raw) {
+            Ok(Inbound::RenewalReminder { .. }) => {
                 summary.reminders_removed += 1;
                 return Step::Delete;
             }
-            Ok(Inbound::RenewalReminder { .. }) => {
-                summary.reminders_removed += 1;
-                return Step::Keep;
-            }
-            Ok(Inbound::Change(_)) if self.dry_run => {
-                summary.would_publish += 1;
-                return Step::Keep;
-            }
-            Ok(Inbound::Change(change)) => match self.sinks.publish(&change).await {
+            Ok(Inbound::Change(change)) => match self.sink.publish(&change).await {
                 Ok(_) => {
                     summary.published += 1;
                     return Step::Delete;
@@ -148,19 +154,12 @@ impl Redrive<'_> {
             },
             Err(e) => (ParkReason::from(e), None),
         };
-        let (reason, change) = failure;
         *summary.still_failing.entry(reason.code().to_owned()).or_default() += 1;
-        let unchanged = reason.code() == record.reason && reason.to_string() == record.detail;
-        if unchanged || self.dry_run {
+        if item.parked_for(&reason) {
             return Step::Keep;
         }
-        let reparked = Parked {
-            reason: &reason,
-            received_at: record.received_at.clone(),
-            raw_body: &raw,
-            normalized: change.as_deref(),
-        };
-        match self.sinks.park(&reparked).await {
+        let reparked = ParkedItem::new(&reason, item.received_at.clone(), &raw, change.as_deref());
+        match self.sink.park(&reparked).await {
             Ok(new_id) => {
                 seen.insert(new_id);
                 summary.reparked += 1;
@@ -169,30 +168,215 @@ impl Redrive<'_> {
             Err(_) => Step::Keep,
         }
     }
+}
 
-    async fn delete(&self, receipt: &str) -> Result<(), RedriveError> {
-        self.sqs
-            .delete_message()
-            .queue_url(self.queue.as_str())
-            .receipt_handle(receipt)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| RedriveError::Delete(DisplayErrorContext(&e).to_string()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dead_letters::Received;
+    use crate::parked::{ParkError, PublishFailure};
+    use crate::sink::recording::RecordingSink;
+    use std::sync::Mutex;
+
+    const CREATED: &str = include_str!("../events/bodies/created.json");
+    const NOT_E164: &str = include_str!("../events/bodies/parked.json");
+    const REMINDER: &str = include_str!("../events/bodies/renewal-reminder.json");
+
+    /// A queue in memory: received messages are hidden until deleted or released.
+    #[derive(Default)]
+    struct FakeQueue {
+        messages: Mutex<Vec<(String, String, bool)>>, // id, body, visible
+        next_id: Mutex<u32>,
     }
 
-    /// Makes the items left in the queue visible again at once, for the next
-    /// run or an operator; if this fails they reappear after the timeout.
-    async fn release(&self, receipts: Vec<String>) {
-        for receipt in receipts {
-            let _ = self
-                .sqs
-                .change_message_visibility()
-                .queue_url(self.queue.as_str())
-                .receipt_handle(receipt)
-                .visibility_timeout(0)
-                .send()
-                .await;
+    impl FakeQueue {
+        fn push(&self, body: &str) -> String {
+            let mut next = self.next_id.lock().unwrap();
+            *next += 1;
+            let id = format!("m{next}");
+            self.messages.lock().unwrap().push((id.clone(), body.to_owned(), true));
+            id
         }
+        fn bodies(&self) -> Vec<String> {
+            self.messages.lock().unwrap().iter().map(|m| m.1.clone()).collect()
+        }
+        fn items(&self) -> Vec<ParkedItem> {
+            self.bodies().iter().filter_map(|b| serde_json::from_str(b).ok()).collect()
+        }
+        fn all_visible(&self) -> bool {
+            self.messages.lock().unwrap().iter().all(|m| m.2)
+        }
+    }
+
+    impl DeadLetters for FakeQueue {
+        async fn receive(&self) -> Result<Vec<Received>, QueueError> {
+            let mut messages = self.messages.lock().unwrap();
+            Ok(messages
+                .iter_mut()
+                .filter(|m| m.2)
+                .take(10)
+                .map(|m| {
+                    m.2 = false;
+                    Received {
+                        message_id: m.0.clone(),
+                        receipt: m.0.clone(),
+                        body: m.1.clone(),
+                    }
+                })
+                .collect())
+        }
+        async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+            self.messages.lock().unwrap().retain(|m| m.0 != receipt);
+            Ok(())
+        }
+        async fn release(&self, receipts: Vec<String>) {
+            for m in self.messages.lock().unwrap().iter_mut() {
+                m.2 |= receipts.contains(&m.0);
+            }
+        }
+    }
+
+    /// Publishes as told; parks into the fake queue, as the AWS sink parks into SQS.
+    struct QueueSink<'a> {
+        queue: &'a FakeQueue,
+        published: Mutex<usize>,
+        fails_with: Option<&'static str>,
+    }
+
+    impl<'a> QueueSink<'a> {
+        fn new(queue: &'a FakeQueue, fails_with: Option<&'static str>) -> Self {
+            Self {
+                queue,
+                published: Mutex::new(0),
+                fails_with,
+            }
+        }
+    }
+
+    fn failure(code: &str, request_id: &str) -> PublishFailure {
+        PublishFailure {
+            topic: "created".into(),
+            code: code.into(),
+            message: "Topic does not exist".into(),
+            request_id: Some(request_id.into()),
+        }
+    }
+
+    impl Sink for QueueSink<'_> {
+        async fn publish(&self, _change: &crate::change::Change) -> Result<String, PublishFailure> {
+            let mut published = self.published.lock().unwrap();
+            match self.fails_with {
+                // A new request id on every call, as SNS gives.
+                Some(code) => Err(failure(code, &format!("req-{published}"))),
+                None => {
+                    *published += 1;
+                    Ok("created".into())
+                }
+            }
+        }
+        async fn park(&self, item: &ParkedItem) -> Result<String, ParkError> {
+            Ok(self.queue.push(&item.to_json()))
+        }
+    }
+
+    fn parked(reason: ParkReason, raw: &str) -> String {
+        ParkedItem::new(&reason, "2026-01-01T00:00:00Z".into(), raw.as_bytes(), None).to_json()
+    }
+
+    async fn run<S: Sink>(queue: &FakeQueue, sink: &S, dry_run: bool) -> Summary {
+        let redrive = Redrive { queue, sink, dry_run };
+        redrive.run(|_| {}).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn publishes_what_now_passes_and_keeps_what_still_fails() {
+        let queue = FakeQueue::default();
+        queue.push(&parked(failure("NotFound", "req-a").into(), CREATED));
+        queue.push(&parked(
+            crate::notification::decode(NOT_E164.as_bytes()).unwrap_err().into(),
+            NOT_E164,
+        ));
+        queue.push(&parked(failure("NotFound", "req-b").into(), REMINDER));
+        queue.push("not a parked item");
+        let sink = QueueSink::new(&queue, None);
+        let summary = run(&queue, &sink, false).await;
+        assert_eq!(*sink.published.lock().unwrap(), 1);
+        assert_eq!(
+            summary.line(),
+            "redrive summary: read 4, published 1, still failing 1 (invalid_e164: 1), re-parked with a new reason 0, \
+             renewal reminders 1, unreadable 1; left in the queue: 2 (1 still failing, 1 not parked items of this relay)"
+        );
+        assert_eq!(queue.bodies().len(), 2);
+        assert!(queue.all_visible(), "what stays is released for the next run");
+    }
+
+    #[tokio::test]
+    async fn the_same_publish_failure_stays_put_across_runs() {
+        let queue = FakeQueue::default();
+        let id = queue.push(&parked(failure("NotFound", "req-first").into(), CREATED));
+        let sink = QueueSink::new(&queue, Some("NotFound"));
+        for _ in 0..2 {
+            let summary = run(&queue, &sink, false).await;
+            assert_eq!((summary.read, summary.reparked), (1, 0));
+            assert_eq!(summary.left_in_queue(), 1);
+        }
+        let ids: Vec<String> = queue.messages.lock().unwrap().iter().map(|m| m.0.clone()).collect();
+        assert_eq!(ids, [id], "the item keeps its message id");
+    }
+
+    #[tokio::test]
+    async fn a_changed_failure_is_parked_again_once_with_the_new_code() {
+        let queue = FakeQueue::default();
+        queue.push(&parked(failure("NotFound", "req-first").into(), CREATED));
+        let sink = QueueSink::new(&queue, Some("AuthorizationError"));
+        let summary = run(&queue, &sink, false).await;
+        assert_eq!((summary.read, summary.reparked), (1, 1), "{summary:?}");
+        let items = queue.items();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].error_code.as_deref(), Some("AuthorizationError"));
+        assert_eq!(items[0].received_at, "2026-01-01T00:00:00Z", "receivedAt is kept");
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_publishes_into_the_recording_sink_and_deletes_nothing() {
+        let queue = FakeQueue::default();
+        queue.push(&parked(failure("NotFound", "r").into(), CREATED));
+        queue.push(&parked(
+            crate::notification::DecodeError::InvalidJson { detail: "older".into() }.into(),
+            NOT_E164,
+        ));
+        let before = queue.bodies();
+        let sink = RecordingSink::default();
+        let summary = run(&queue, &sink, true).await;
+        assert_eq!(
+            summary.line(),
+            "redrive summary (dry run): read 2, would publish 1, still failing 1 (invalid_e164: 1), \
+             would re-park with a new reason 1, renewal reminders 0, unreadable 0"
+        );
+        assert_eq!(sink.published().len(), 1);
+        assert_eq!(queue.bodies(), before);
+        assert!(queue.all_visible());
+    }
+
+    #[tokio::test]
+    async fn a_failing_queue_stops_the_run_with_its_error() {
+        struct Broken;
+        impl DeadLetters for Broken {
+            async fn receive(&self) -> Result<Vec<Received>, QueueError> {
+                Err(QueueError::Receive("AccessDenied".into()))
+            }
+            async fn delete(&self, _: &str) -> Result<(), QueueError> {
+                unreachable!()
+            }
+            async fn release(&self, _: Vec<String>) {}
+        }
+        let sink = RecordingSink::default();
+        let redrive = Redrive {
+            queue: &Broken,
+            sink: &sink,
+            dry_run: false,
+        };
+        let error = redrive.run(|_| {}).await.unwrap_err();
+        assert_eq!(error.to_string(), "reading the dead-letter queue failed: AccessDenied");
     }
 }

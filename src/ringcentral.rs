@@ -1,7 +1,8 @@
-//! RingCentral's REST API, as far as the operator CLI and the guardian need
-//! it: the JWT grant and the subscription resource (create, list, renew,
+//! The RingCentral port: the subscription API as the guardian's core uses
+//! it ([`SubscriptionApi`]), and beside it the HTTP adapter ([`Client`]):
+//! the JWT grant and the subscription resource (create, list, renew,
 //! delete), with clear errors for bad credentials, missing permissions and
-//! rate limiting.
+//! rate limiting; plus reading credentials from Secrets Manager.
 //!
 //! Blocking HTTP (ureq) on the AWS SDK's own TLS stack: rustls with the
 //! aws-lc-rs provider, handed to ureq explicitly, and the system's root
@@ -22,6 +23,29 @@ pub use credentials::{
 pub use error::RingCentralError;
 pub use secret::{read_secret, verification_token, verification_token_from_secret, SecretError, TokenError};
 pub use subscription::{
-    new_subscription_body, BlacklistedData, DeliveryMode, Subscription, CONTACT_CENTER_NUMBER_FILTER, MAX_EXPIRES_IN,
-    RENEWAL_REMINDER_FILTER,
+    new_subscription_body, BlacklistedData, DeliveryMode, Subscription, SubscriptionStatus,
+    CONTACT_CENTER_NUMBER_FILTER, MAX_EXPIRES_IN, RENEWAL_REMINDER_FILTER,
 };
+
+use crate::token::VerificationToken;
+
+/// What the guardian needs of RingCentral's subscription resource. Blocking:
+/// the guardian runs it on tokio's blocking pool, the CLI directly.
+pub trait SubscriptionApi {
+    /// This app's subscriptions that deliver to `address`.
+    fn subscriptions_to(&self, address: &str) -> Result<Vec<Subscription>, RingCentralError>;
+
+    /// Creates the relay's subscription. RingCentral first sends its
+    /// validation request to `address`.
+    fn create_subscription(
+        &self,
+        address: &str,
+        verification_token: &VerificationToken,
+        expires_in: u32,
+    ) -> Result<Subscription, RingCentralError>;
+
+    /// Extends the subscription by its own `expiresIn`.
+    fn renew_subscription(&self, id: &str) -> Result<Subscription, RingCentralError>;
+
+    fn delete_subscription(&self, id: &str) -> Result<(), RingCentralError>;
+}

@@ -2,8 +2,11 @@
 
 use aws_config::BehaviorVersion;
 use cc_number_relay::config::Destinations;
-use cc_number_relay::publish::Sinks;
+use cc_number_relay::dead_letters::sqs::SqsDeadLetters;
 use cc_number_relay::redrive::{Redrive, Summary};
+use cc_number_relay::ringcentral::{SubscriptionApi, TokenError};
+use cc_number_relay::sink::{aws::AwsSink, recording::RecordingSink, Sink};
+use cc_number_relay::token::VerificationToken;
 use cc_number_relay::{guardian, ringcentral};
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -89,7 +92,7 @@ struct TokenArgs {
     verification_token_secret: Option<String>,
 }
 
-/// Exit status when the run finished but items are still failing.
+/// Exit status when the run finished but something stays in the queue.
 const STILL_FAILING: u8 = 3;
 /// Exit status of `status` when a subscription needs attention.
 const NEEDS_ATTENTION: u8 = 3;
@@ -160,17 +163,27 @@ async fn client(args: &RingCentralArgs) -> Result<ringcentral::Client, String> {
     ringcentral::Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(StderrWait)).map_err(|e| e.to_string())
 }
 
-async fn verification_token(args: &TokenArgs) -> Result<ringcentral::Secret, String> {
+async fn verification_token(args: &TokenArgs) -> Result<VerificationToken, String> {
     match &args.verification_token_secret {
-        None => ringcentral::verification_token(std::env::var("VERIFICATION_TOKEN").ok(), "VERIFICATION_TOKEN"),
+        None => ringcentral::verification_token(std::env::var("VERIFICATION_TOKEN").ok(), "VERIFICATION_TOKEN")
+            .map_err(|e| match e {
+                TokenError::Missing => {
+                    "environment variable VERIFICATION_TOKEN is not set (or use --verification-token-secret)".to_owned()
+                }
+                other => other.to_string(),
+            }),
         Some(id) => {
             let secret = ringcentral::read_secret(&secrets_client().await, id)
                 .await
                 .map_err(|e| e.to_string())?;
-            ringcentral::verification_token_from_secret(id, &secret)
+            ringcentral::verification_token_from_secret(id, &secret).map_err(|e| match e {
+                TokenError::Missing => format!(
+                    "secret {id} holds no verification token (the token itself, or a JSON object with VERIFICATION_TOKEN)"
+                ),
+                other => other.to_string(),
+            })
         }
     }
-    .map_err(|e| e.to_string())
 }
 
 async fn subscribe(
@@ -187,7 +200,7 @@ async fn subscribe(
     println!(
         "created subscription {}: status {}, expires {}, address {}",
         created.id,
-        created.status(),
+        created.status,
         created.expiration(),
         created.address().unwrap_or(address)
     );
@@ -219,7 +232,7 @@ async fn renew(id: &str, args: &RingCentralArgs) -> Result<ExitCode, String> {
     println!(
         "renewed subscription {}: status {}, expires {}",
         renewed.id,
-        renewed.status(),
+        renewed.status,
         renewed.expiration()
     );
     Ok(ExitCode::SUCCESS)
@@ -269,24 +282,26 @@ async fn redrive(dry_run: bool) -> ExitCode {
         }
     };
     let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue = destinations.dead_letter_queue_url.clone();
-    let sinks = Sinks::new(&sdk, destinations.topics, destinations.dead_letter_queue_url);
     eprintln!(
         "redrive: reading {}{}",
-        queue.as_str(),
+        destinations.dead_letter_queue_url.as_str(),
         if dry_run { " (dry run)" } else { "" }
     );
-    let run = Redrive {
-        sqs: &sqs,
-        sinks: &sinks,
-        queue: &queue,
-        dry_run,
+    // A client with ordinary time limits: long polls outlast the relay's.
+    let queue = SqsDeadLetters {
+        client: aws_sdk_sqs::Client::new(&sdk),
+        queue: destinations.dead_letter_queue_url.clone(),
     };
-    match run.run(|s| eprintln!("{}", s.progress_line())).await {
+    let result = if dry_run {
+        run_redrive(&queue, &RecordingSink::default(), true).await
+    } else {
+        let sink = AwsSink::new(&sdk, destinations.topics, destinations.dead_letter_queue_url);
+        run_redrive(&queue, &sink, false).await
+    };
+    match result {
         Ok(summary) => {
-            println!("{}", describe(&summary, dry_run));
-            if summary.still_failing_total() > 0 {
+            println!("{}", summary.line());
+            if summary.left_in_queue() > 0 {
                 ExitCode::from(STILL_FAILING)
             } else {
                 ExitCode::SUCCESS
@@ -299,21 +314,11 @@ async fn redrive(dry_run: bool) -> ExitCode {
     }
 }
 
-fn describe(s: &Summary, dry_run: bool) -> String {
-    let by_reason: Vec<String> = s.still_failing.iter().map(|(r, n)| format!("{r}: {n}")).collect();
-    let published = if dry_run {
-        format!("would publish {}", s.would_publish)
-    } else {
-        format!("published {}", s.published)
-    };
-    format!(
-        "redrive summary{}: read {}, {published}, still failing {}{}, re-parked with a new reason {}, renewal reminders {}, unreadable {}",
-        if dry_run { " (dry run)" } else { "" },
-        s.read,
-        s.still_failing_total(),
-        if by_reason.is_empty() { String::new() } else { format!(" ({})", by_reason.join(", ")) },
-        s.reparked,
-        s.reminders_removed,
-        s.unreadable
-    )
+async fn run_redrive(
+    queue: &SqsDeadLetters,
+    sink: &impl Sink,
+    dry_run: bool,
+) -> Result<Summary, cc_number_relay::dead_letters::QueueError> {
+    let redrive = Redrive { queue, sink, dry_run };
+    redrive.run(|s| eprintln!("{}", s.progress_line())).await
 }

@@ -2,15 +2,21 @@
 //! a message on the alarm topic and a line of CLI output.
 
 use serde::Serialize;
+use strum::{EnumMessage, IntoStaticStr};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The variant's name is the `finding` field of the message, its message
+/// attribute and metric dimension ([`Finding::kind`]); its `message` is the
+/// alarm's subject ([`Finding::subject`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, IntoStaticStr, EnumMessage)]
 #[serde(tag = "finding", rename_all_fields = "camelCase")]
 pub enum Finding {
     /// No subscription of this app delivers to the address.
+    #[strum(message = "RingCentral subscription missing")]
     Missing {
         address: String,
     },
     /// RingCentral stopped delivering to it for good.
+    #[strum(message = "RingCentral subscription blacklisted")]
     Blacklisted {
         subscription_id: String,
         address: String,
@@ -18,11 +24,13 @@ pub enum Finding {
         blacklisted_at: Option<String>,
     },
     /// Neither Active nor Blacklisted (e.g. Suspended): nothing is delivered.
+    #[strum(message = "RingCentral subscription not active")]
     Inactive {
         subscription_id: String,
         address: String,
         status: String,
     },
+    #[strum(message = "RingCentral subscription expiring soon")]
     ExpiringSoon {
         subscription_id: String,
         address: String,
@@ -30,38 +38,45 @@ pub enum Finding {
         seconds_left: u64,
     },
     /// A new subscription replaced the dead or missing one.
+    #[strum(message = "RingCentral subscription recreated")]
     Healed {
         subscription_id: String,
         address: String,
         expiration_time: String,
         replaced: Vec<String>,
     },
+    #[strum(message = "RingCentral subscription renewed")]
     Renewed {
         subscription_id: String,
         address: String,
         expiration_time: String,
     },
     /// A dead subscription deleted once a live one was in place.
+    #[strum(message = "Dead RingCentral subscription deleted")]
     Removed {
         subscription_id: String,
         address: String,
         status: String,
     },
+    #[strum(message = "FAILED to recreate the RingCentral subscription")]
     HealFailed {
         address: String,
         error: String,
     },
+    #[strum(message = "FAILED to renew the RingCentral subscription")]
     RenewFailed {
         subscription_id: String,
         address: String,
         error: String,
     },
+    #[strum(message = "FAILED to delete a dead RingCentral subscription")]
     RemoveFailed {
         subscription_id: String,
         address: String,
         error: String,
     },
     /// The subscriptions could not even be read (credentials, permission, rate limit, ...).
+    #[strum(message = "FAILED to check the RingCentral subscription")]
     CheckFailed {
         address: String,
         error: String,
@@ -70,19 +85,12 @@ pub enum Finding {
 
 impl Finding {
     pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Missing { .. } => "Missing",
-            Self::Blacklisted { .. } => "Blacklisted",
-            Self::Inactive { .. } => "Inactive",
-            Self::ExpiringSoon { .. } => "ExpiringSoon",
-            Self::Healed { .. } => "Healed",
-            Self::Renewed { .. } => "Renewed",
-            Self::Removed { .. } => "Removed",
-            Self::HealFailed { .. } => "HealFailed",
-            Self::RenewFailed { .. } => "RenewFailed",
-            Self::RemoveFailed { .. } => "RemoveFailed",
-            Self::CheckFailed { .. } => "CheckFailed",
-        }
+        self.into()
+    }
+
+    /// The alarm's subject (SNS: ASCII, at most 100 characters).
+    pub fn subject(&self) -> String {
+        format!("cc-number-relay guardian: {}", self.get_message().unwrap_or_default())
     }
 
     /// One line for people: email subscribers of the alarm topic and the CLI.
@@ -189,6 +197,29 @@ mod tests {
         assert_eq!(message["subscriptionId"], "s1");
         assert_eq!(message["reason"], "Webhook responses with code: [404]");
         assert!(message["summary"].as_str().unwrap().contains("[404]"));
+    }
+
+    #[test]
+    fn kind_is_the_serde_tag_and_every_finding_has_a_subject() {
+        let findings = [
+            Finding::Missing { address: "a".into() },
+            Finding::CheckFailed {
+                address: "a".into(),
+                error: "e".into(),
+            },
+            Finding::Removed {
+                subscription_id: "s".into(),
+                address: "a".into(),
+                status: "Suspended".into(),
+            },
+        ];
+        for finding in findings {
+            let message: serde_json::Value = serde_json::from_str(&finding.to_message()).unwrap();
+            assert_eq!(message["finding"], finding.kind());
+            let subject = finding.subject();
+            assert!(subject.len() <= 100 && subject.is_ascii(), "{subject}");
+            assert!(subject.len() > "cc-number-relay guardian: ".len(), "{subject}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The validation handshake and per-notification authentication.
 
 use super::{Outcome, Rejection};
-use crate::config::VerificationToken;
+use crate::token::VerificationToken;
 use lambda_http::http::HeaderMap;
 
 pub const VALIDATION_TOKEN: &str = "validation-token";

@@ -1,7 +1,8 @@
 //! What happened to a request, the answer it gets, and its one summary line.
 
 use crate::change::Change;
-use crate::publish::{ParkError, ParkReason};
+use crate::notification::Identity;
+use crate::parked::{ParkError, ParkReason};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -47,6 +48,8 @@ pub enum Outcome {
     Parked {
         reason: ParkReason,
         change: Option<Box<Change>>,
+        /// What a body that did not decode still said about itself.
+        identity: Identity,
     },
     RenewalReminder {
         subscription_id: Option<String>,
@@ -57,6 +60,7 @@ pub enum Outcome {
         error: ParkError,
         raw_body: Vec<u8>,
         change: Option<Box<Change>>,
+        identity: Identity,
     },
 }
 
@@ -174,11 +178,23 @@ impl Outcome {
     pub fn log_summary(&self, request: &Request, elapsed: Duration) {
         let lambda_request_id = request.lambda_context_ref().map(|c| c.request_id.as_str());
         let api_request_id = api_request_id(request);
-        let change = match self {
-            Self::Published { change, .. } => Some(change.as_ref()),
-            Self::Parked { change, .. } | Self::Unrecoverable { change, .. } => change.as_deref(),
-            _ => None,
+        let (change, identity) = match self {
+            Self::Published { change, .. } => (Some(change.as_ref()), None),
+            Self::Parked { change, identity, .. } | Self::Unrecoverable { change, identity, .. } => {
+                (change.as_deref(), Some(identity))
+            }
+            _ => (None, None),
         };
+        // A change that decoded names itself; otherwise whatever could be read.
+        let notification_id = change
+            .map(|c| c.notification_id.as_str())
+            .or_else(|| identity.and_then(|i| i.notification_id.as_deref()));
+        let event_type = change
+            .map(|c| c.change_type.as_str())
+            .or_else(|| identity.and_then(|i| i.event_type.as_deref()));
+        let phone_number_id = change
+            .map(|c| c.phone_number.id.as_str())
+            .or_else(|| identity.and_then(|i| i.phone_number_id.as_deref()));
         let topic = match self {
             Self::Published { topic, .. } => Some(topic.as_str()),
             _ => None,
@@ -201,9 +217,9 @@ impl Outcome {
             status = self.status().as_u16(),
             lambda_request_id,
             api_request_id,
-            notification_id = change.map(|c| c.notification_id.as_str()),
-            event_type = change.map(|c| c.change_type.as_str()),
-            phone_number_id = change.map(|c| c.phone_number.id.as_str()),
+            notification_id,
+            event_type,
+            phone_number_id,
             account_id = change.and_then(|c| c.account_id.as_ref()).map(|a| a.as_str()),
             topic,
             reason,

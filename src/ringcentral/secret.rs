@@ -2,7 +2,7 @@
 //! the CLI's credentials and verification token.
 
 use super::credentials::Secret;
-use crate::config::VerificationToken;
+use crate::token::VerificationToken;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,23 +31,22 @@ pub async fn read_secret(client: &aws_sdk_secretsmanager::Client, id: &str) -> R
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    #[error("environment variable VERIFICATION_TOKEN is not set (or use --verification-token-secret)")]
+    #[error("no verification token given")]
     Missing,
     #[error("{origin} must be 1 to 256 visible ASCII characters, the same value the relay has")]
     Malformed { origin: String },
 }
 
 /// The verification token as the relay checks it (1–256 visible ASCII).
-pub fn verification_token(value: Option<String>, origin: &str) -> Result<Secret, TokenError> {
+pub fn verification_token(value: Option<String>, origin: &str) -> Result<VerificationToken, TokenError> {
     let value = value.filter(|v| !v.is_empty()).ok_or(TokenError::Missing)?;
-    VerificationToken::parse(value.clone()).map_err(|_| TokenError::Malformed {
+    VerificationToken::parse(value).map_err(|_| TokenError::Malformed {
         origin: origin.to_owned(),
-    })?;
-    Ok(Secret::new(value))
+    })
 }
 
 /// A secret holding the token itself, or a JSON object with `VERIFICATION_TOKEN`.
-pub fn verification_token_from_secret(id: &str, secret: &Secret) -> Result<Secret, TokenError> {
+pub fn verification_token_from_secret(id: &str, secret: &Secret) -> Result<VerificationToken, TokenError> {
     let text = secret.expose();
     let value = match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(object)) => object

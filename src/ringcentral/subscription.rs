@@ -2,9 +2,11 @@
 //! creating, listing, renewing and deleting subscriptions.
 
 use super::client::{Client, Method};
-use super::credentials::Secret;
 use super::error::{ErrorBody, RingCentralError as Error};
+use super::SubscriptionApi;
+use crate::token::VerificationToken;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use time::OffsetDateTime;
 
 const SUBSCRIPTIONS: &str = "/restapi/v1.0/subscription";
@@ -20,7 +22,7 @@ pub const MAX_EXPIRES_IN: u32 = 315_360_000;
 /// The body of `POST /restapi/v1.0/subscription`. `expiresIn` is at the top
 /// level: inside `deliveryMode` RingCentral ignores it and the subscription
 /// dies after the 7-day default.
-pub fn new_subscription_body(address: &str, verification_token: &Secret, expires_in: u32) -> String {
+pub fn new_subscription_body(address: &str, verification_token: &VerificationToken, expires_in: u32) -> String {
     serde_json::json!({
         "eventFilters": [CONTACT_CENTER_NUMBER_FILTER, RENEWAL_REMINDER_FILTER],
         "deliveryMode": {
@@ -38,7 +40,7 @@ pub fn new_subscription_body(address: &str, verification_token: &Secret, expires
 pub struct Subscription {
     pub id: String,
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: SubscriptionStatus,
     #[serde(default)]
     pub expiration_time: Option<String>,
     #[serde(default)]
@@ -69,12 +71,57 @@ pub struct BlacklistedData {
     pub reason: Option<String>,
 }
 
-impl Subscription {
-    pub fn status(&self) -> &str {
-        self.status.as_deref().unwrap_or("Unknown")
+/// RingCentral documents Active, Suspended and Blacklisted; any other value
+/// is kept as sent, and an absent one is `Unknown`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SubscriptionStatus {
+    Active,
+    Blacklisted,
+    Other(String),
+    #[default]
+    Unknown,
+}
+
+impl SubscriptionStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Active => "Active",
+            Self::Blacklisted => "Blacklisted",
+            Self::Other(other) => other,
+            Self::Unknown => "Unknown",
+        }
     }
+}
+
+impl fmt::Display for SubscriptionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SubscriptionStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<String>::deserialize(d)?.as_deref() {
+            None => Self::Unknown,
+            Some("Active") => Self::Active,
+            Some("Blacklisted") => Self::Blacklisted,
+            Some(other) => Self::Other(other.to_owned()),
+        })
+    }
+}
+
+impl Serialize for SubscriptionStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Unknown => s.serialize_none(),
+            other => s.serialize_str(other.as_str()),
+        }
+    }
+}
+
+impl Subscription {
     pub fn is_active(&self) -> bool {
-        self.status() == "Active"
+        self.status == SubscriptionStatus::Active
     }
     pub fn address(&self) -> Option<&str> {
         self.delivery_mode.address.as_deref()
@@ -103,8 +150,18 @@ impl Client {
         parse::<Records>(&answer.body, operation).map(|r| r.records)
     }
 
+    pub fn get_subscription(&self, id: &str) -> Result<Subscription, Error> {
+        let operation = "reading a subscription";
+        let answer = self.api(Method::Get, &path(id)?, None, operation)?;
+        expect_found(&answer, id)?;
+        expect_ok(&answer, operation)?;
+        parse(&answer.body, operation)
+    }
+}
+
+impl SubscriptionApi for Client {
     /// This app's subscriptions that deliver to `address`.
-    pub fn subscriptions_to(&self, address: &str) -> Result<Vec<Subscription>, Error> {
+    fn subscriptions_to(&self, address: &str) -> Result<Vec<Subscription>, Error> {
         let mut all = self.list_subscriptions()?;
         all.retain(|s| s.address() == Some(address));
         Ok(all)
@@ -112,10 +169,10 @@ impl Client {
 
     /// Creates the relay's subscription. RingCentral first sends its
     /// validation request to `address`; SUB-520/SUB-525 mean that failed.
-    pub fn create_subscription(
+    fn create_subscription(
         &self,
         address: &str,
-        verification_token: &Secret,
+        verification_token: &VerificationToken,
         expires_in: u32,
     ) -> Result<Subscription, Error> {
         let operation = "creating the subscription";
@@ -131,16 +188,8 @@ impl Client {
         parse(&answer.body, operation)
     }
 
-    pub fn get_subscription(&self, id: &str) -> Result<Subscription, Error> {
-        let operation = "reading a subscription";
-        let answer = self.api(Method::Get, &path(id)?, None, operation)?;
-        expect_found(&answer, id)?;
-        expect_ok(&answer, operation)?;
-        parse(&answer.body, operation)
-    }
-
     /// Extends the subscription by its own `expiresIn`.
-    pub fn renew_subscription(&self, id: &str) -> Result<Subscription, Error> {
+    fn renew_subscription(&self, id: &str) -> Result<Subscription, Error> {
         let operation = "renewing a subscription";
         let answer = self.api(Method::Post, &format!("{}/renew", path(id)?), None, operation)?;
         expect_found(&answer, id)?;
@@ -148,7 +197,7 @@ impl Client {
         parse(&answer.body, operation)
     }
 
-    pub fn delete_subscription(&self, id: &str) -> Result<(), Error> {
+    fn delete_subscription(&self, id: &str) -> Result<(), Error> {
         let operation = "deleting a subscription";
         let answer = self.api(Method::Delete, &path(id)?, None, operation)?;
         expect_found(&answer, id)?;
@@ -200,10 +249,23 @@ mod tests {
     use crate::notification::EventFilter;
 
     #[test]
+    fn status_is_an_enum_and_absent_is_unknown() {
+        let parse = |json: &str| serde_json::from_str::<Subscription>(json).unwrap().status;
+        assert_eq!(parse(r#"{"id":"a","status":"Active"}"#), SubscriptionStatus::Active);
+        assert_eq!(parse(r#"{"id":"a","status":"Blacklisted"}"#), SubscriptionStatus::Blacklisted);
+        assert_eq!(
+            parse(r#"{"id":"a","status":"Suspended"}"#),
+            SubscriptionStatus::Other("Suspended".into())
+        );
+        assert_eq!(parse(r#"{"id":"a"}"#), SubscriptionStatus::Unknown);
+        assert_eq!(parse(r#"{"id":"a","status":null}"#), SubscriptionStatus::Unknown);
+    }
+
+    #[test]
     fn expires_in_is_at_the_top_level_and_the_filters_are_the_relays() {
         let body: serde_json::Value = serde_json::from_str(&new_subscription_body(
             "https://x/y",
-            &Secret::new("t0ken".into()),
+            &VerificationToken::parse("t0ken".into()).unwrap(),
             MAX_EXPIRES_IN,
         ))
         .unwrap();

@@ -5,12 +5,10 @@
 //! made representable, and a bad base64 body is passed on as the text
 //! received, marked for the handler to park.
 
+use crate::http::INVALID_BASE64_MARKER;
 use lambda_http::http::HeaderValue;
 use lambda_http::request::LambdaRequest;
 use serde_json::Value;
-
-/// Internal header; any copy sent by a client is removed first.
-pub const INVALID_BASE64_MARKER: &str = "x-cc-number-relay-invalid-base64";
 
 /// Stands in for a header value `http` cannot represent: still refused as a
 /// token, but the request itself survives.

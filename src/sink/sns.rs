@@ -1,29 +1,27 @@
 //! The SNS message subscribers receive: body, attributes, FIFO ids.
 
+use super::aws::{failure_of, TopicArn};
 use crate::change::Change;
-use crate::config::TopicArn;
-use aws_sdk_sns::error::DisplayErrorContext;
+use crate::parked::PublishFailure;
 use aws_sdk_sns::types::MessageAttributeValue;
-
-#[derive(Debug, thiserror::Error)]
-#[error("publish to {topic} failed: {detail}")]
-pub struct PublishError {
-    pub topic: String,
-    pub detail: String,
-}
 
 pub(super) async fn publish(
     client: &aws_sdk_sns::Client,
     topic: &TopicArn,
     change: &Change,
-) -> Result<(), PublishError> {
+) -> Result<(), PublishFailure> {
     let mut request = client.publish().topic_arn(topic.as_str()).message(change.to_json());
-    let failed = |detail: String| PublishError {
-        topic: topic.name().to_owned(),
-        detail,
-    };
     for (name, value) in message_attributes(change) {
-        let attribute = string_attribute(value).map_err(|e| failed(e.to_string()))?;
+        let attribute = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .map_err(|e| PublishFailure {
+                topic: topic.name().to_owned(),
+                code: "InvalidAttribute".into(),
+                message: e.to_string(),
+                request_id: None,
+            })?;
         request = request.message_attributes(name, attribute);
     }
     if topic.is_fifo() {
@@ -31,11 +29,15 @@ pub(super) async fn publish(
             .message_group_id(change.phone_number.id.as_str())
             .message_deduplication_id(change.notification_id.as_str());
     }
-    request
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| failed(DisplayErrorContext(&e).to_string()))
+    request.send().await.map(|_| ()).map_err(|e| {
+        let (code, message, request_id) = failure_of(&e);
+        PublishFailure {
+            topic: topic.name().to_owned(),
+            code,
+            message,
+            request_id,
+        }
+    })
 }
 
 /// The attributes subscribers filter on. SNS refuses empty values, so an
@@ -59,11 +61,4 @@ pub fn message_attributes(change: &Change) -> Vec<(&'static str, &str)> {
             .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v))),
     );
     attributes
-}
-
-fn string_attribute(value: &str) -> Result<MessageAttributeValue, aws_sdk_sns::error::BuildError> {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
 }

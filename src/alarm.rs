@@ -1,9 +1,8 @@
-//! Findings to the alarm topic, one message each, with a `finding` message
-//! attribute for filter policies.
+//! The alarm adapter: the guardian's findings to the alarm topic in SNS, one
+//! message each, with a `finding` message attribute for filter policies.
 
-use super::Finding;
-use crate::config::TopicArn;
-use aws_sdk_sns::error::DisplayErrorContext;
+use crate::guardian::Finding;
+use crate::sink::aws::{one_line, TopicArn};
 use aws_sdk_sns::types::MessageAttributeValue;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,14 +37,14 @@ pub async fn publish_findings(
         let sent = sns
             .publish()
             .topic_arn(topic.as_str())
-            .subject(subject(finding))
+            .subject(finding.subject())
             .message(finding.to_message())
             .message_attributes("finding", attribute)
             .send()
             .await;
         if let Err(e) = sent {
             failed += 1;
-            detail = DisplayErrorContext(&e).to_string();
+            detail = one_line(&e);
         }
     }
     if failed > 0 {
@@ -56,22 +55,4 @@ pub async fn publish_findings(
         });
     }
     Ok(())
-}
-
-/// SNS subjects: ASCII, at most 100 characters.
-fn subject(finding: &Finding) -> String {
-    let text = match finding {
-        Finding::Missing { .. } => "RingCentral subscription missing",
-        Finding::Blacklisted { .. } => "RingCentral subscription blacklisted",
-        Finding::Inactive { .. } => "RingCentral subscription not active",
-        Finding::ExpiringSoon { .. } => "RingCentral subscription expiring soon",
-        Finding::Healed { .. } => "RingCentral subscription recreated",
-        Finding::Renewed { .. } => "RingCentral subscription renewed",
-        Finding::Removed { .. } => "Dead RingCentral subscription deleted",
-        Finding::HealFailed { .. } => "FAILED to recreate the RingCentral subscription",
-        Finding::RenewFailed { .. } => "FAILED to renew the RingCentral subscription",
-        Finding::RemoveFailed { .. } => "FAILED to delete a dead RingCentral subscription",
-        Finding::CheckFailed { .. } => "FAILED to check the RingCentral subscription",
-    };
-    format!("cc-number-relay guardian: {text}")
 }

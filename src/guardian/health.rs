@@ -1,0 +1,138 @@
+//! How a subscription stands, and what is wrong: pure functions of what
+//! RingCentral listed and the time, so they are tested without a server.
+
+use super::finding::{human_duration, Finding};
+use crate::ringcentral::{Subscription, SubscriptionStatus};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How a subscription to the address stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Healthy,
+    /// Active, but expires within the threshold (or already did).
+    ExpiringSoon {
+        seconds_left: u64,
+    },
+    Blacklisted,
+    /// Any other status, e.g. Suspended.
+    Inactive,
+}
+
+#[derive(Debug, Clone)]
+pub struct Assessed {
+    pub subscription: Subscription,
+    pub state: State,
+}
+
+impl Assessed {
+    /// One line of `status` output.
+    pub fn line(&self, now: OffsetDateTime) -> String {
+        let s = &self.subscription;
+        let expiry = match s.expires_at() {
+            Some(at) if at > now => format!(
+                "expires {} (in {})",
+                s.expiration(),
+                human_duration(seconds_between(now, at))
+            ),
+            Some(_) => format!("expired {}", s.expiration()),
+            None => format!("expires {}", s.expiration()),
+        };
+        let blacklisted = s.blacklisted_data.as_ref().map_or_else(String::new, |b| {
+            format!(
+                "  blacklisted since {}: {}",
+                b.blacklisted_at.as_deref().unwrap_or("unknown"),
+                b.reason.as_deref().unwrap_or("no reason given")
+            )
+        });
+        let note = match self.state {
+            State::ExpiringSoon { .. } => "  EXPIRING SOON",
+            _ => "",
+        };
+        format!("{}  {}  {expiry}{blacklisted}{note}", s.id, s.status)
+    }
+}
+
+/// The subscriptions of this app to one address, assessed at one moment.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub address: String,
+    pub subscriptions: Vec<Assessed>,
+}
+
+impl Inspection {
+    /// An Active subscription that does not expire soon delivers to the address.
+    pub fn healthy(&self) -> bool {
+        self.subscriptions.iter().any(|a| a.state == State::Healthy)
+    }
+
+    /// Some Active subscription delivers to the address, expiring or not.
+    pub fn alive(&self) -> bool {
+        self.subscriptions
+            .iter()
+            .any(|a| matches!(a.state, State::Healthy | State::ExpiringSoon { .. }))
+    }
+
+    pub(super) fn dead(&self) -> impl Iterator<Item = &Assessed> {
+        self.subscriptions
+            .iter()
+            .filter(|a| matches!(a.state, State::Blacklisted | State::Inactive))
+    }
+
+    /// What is wrong, one finding each; none when all is well.
+    pub fn findings(&self) -> Vec<Finding> {
+        let address = self.address.clone();
+        if self.subscriptions.is_empty() {
+            return vec![Finding::Missing { address }];
+        }
+        self.subscriptions
+            .iter()
+            .filter_map(|a| {
+                let s = &a.subscription;
+                let subscription_id = s.id.clone();
+                let address = address.clone();
+                match a.state {
+                    State::Healthy => None,
+                    State::ExpiringSoon { seconds_left } => Some(Finding::ExpiringSoon {
+                        subscription_id,
+                        address,
+                        expiration_time: s.expiration().to_owned(),
+                        seconds_left,
+                    }),
+                    State::Blacklisted => Some(Finding::Blacklisted {
+                        subscription_id,
+                        address,
+                        reason: s.blacklisted_data.as_ref().and_then(|b| b.reason.clone()),
+                        blacklisted_at: s.blacklisted_data.as_ref().and_then(|b| b.blacklisted_at.clone()),
+                    }),
+                    State::Inactive => Some(Finding::Inactive {
+                        subscription_id,
+                        address,
+                        status: s.status.to_string(),
+                    }),
+                }
+            })
+            .collect()
+    }
+}
+
+fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> u64 {
+    u64::try_from((to - from).whole_seconds()).unwrap_or(0)
+}
+
+pub fn assess(subscription: &Subscription, renew_within: Duration, now: OffsetDateTime) -> State {
+    match subscription.status {
+        SubscriptionStatus::Active => {
+            // No readable expiry: treat as expiring, so it gets renewed and a date.
+            let left = subscription.expires_at().map_or(0, |at| seconds_between(now, at));
+            if left <= renew_within.as_secs() {
+                State::ExpiringSoon { seconds_left: left }
+            } else {
+                State::Healthy
+            }
+        }
+        SubscriptionStatus::Blacklisted => State::Blacklisted,
+        _ => State::Inactive,
+    }
+}
+

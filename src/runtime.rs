@@ -1,0 +1,9 @@
+//! Entry wiring: what `main.rs` and `bin/*.rs` call to turn configuration
+//! into clients (built once) and run them in the Lambda runtime.
+
+pub mod aws;
+mod event;
+pub mod guardian;
+pub mod relay;
+
+pub use event::{parse_event, unreadable_event_answer};

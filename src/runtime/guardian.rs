@@ -1,0 +1,217 @@
+//! The scheduled guardian in Lambda: configuration read once, AWS clients
+//! built once, and per tick the credentials read, the subscription checked,
+//! healed and renewed, and every finding published to the alarm topic.
+
+use crate::alarm::{publish_findings, AlarmError};
+use crate::config::ConfigError;
+use crate::guardian::{check_heal_renew, Report, DEFAULT_RENEW_WITHIN, RATE_LIMIT_BUDGET};
+use crate::observe;
+use crate::ringcentral::{read_secret, Client, Credentials, ServerUrl, Wait, MAX_EXPIRES_IN};
+use crate::sink::aws::TopicArn;
+use crate::token::VerificationToken;
+use std::time::Duration;
+
+/// Every variable the guardian function reads; the template test holds the
+/// guardian's environment to exactly this list.
+pub const ENV_VARS: [&str; 7] = [
+    "WEBHOOK_ADDRESS",
+    "ALARM_TOPIC_ARN",
+    "RINGCENTRAL_CREDENTIALS_SECRET",
+    "RINGCENTRAL_SERVER_URL",
+    "VERIFICATION_TOKEN",
+    "RENEW_WITHIN_SECONDS",
+    "METRICS_NAMESPACE",
+];
+
+/// The guardian function's configuration, read once at cold start.
+#[derive(Debug, Clone)]
+pub struct GuardianConfig {
+    pub address: String,
+    pub alarm_topic: TopicArn,
+    pub credentials_secret: String,
+    pub server: ServerUrl,
+    pub verification_token: VerificationToken,
+    pub renew_within: Duration,
+    pub metrics_namespace: String,
+}
+
+impl GuardianConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name: &str| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| lookup(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+        let malformed = |name: &'static str| move |problem: &'static str| ConfigError::Malformed { name, problem };
+        let address = required("WEBHOOK_ADDRESS")?;
+        if !(address.starts_with("https://") || address.starts_with("http://")) {
+            return Err(malformed("WEBHOOK_ADDRESS")("expected the webhook's http(s):// URL"));
+        }
+        let token = VerificationToken::parse(required("VERIFICATION_TOKEN")?).map_err(malformed("VERIFICATION_TOKEN"))?;
+        let renew_within = match lookup("RENEW_WITHIN_SECONDS").filter(|v| !v.is_empty()) {
+            None => DEFAULT_RENEW_WITHIN,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (60..=u64::from(MAX_EXPIRES_IN)).contains(s))
+                .map(Duration::from_secs)
+                .ok_or(ConfigError::Malformed {
+                    name: "RENEW_WITHIN_SECONDS",
+                    problem: "expected whole seconds, at least 60",
+                })?,
+        };
+        Ok(Self {
+            address,
+            alarm_topic: TopicArn::parse(required("ALARM_TOPIC_ARN")?).map_err(malformed("ALARM_TOPIC_ARN"))?,
+            credentials_secret: required("RINGCENTRAL_CREDENTIALS_SECRET")?,
+            server: ServerUrl::from_lookup(lookup)
+                .map_err(|_| malformed("RINGCENTRAL_SERVER_URL")("expected http(s)://host[:port] without a path"))?,
+            verification_token: token,
+            renew_within,
+            metrics_namespace: lookup("METRICS_NAMESPACE")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| observe::DEFAULT_NAMESPACE.to_owned()),
+        })
+    }
+}
+
+/// Logs the wait, then sleeps.
+struct LogWait;
+
+impl Wait for LogWait {
+    fn wait(&self, delay: Duration, operation: &str) {
+        tracing::warn!(
+            "RingCentral is rate limiting: waiting {} s as Retry-After asks, then retrying {operation}",
+            delay.as_secs()
+        );
+        std::thread::sleep(delay);
+    }
+}
+
+/// The guardian: AWS clients built once, one [`Guardian::run`] per schedule tick.
+pub struct Guardian {
+    pub config: GuardianConfig,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl Guardian {
+    /// Reads the credentials (each run, so a rotated secret is picked up),
+    /// then checks, heals and renews.
+    pub async fn check(&self) -> Report {
+        let c = &self.config;
+        let secret = match read_secret(&self.secrets, &c.credentials_secret).await {
+            Ok(secret) => secret,
+            Err(e) => return Report::failed(&c.address, e.to_string()),
+        };
+        let credentials = match Credentials::from_secret(&c.credentials_secret, secret.expose(), c.server.clone()) {
+            Ok(credentials) => credentials,
+            Err(e) => return Report::failed(&c.address, e.to_string()),
+        };
+        let (address, renew_within, token) = (c.address.clone(), c.renew_within, c.verification_token.clone());
+        let run = tokio::task::spawn_blocking(move || {
+            let client = Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(LogWait))
+                .map_err(|e| Report::failed(&address, e.to_string()))?;
+            Ok::<_, Report>(check_heal_renew(&client, &address, renew_within, &token))
+        })
+        .await;
+        match run {
+            Ok(Ok(report) | Err(report)) => report,
+            Err(e) => Report::failed(&c.address, format!("the check stopped: {e}")),
+        }
+    }
+
+    /// [`Guardian::check`], then every finding to the alarm topic. The
+    /// report comes back even when publishing failed, for the metrics.
+    pub async fn run(&self) -> (Report, Result<(), AlarmError>) {
+        let report = self.check().await;
+        for finding in &report.findings {
+            tracing::warn!(finding = finding.kind(), "{}", finding.summary());
+        }
+        let published = publish_findings(&self.sns, &self.config.alarm_topic, &report.findings).await;
+        (report, published)
+    }
+}
+
+/// Runs one [`Guardian::run`] per schedule tick until the runtime stops.
+pub async fn run(
+    guardian: Guardian,
+    collector: &'static metrics_cloudwatch_embedded::Collector,
+) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{service_fn, Error, LambdaEvent};
+    use serde_json::{json, Value};
+    let guardian = &guardian;
+    lambda_runtime::run(service_fn(move |_tick: LambdaEvent<Value>| async move {
+        let (report, published) = guardian.run().await;
+        metrics::record(&report);
+        let _ = collector.flush(std::io::stdout());
+        // A finding that reached nobody fails the run: the function's Errors alarm fires.
+        published?;
+        let findings: Vec<&str> = report.findings.iter().map(|f| f.kind()).collect();
+        tracing::info!(
+            healthy = report.healthy,
+            healed = report.healed,
+            expiring_soon = report.expiring_soon,
+            "guardian run: {}",
+            if findings.is_empty() {
+                "healthy, nothing to do".to_owned()
+            } else {
+                findings.join(", ")
+            }
+        );
+        Ok::<_, Error>(json!({
+            "healthy": report.healthy,
+            "healed": report.healed,
+            "expiringSoon": report.expiring_soon,
+            "findings": findings,
+        }))
+    }))
+    .await
+}
+
+/// The guardian's metrics.
+pub mod metrics {
+    //! The guardian's metrics, in CloudWatch Embedded Metric Format through the
+    //! `metrics` facade and `metrics_cloudwatch_embedded`'s plain Builder/flush
+    //! API (its Lambda layer needs the crate's `lambda` feature, which would
+    //! turn on lambda_http's default event kinds in the relay too). Every run
+    //! writes all three, zeros included, so the alarms always have data.
+
+    use crate::guardian::Report;
+    use metrics::Unit;
+    use metrics_cloudwatch_embedded::Collector;
+
+    /// 1 when, at the end of the run, an Active subscription that does not
+    /// expire soon delivers to the address; else 0.
+    pub const HEALTHY: &str = "SubscriptionHealthy";
+    /// Subscriptions recreated in place of blacklisted, inactive or missing ones.
+    pub const HEALED: &str = "SubscriptionHealed";
+    /// Active subscriptions found expiring within the renewal threshold.
+    pub const EXPIRING_SOON: &str = "SubscriptionExpiringSoon";
+
+    pub use crate::observe::MetricsError;
+
+    /// Installs the process-wide recorder; call once, at cold start.
+    pub fn init(namespace: &str) -> Result<&'static Collector, MetricsError> {
+        let collector = crate::observe::collector(namespace, true)?;
+        metrics::describe_gauge!(
+            HEALTHY,
+            Unit::Count,
+            "an Active, not soon expiring subscription delivers"
+        );
+        metrics::describe_counter!(HEALED, Unit::Count, "subscriptions recreated");
+        metrics::describe_gauge!(
+            EXPIRING_SOON,
+            Unit::Count,
+            "subscriptions expiring within the threshold"
+        );
+        Ok(collector)
+    }
+
+    /// Records one run; the caller flushes.
+    pub fn record(report: &Report) {
+        metrics::gauge!(HEALTHY).set(if report.healthy { 1.0 } else { 0.0 });
+        metrics::counter!(HEALED).increment(report.healed);
+        metrics::gauge!(EXPIRING_SOON).set(report.expiring_soon as f64);
+    }
+}

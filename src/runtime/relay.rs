@@ -1,0 +1,78 @@
+//! The relay in Lambda: the raw event becomes a request (never failing on
+//! what a client sent), the webhook core answers it over the instrumented
+//! AWS sink, and metrics are flushed once per invocation.
+
+use super::event::{parse_event, unreadable_event_answer};
+use crate::http;
+use crate::observe;
+use crate::sink::instrumented::Instrumented;
+use crate::sink::Sink;
+use crate::token::VerificationToken;
+use crate::xray::{Trace, XRay};
+use lambda_http::{lambda_runtime, service_fn, tower::Service, Adapter, Body, Error, LambdaEvent, Request};
+use lambda_http::{RequestExt, Response};
+use serde_json::value::RawValue;
+use std::convert::Infallible;
+use std::time::{Instant, SystemTime};
+
+/// Everything a request needs, built once at cold start.
+#[derive(Debug)]
+pub struct Relay<S> {
+    pub token: VerificationToken,
+    pub sink: S,
+    pub xray: XRay,
+}
+
+impl<S: Sink> Relay<S> {
+    /// One request, answered; the handler's X-Ray subsegment around it.
+    pub async fn answer(&self, request: Request) -> Response<Body> {
+        let (started, wall) = (Instant::now(), SystemTime::now());
+        let trace = request
+            .lambda_context_ref()
+            .and_then(|c| c.xray_trace_id.as_deref())
+            .and_then(Trace::from_header);
+        let sink = Instrumented {
+            inner: &self.sink,
+            xray: &self.xray,
+            trace: trace.as_ref(),
+        };
+        let outcome = http::handle(&self.token, &sink, &request).await;
+        let fault = outcome.status().is_server_error();
+        self.xray.handler(trace.as_ref(), wall, started.elapsed(), fault);
+        outcome.into_response()
+    }
+}
+
+/// lambda_http's answer, serialized as it is, or the fixed one for an event
+/// that is no HTTP event.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Answer<R> {
+    Http(R),
+    Unreadable(serde_json::Value),
+}
+
+/// Serves invocations until the runtime stops.
+pub async fn run<S: Sink + Send>(
+    relay: Relay<S>,
+    metrics: &'static metrics_cloudwatch_embedded::Collector,
+) -> Result<(), Error> {
+    let relay = &relay;
+    let adapter = Adapter::from(service_fn(move |request| async move {
+        Ok::<_, Infallible>(relay.answer(request).await)
+    }));
+    let mut cold_start = true;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let mut adapter = adapter.clone();
+        let first = std::mem::take(&mut cold_start);
+        async move {
+            let answer = match parse_event(event.payload.get()) {
+                Ok(request) => Answer::Http(adapter.call(LambdaEvent::new(request, event.context)).await?),
+                Err(_) => Answer::Unreadable(unreadable_event_answer()),
+            };
+            observe::flush(metrics, first, std::io::stdout().lock());
+            Ok::<_, Error>(answer)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,49 @@
+//! A sink that keeps what it is given: a dry run publishes into it, and the
+//! core's unit tests use it as their fake, failing on demand.
+
+use super::Sink;
+use crate::change::Change;
+use crate::parked::{ParkError, ParkedItem, PublishFailure};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+#[derive(Debug, Default)]
+pub struct RecordingSink {
+    published: Mutex<Vec<Change>>,
+    parked: Mutex<Vec<ParkedItem>>,
+    /// Every publish fails with this, when set.
+    pub publish_fails_with: Option<PublishFailure>,
+    /// Every park fails with this, when set.
+    pub park_fails_with: Option<ParkError>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl RecordingSink {
+    pub fn published(&self) -> Vec<Change> {
+        lock(&self.published).clone()
+    }
+    pub fn parked(&self) -> Vec<ParkedItem> {
+        lock(&self.parked).clone()
+    }
+}
+
+impl Sink for RecordingSink {
+    async fn publish(&self, change: &Change) -> Result<String, PublishFailure> {
+        if let Some(failure) = &self.publish_fails_with {
+            return Err(failure.clone());
+        }
+        lock(&self.published).push(change.clone());
+        Ok(change.change_type.as_str().to_lowercase())
+    }
+
+    async fn park(&self, item: &ParkedItem) -> Result<String, ParkError> {
+        if let Some(error) = &self.park_fails_with {
+            return Err(error.clone());
+        }
+        let mut parked = lock(&self.parked);
+        parked.push(item.clone());
+        Ok(format!("recorded-{}", parked.len()))
+    }
+}
