@@ -1,7 +1,7 @@
 //! The alarm adapter: the guardian's findings to the alarm topic in SNS, one
 //! message each, with a `finding` message attribute for filter policies.
 
-use crate::guardian::Finding;
+use crate::finding::Finding;
 use crate::sink::aws::{one_line, TopicArn};
 use aws_sdk_sns::types::MessageAttributeValue;
 

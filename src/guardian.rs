@@ -8,11 +8,10 @@
 //! (`runtime::guardian`) runs them all and publishes every finding to the
 //! alarm topic, with metrics.
 
-mod finding;
 mod heal;
 mod health;
 
-pub use finding::{human_duration, Finding};
+pub use crate::finding::{human_duration, Finding};
 pub use heal::{check_heal_renew, heal, inspect, renew_expiring, Report};
 pub use health::{assess, Assessed, Inspection, State};
 

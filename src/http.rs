@@ -101,3 +101,177 @@ fn now_rfc3339() -> String {
     use time::format_description::well_known::Rfc3339;
     time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parked::{ParkError, PublishFailure};
+    use crate::sink::recording::RecordingSink;
+    use lambda_http::http::{self as h, StatusCode};
+    use lambda_http::Response;
+
+    const TOKEN: &str = "s3cretTokenValue0123456789abcdef";
+    const CREATED: &str = include_str!("../events/bodies/created.json");
+    const NOT_E164: &str = include_str!("../events/bodies/parked.json");
+    const REMINDER: &str = include_str!("../events/bodies/renewal-reminder.json");
+
+    fn token() -> VerificationToken {
+        VerificationToken::parse(TOKEN.into()).unwrap()
+    }
+
+    fn post(body: &str, headers: &[(&str, &str)]) -> Request {
+        let mut request = h::Request::builder().method("POST").uri("/ringcentral/contact-center-numbers");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(Body::Text(body.to_owned())).unwrap()
+    }
+
+    fn notification(body: &str) -> Request {
+        post(body, &[("verification-token", TOKEN)])
+    }
+
+    async fn answer(sink: &RecordingSink, request: Request) -> (Outcome, Response<Body>) {
+        let outcome = handle(&token(), sink, &request).await;
+        let response = outcome.answer();
+        (outcome, response)
+    }
+
+    fn text(response: &Response<Body>) -> &str {
+        match response.body() {
+            Body::Text(text) => text,
+            Body::Empty => "",
+            _ => panic!("binary answer"),
+        }
+    }
+
+    fn failure() -> PublishFailure {
+        PublishFailure {
+            topic: "created".into(),
+            code: "NotFound".into(),
+            message: "Topic does not exist".into(),
+            request_id: Some("r-1".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_notification_is_published_to_its_topic() {
+        let sink = RecordingSink::default();
+        let (outcome, response) = answer(&sink, notification(CREATED)).await;
+        assert!(matches!(&outcome, Outcome::Published { topic, .. } if topic == "created"));
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(text(&response), r#"{"status":"published"}"#);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let published = sink.published();
+        assert_eq!(published.len(), 1);
+        assert_eq!(published[0].phone_number.e164.as_str(), "+12024999741");
+        assert!(sink.parked().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_handshake_echoes_the_validation_token_and_touches_nothing() {
+        let sink = RecordingSink::default();
+        let (_, response) = answer(&sink, post("", &[("validation-token", "abc-123")])).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["validation-token"], "abc-123");
+        assert_eq!(text(&response), "");
+        let (_, refused) = answer(&sink, post("", &[("validation-token", "has space")])).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let (_, empty) = answer(&sink, post("", &[])).await;
+        assert_eq!(text(&empty), r#"{"error":"empty body and no Validation-Token header"}"#);
+        assert!(sink.published().is_empty() && sink.parked().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_wrong_or_missing_token_is_401_and_nothing_is_kept() {
+        let sink = RecordingSink::default();
+        for request in [
+            post(CREATED, &[("verification-token", "wrong")]),
+            post(CREATED, &[]),
+            post(CREATED, &[("verification-token", &TOKEN[1..])]),
+        ] {
+            let (outcome, response) = answer(&sink, request).await;
+            assert_eq!(outcome.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(text(&response), r#"{"error":"missing or wrong Verification-Token"}"#);
+        }
+        assert!(sink.published().is_empty() && sink.parked().is_empty());
+        // One version of RingCentral's guide sends it as Validation-Token.
+        let (outcome, _) = answer(&sink, post(CREATED, &[("validation-token", TOKEN)])).await;
+        assert!(matches!(outcome, Outcome::Published { .. }));
+    }
+
+    #[tokio::test]
+    async fn limits_come_before_authentication() {
+        let sink = RecordingSink::default();
+        let get = h::Request::builder().method("GET").body(Body::Empty).unwrap();
+        let (_, response) = answer(&sink, get).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()["allow"], "POST");
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        let (_, response) = answer(&sink, post(&big, &[])).await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(sink.parked().is_empty());
+    }
+
+    #[tokio::test]
+    async fn what_does_not_decode_is_parked_with_its_reason_and_identity() {
+        let sink = RecordingSink::default();
+        let (outcome, response) = answer(&sink, notification(NOT_E164)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            text(&response),
+            r#"{"status":"parked","reason":"invalid_e164","detail":"$.body.phoneNumberInfo.phoneNumber: must be E.164: '+' then 1 to 15 digits, the first not 0"}"#
+        );
+        let Outcome::Parked { identity, change: None, .. } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(identity.notification_id.as_deref(), Some("badbad00-0000-4000-8000-000000000001"));
+        assert_eq!(identity.event_type.as_deref(), Some("Created"));
+        assert_eq!(identity.phone_number_id.as_deref(), Some("987654321"));
+        let parked = sink.parked();
+        assert_eq!(parked.len(), 1);
+        assert_eq!(parked[0].reason, "invalid_e164");
+        assert_eq!(parked[0].raw_body.bytes().unwrap(), NOT_E164.as_bytes());
+        assert!(parked[0].normalized.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_is_parked_with_the_normalized_change() {
+        let sink = RecordingSink::default().failing_publish(failure());
+        let (outcome, response) = answer(&sink, notification(CREATED)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(text(&response).starts_with(r#"{"status":"parked","reason":"publish_failed","detail":"publish to created failed: SNS Publish: NotFound"#));
+        assert!(matches!(outcome, Outcome::Parked { change: Some(_), .. }));
+        let parked = sink.parked();
+        assert_eq!(parked[0].error_code.as_deref(), Some("NotFound"));
+        assert_eq!(
+            parked[0].normalized.as_ref().map(|c| c.notification_id.as_str()),
+            Some("ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0")
+        );
+    }
+
+    #[tokio::test]
+    async fn neither_publish_nor_park_is_a_short_503() {
+        let sink = RecordingSink::default()
+            .failing_publish(failure())
+            .failing_park(ParkError("QueueDoesNotExist".into()));
+        let outcome = handle(&token(), &sink, &notification(CREATED)).await;
+        assert!(matches!(&outcome, Outcome::Unrecoverable { raw_body, .. } if raw_body == CREATED.as_bytes()));
+        let response = outcome.answer();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(text(&response), r#"{"error":"temporarily unable to accept notifications"}"#);
+    }
+
+    #[tokio::test]
+    async fn renewal_reminders_and_bad_base64_are_told_apart() {
+        let sink = RecordingSink::default();
+        let (outcome, response) = answer(&sink, notification(REMINDER)).await;
+        assert!(matches!(outcome, Outcome::RenewalReminder { .. }));
+        assert_eq!(text(&response), r#"{"status":"renewal_reminder_received"}"#);
+        let marked = post("%%%", &[("verification-token", TOKEN), (INVALID_BASE64_MARKER, "1")]);
+        let (outcome, _) = answer(&sink, marked).await;
+        assert!(matches!(&outcome, Outcome::Parked { reason, .. } if reason.code() == "invalid_base64"));
+        assert!(sink.published().is_empty());
+        assert_eq!(sink.parked().len(), 1);
+    }
+}

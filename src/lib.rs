@@ -1,13 +1,14 @@
 //! Relays RingCentral Contact Center phone-number notifications to SNS.
 //!
 //! # Where everything lives
-//! Layers, each importing only from the ones before it (`tests/it/architecture.rs`
-//! fails the build on an import that goes the other way):
+//! Layers, each importing only from the ones before it (`src/layers.rs`, a test,
+//! fails on an import that goes the other way):
 //!
 //! 1. **Domain**, no AWS and no HTTP: [`change`] (the normalized, versioned
 //!    event and its newtypes), [`notification`] (RingCentral's wire format and
 //!    the one `decode` step), [`token`] (the verification token), [`parked`]
-//!    (the dead-letter item and why it was parked).
+//!    (the dead-letter item and why it was parked), [`finding`] (what the
+//!    guardian found or did).
 //! 2. **Ports**, traits with their adapters beside them: [`sink`] (publish a
 //!    change, park an item; SNS/SQS, recording, instrumented), [`dead_letters`]
 //!    (the queue as redrive reads it; SQS), [`ringcentral`] (the subscription
@@ -40,8 +41,11 @@ pub mod alarm;
 pub mod change;
 pub mod config;
 pub mod dead_letters;
+pub mod finding;
 pub mod guardian;
 pub mod http;
+#[cfg(test)]
+mod layers;
 pub mod notification;
 pub mod observe;
 pub mod parked;

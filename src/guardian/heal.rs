@@ -2,7 +2,7 @@
 //! inspect, recreate what is dead or missing (the new subscription first,
 //! so a failed creation loses nothing), renew what expires soon.
 
-use super::finding::Finding;
+use crate::finding::Finding;
 use super::health::{assess, Assessed, Inspection, State};
 use crate::ringcentral::{RingCentralError, SubscriptionApi, MAX_EXPIRES_IN};
 use crate::token::VerificationToken;
@@ -171,3 +171,175 @@ pub fn check_heal_renew(api: &impl SubscriptionApi, address: &str, renew_within:
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ringcentral::{DeliveryMode, Subscription, SubscriptionStatus};
+    use std::cell::RefCell;
+
+    const ADDRESS: &str = "https://relay.example/ringcentral/contact-center-numbers";
+    const FAR: &str = "2036-11-25T10:00:00.000Z";
+
+    /// RingCentral's subscription resource in memory, with a call log.
+    #[derive(Default)]
+    struct FakeRingCentral {
+        subscriptions: RefCell<Vec<Subscription>>,
+        calls: RefCell<Vec<String>>,
+        create_fails: Option<RingCentralError>,
+        next: RefCell<u32>,
+    }
+
+    fn subscription(id: &str, status: SubscriptionStatus, expires: &str) -> Subscription {
+        Subscription {
+            id: id.into(),
+            status,
+            expiration_time: Some(expires.into()),
+            expires_in: None,
+            event_filters: vec![],
+            delivery_mode: DeliveryMode {
+                transport_type: Some("WebHook".into()),
+                address: Some(ADDRESS.into()),
+            },
+            blacklisted_data: None,
+        }
+    }
+
+    impl FakeRingCentral {
+        fn with(subscriptions: Vec<Subscription>) -> Self {
+            Self {
+                subscriptions: RefCell::new(subscriptions),
+                ..Self::default()
+            }
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.borrow().clone()
+        }
+    }
+
+    impl SubscriptionApi for FakeRingCentral {
+        fn subscriptions_to(&self, address: &str) -> Result<Vec<Subscription>, RingCentralError> {
+            self.calls.borrow_mut().push("list".into());
+            let all = self.subscriptions.borrow();
+            Ok(all.iter().filter(|s| s.address() == Some(address)).cloned().collect())
+        }
+        fn create_subscription(
+            &self,
+            address: &str,
+            _token: &VerificationToken,
+            expires_in: u32,
+        ) -> Result<Subscription, RingCentralError> {
+            self.calls.borrow_mut().push(format!("create {expires_in}"));
+            if let Some(error) = &self.create_fails {
+                return Err(error.clone());
+            }
+            *self.next.borrow_mut() += 1;
+            let mut new = subscription(&format!("new-{}", self.next.borrow()), SubscriptionStatus::Active, FAR);
+            new.delivery_mode.address = Some(address.into());
+            self.subscriptions.borrow_mut().push(new.clone());
+            Ok(new)
+        }
+        fn renew_subscription(&self, id: &str) -> Result<Subscription, RingCentralError> {
+            self.calls.borrow_mut().push(format!("renew {id}"));
+            let mut all = self.subscriptions.borrow_mut();
+            let found = all.iter_mut().find(|s| s.id == id).ok_or(RingCentralError::NotFound(id.into()))?;
+            found.expiration_time = Some(FAR.into());
+            Ok(found.clone())
+        }
+        fn delete_subscription(&self, id: &str) -> Result<(), RingCentralError> {
+            self.calls.borrow_mut().push(format!("delete {id}"));
+            let mut all = self.subscriptions.borrow_mut();
+            let before = all.len();
+            all.retain(|s| s.id != id);
+            if all.len() == before {
+                return Err(RingCentralError::NotFound(id.into()));
+            }
+            Ok(())
+        }
+    }
+
+    fn token() -> VerificationToken {
+        VerificationToken::parse("t0ken".into()).unwrap()
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::parse("2026-11-28T10:00:00Z", &time::format_description::well_known::Rfc3339).unwrap()
+    }
+
+    const WITHIN: Duration = Duration::from_secs(3 * 86_400);
+
+    #[test]
+    fn a_blacklisted_subscription_is_replaced_new_one_first() {
+        let api = FakeRingCentral::with(vec![subscription("old", SubscriptionStatus::Blacklisted, FAR)]);
+        let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
+        let findings = heal(&api, &inspection, &token());
+        assert_eq!(api.calls(), ["list", "create 315360000", "delete old"]);
+        assert_eq!(
+            findings,
+            [Finding::Healed {
+                subscription_id: "new-1".into(),
+                address: ADDRESS.into(),
+                expiration_time: FAR.into(),
+                replaced: vec!["old".into()],
+            }]
+        );
+    }
+
+    #[test]
+    fn a_failed_creation_keeps_the_dead_subscription() {
+        let api = FakeRingCentral {
+            create_fails: Some(RingCentralError::NotFound("x".into())),
+            ..FakeRingCentral::with(vec![subscription("old", SubscriptionStatus::Blacklisted, FAR)])
+        };
+        let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
+        let findings = heal(&api, &inspection, &token());
+        assert!(matches!(findings.as_slice(), [Finding::HealFailed { .. }]), "{findings:?}");
+        assert!(!api.calls().iter().any(|c| c.starts_with("delete")));
+    }
+
+    #[test]
+    fn with_a_live_subscription_only_the_dead_ones_go_and_gone_counts_as_deleted() {
+        let api = FakeRingCentral::with(vec![
+            subscription("live", SubscriptionStatus::Active, FAR),
+            subscription("paused", SubscriptionStatus::Other("Suspended".into()), FAR),
+        ]);
+        let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
+        api.subscriptions.borrow_mut().retain(|s| s.id == "live"); // someone else deleted it meanwhile
+        let findings = heal(&api, &inspection, &token());
+        assert_eq!(
+            findings,
+            [Finding::Removed {
+                subscription_id: "paused".into(),
+                address: ADDRESS.into(),
+                status: "Suspended".into(),
+            }]
+        );
+        assert!(!api.calls().iter().any(|c| c.starts_with("create")));
+    }
+
+    #[test]
+    fn a_run_heals_a_missing_subscription_and_renews_an_expiring_one() {
+        let api = FakeRingCentral::default();
+        let report = check_heal_renew(&api, ADDRESS, WITHIN, &token());
+        assert!(report.healthy && report.healed == 1, "{report:?}");
+        assert_eq!(report.findings[0], Finding::Missing { address: ADDRESS.into() });
+        assert!(matches!(report.findings[1], Finding::Healed { .. }));
+
+        let soon = (OffsetDateTime::now_utc() + time::Duration::hours(2))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let api = FakeRingCentral::with(vec![subscription("s", SubscriptionStatus::Active, &soon)]);
+        let report = check_heal_renew(&api, ADDRESS, WITHIN, &token());
+        assert_eq!((report.healthy, report.healed, report.expiring_soon), (true, 0, 1));
+        assert!(matches!(report.findings[1], Finding::Renewed { .. }), "{report:?}");
+        assert!(api.calls().contains(&"renew s".to_owned()));
+    }
+
+    #[test]
+    fn a_healthy_subscription_means_one_look_and_no_findings() {
+        let api = FakeRingCentral::with(vec![subscription("s", SubscriptionStatus::Active, FAR)]);
+        let report = check_heal_renew(&api, ADDRESS, WITHIN, &token());
+        assert_eq!((report.healthy, report.findings.len()), (true, 0));
+        assert_eq!(api.calls(), ["list"]);
+    }
+}

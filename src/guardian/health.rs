@@ -1,7 +1,7 @@
 //! How a subscription stands, and what is wrong: pure functions of what
 //! RingCentral listed and the time, so they are tested without a server.
 
-use super::finding::{human_duration, Finding};
+use crate::finding::{human_duration, Finding};
 use crate::ringcentral::{Subscription, SubscriptionStatus};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -136,3 +136,59 @@ pub fn assess(subscription: &Subscription, renew_within: Duration, now: OffsetDa
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ringcentral::DeliveryMode;
+
+    fn at(text: &str) -> OffsetDateTime {
+        OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+    }
+
+    fn subscription(status: SubscriptionStatus, expires: Option<&str>) -> Subscription {
+        Subscription {
+            id: "s".into(),
+            status,
+            expiration_time: expires.map(str::to_owned),
+            expires_in: None,
+            event_filters: vec![],
+            delivery_mode: DeliveryMode::default(),
+            blacklisted_data: None,
+        }
+    }
+
+    #[test]
+    fn assessing_is_a_function_of_status_expiry_and_now() {
+        let now = at("2026-11-28T10:00:00Z");
+        let within = Duration::from_secs(86_400);
+        let active = |expires| assess(&subscription(SubscriptionStatus::Active, expires), within, now);
+        assert_eq!(active(Some("2026-12-28T10:00:00Z")), State::Healthy);
+        assert_eq!(
+            active(Some("2026-11-28T12:00:00Z")),
+            State::ExpiringSoon { seconds_left: 7_200 }
+        );
+        assert_eq!(active(Some("2026-11-27T10:00:00Z")), State::ExpiringSoon { seconds_left: 0 });
+        // No readable expiry: renewed, so that it gets one.
+        assert_eq!(active(None), State::ExpiringSoon { seconds_left: 0 });
+        let other = |status| assess(&subscription(status, None), within, now);
+        assert_eq!(other(SubscriptionStatus::Blacklisted), State::Blacklisted);
+        assert_eq!(other(SubscriptionStatus::Other("Suspended".into())), State::Inactive);
+        assert_eq!(other(SubscriptionStatus::Unknown), State::Inactive);
+    }
+
+    #[test]
+    fn no_subscription_is_the_missing_finding() {
+        let inspection = Inspection {
+            address: "https://a/b".into(),
+            subscriptions: vec![],
+        };
+        assert!(!inspection.alive());
+        assert_eq!(
+            inspection.findings(),
+            [Finding::Missing {
+                address: "https://a/b".into()
+            }]
+        );
+    }
+}

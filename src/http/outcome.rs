@@ -108,13 +108,14 @@ impl Outcome {
         }
     }
 
-    pub fn into_response(self) -> Response<Body> {
+    /// The answer RingCentral gets.
+    pub fn answer(&self) -> Response<Body> {
         let mut response = Response::new(Body::Empty);
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let detail;
-        let answer = match &self {
+        let answer = match self {
             Self::Handshake { echo } => {
                 headers.insert("validation-token", echo.clone());
                 return response;

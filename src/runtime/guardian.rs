@@ -169,7 +169,6 @@ pub async fn run(
     .await
 }
 
-/// The guardian's metrics.
 pub mod metrics {
     //! The guardian's metrics, in CloudWatch Embedded Metric Format through the
     //! `metrics` facade and `metrics_cloudwatch_embedded`'s plain Builder/flush

@@ -39,7 +39,7 @@ impl<S: Sink> Relay<S> {
         let outcome = http::handle(&self.token, &sink, &request).await;
         let fault = outcome.status().is_server_error();
         self.xray.handler(trace.as_ref(), wall, started.elapsed(), fault);
-        outcome.into_response()
+        outcome.answer()
     }
 }
 

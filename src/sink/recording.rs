@@ -10,10 +10,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub struct RecordingSink {
     published: Mutex<Vec<Change>>,
     parked: Mutex<Vec<ParkedItem>>,
-    /// Every publish fails with this, when set.
-    pub publish_fails_with: Option<PublishFailure>,
-    /// Every park fails with this, when set.
-    pub park_fails_with: Option<ParkError>,
+    publish_fails_with: Option<PublishFailure>,
+    park_fails_with: Option<ParkError>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -21,6 +19,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RecordingSink {
+    /// Every publish fails with `failure`.
+    pub fn failing_publish(mut self, failure: PublishFailure) -> Self {
+        self.publish_fails_with = Some(failure);
+        self
+    }
+    /// Every park fails with `error`.
+    pub fn failing_park(mut self, error: ParkError) -> Self {
+        self.park_fails_with = Some(error);
+        self
+    }
     pub fn published(&self) -> Vec<Change> {
         lock(&self.published).clone()
     }
