@@ -69,7 +69,55 @@ impl<'de> Deserialize<'de> for SchemaVersion {
     }
 }
 
+/// Who produced a message: the `origin` attribute subscribers filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// The relay, from a RingCentral notification.
+    Webhook,
+    /// `cc-number-relay-ctl redrive`, from a parked notification.
+    Redrive,
+    /// A correction: RingCentral's state differed from what subscribers were told.
+    Reconciliation,
+    /// Every current number, replayed for a consumer that joins late.
+    Snapshot,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Redrive => "redrive",
+            Self::Reconciliation => "reconciliation",
+            Self::Snapshot => "snapshot",
+        }
+    }
+}
+
+/// How one change is published, beside its body: who produced it, and
+/// whether subscribers were already told a newer state of its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub origin: Origin,
+    pub stale: bool,
+}
+
+impl Delivery {
+    pub const fn fresh(origin: Origin) -> Self {
+        Self { origin, stale: false }
+    }
+}
+
 impl Change {
+    /// Whether both tell the same state of the number: every normalized
+    /// field of the number and its provider (ids, times and who sent it aside).
+    pub fn same_state(&self, other: &Change) -> bool {
+        self.change_type == other.change_type
+            && self.account_id == other.account_id
+            && self.phone_number == other.phone_number
+            && self.contact_center_provider == other.contact_center_provider
+    }
+
     /// The JSON body published to SNS.
     pub fn to_json(&self) -> String {
         // Serializing plain strings and options into a String cannot fail.

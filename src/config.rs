@@ -5,13 +5,14 @@ use crate::token::VerificationToken;
 
 /// Every variable the function reads; the template test holds the SAM
 /// template's environment to exactly this list.
-pub const ENV_VARS: [&str; 6] = [
+pub const ENV_VARS: [&str; 7] = [
     "CREATED_TOPIC_ARN",
     "UPDATED_TOPIC_ARN",
     "DELETED_TOPIC_ARN",
     "DEAD_LETTER_QUEUE_URL",
     "VERIFICATION_TOKEN",
     "METRICS_NAMESPACE",
+    "INVENTORY_TABLE",
 ];
 
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub struct Config {
     pub dead_letter_queue_url: QueueUrl,
     pub verification_token: VerificationToken,
     pub metrics_namespace: String,
+    /// The inventory's DynamoDB table; unset, the relay keeps no inventory.
+    pub inventory_table: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +48,7 @@ impl Config {
             metrics_namespace: lookup("METRICS_NAMESPACE")
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| crate::observe::DEFAULT_NAMESPACE.to_owned()),
+            inventory_table: lookup("INVENTORY_TABLE").filter(|v| !v.is_empty()),
         })
     }
 }

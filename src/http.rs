@@ -1,8 +1,15 @@
 //! The webhook's core: method and size limits, the handshake,
 //! authentication, decoding, publish-or-park, and mapping every outcome to
 //! the small answer RingCentral expects, with one summary log line. Generic
-//! over the [`Sink`] port: tested beside the code with a recording sink, run
-//! in Lambda with the AWS one (see `runtime::relay`).
+//! over the [`Sink`] and [`Inventory`] ports: tested beside the code with a
+//! recording sink and an inventory in memory, run in Lambda with the AWS
+//! ones (see `runtime::relay`).
+//!
+//! With an inventory, a redelivery of what subscribers were already told is
+//! answered `duplicate` and not published again; a notification older than
+//! the state recorded for its number is still published, flagged `stale`,
+//! and not recorded. The inventory never costs a notification: when it
+//! fails, the notification is published as if there were none.
 
 mod auth;
 mod outcome;
@@ -10,7 +17,8 @@ mod outcome;
 pub use auth::{VALIDATION_TOKEN, VERIFICATION_TOKEN};
 pub use outcome::{Outcome, Rejection};
 
-use crate::change::Change;
+use crate::change::{Change, Delivery, Origin};
+use crate::inventory::{Inventory, Told};
 use crate::notification::{self, DecodeError, Identity, Inbound};
 use crate::parked::{ParkReason, ParkedItem};
 use crate::sink::Sink;
@@ -28,15 +36,20 @@ pub const INVALID_BASE64_MARKER: &str = "x-cc-number-relay-invalid-base64";
 
 /// One request in, its outcome out (the caller turns it into the answer),
 /// metrics recorded and one summary line logged.
-pub async fn handle(token: &VerificationToken, sink: &impl Sink, request: &Request) -> Outcome {
+pub async fn handle(
+    token: &VerificationToken,
+    sink: &impl Sink,
+    inventory: &impl Inventory,
+    request: &Request,
+) -> Outcome {
     let started = Instant::now();
-    let outcome = process(token, sink, request).await;
+    let outcome = process(token, sink, inventory, request).await;
     outcome.record_metrics();
     outcome.log_summary(request, started.elapsed());
     outcome
 }
 
-async fn process(token: &VerificationToken, sink: &impl Sink, request: &Request) -> Outcome {
+async fn process(token: &VerificationToken, sink: &impl Sink, inventory: &impl Inventory, request: &Request) -> Outcome {
     if request.method() != Method::POST {
         return Outcome::Rejected(Rejection::MethodNotAllowed);
     }
@@ -58,12 +71,46 @@ async fn process(token: &VerificationToken, sink: &impl Sink, request: &Request)
     };
     match decoded {
         Ok(Inbound::RenewalReminder { subscription_id }) => Outcome::RenewalReminder { subscription_id },
-        Ok(Inbound::Change(change)) => match sink.publish(&change).await {
-            Ok(topic) => Outcome::Published { topic, change },
-            Err(e) => park(sink, e.into(), body, Some(change)).await,
-        },
+        Ok(Inbound::Change(change)) => publish(sink, inventory, change, body).await,
         Err(e) => park(sink, e.into(), body, None).await,
     }
+}
+
+async fn publish(sink: &impl Sink, inventory: &impl Inventory, change: Box<Change>, body: &[u8]) -> Outcome {
+    let told = inventory
+        .last_told(&change.phone_number.id)
+        .await
+        .unwrap_or_else(|e| inventory_failed(&e));
+    if told.as_ref().is_some_and(|t| t.already_told(&change)) {
+        return Outcome::Duplicate { change };
+    }
+    let stale = told.as_ref().is_some_and(|t| t.newer_than(&change));
+    let delivery = Delivery {
+        origin: Origin::Webhook,
+        stale,
+    };
+    match sink.publish(&change, delivery).await {
+        Ok(topic) => {
+            if !stale {
+                let told = Told {
+                    change: (*change).clone(),
+                    origin: Origin::Webhook,
+                };
+                if let Err(e) = inventory.record(&told).await {
+                    inventory_failed::<()>(&e);
+                }
+            }
+            Outcome::Published { topic, change, stale }
+        }
+        Err(e) => park(sink, e.into(), body, Some(change)).await,
+    }
+}
+
+/// Logged and counted; the next reconciliation repairs what was not written.
+fn inventory_failed<T>(error: &crate::inventory::InventoryError) -> Option<T> {
+    tracing::warn!(operation = error.operation, "{error}; publishing as if there were no inventory");
+    metrics::counter!(crate::observe::INVENTORY_ERRORS, "operation" => error.operation).increment(1);
+    None
 }
 
 async fn park(sink: &impl Sink, reason: ParkReason, body: &[u8], change: Option<Box<Change>>) -> Outcome {
@@ -105,6 +152,7 @@ fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::memory::MemoryInventory;
     use crate::parked::{ParkError, PublishFailure};
     use crate::sink::recording::RecordingSink;
     use lambda_http::http::{self as h, StatusCode};
@@ -131,8 +179,17 @@ mod tests {
         post(body, &[("verification-token", TOKEN)])
     }
 
+    /// Without an inventory, as the minimal deployment runs.
     async fn answer(sink: &RecordingSink, request: Request) -> (Outcome, Response<Body>) {
-        let outcome = handle(&token(), sink, &request).await;
+        answer_with(sink, &None::<MemoryInventory>, request).await
+    }
+
+    async fn answer_with(
+        sink: &RecordingSink,
+        inventory: &impl Inventory,
+        request: Request,
+    ) -> (Outcome, Response<Body>) {
+        let outcome = handle(&token(), sink, inventory, &request).await;
         let response = outcome.answer();
         (outcome, response)
     }
@@ -255,7 +312,7 @@ mod tests {
         let sink = RecordingSink::default()
             .failing_publish(failure())
             .failing_park(ParkError("QueueDoesNotExist".into()));
-        let outcome = handle(&token(), &sink, &notification(CREATED)).await;
+        let outcome = handle(&token(), &sink, &None::<MemoryInventory>, &notification(CREATED)).await;
         assert!(matches!(&outcome, Outcome::Unrecoverable { raw_body, .. } if raw_body == CREATED.as_bytes()));
         let response = outcome.answer();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -273,5 +330,70 @@ mod tests {
         assert!(matches!(&outcome, Outcome::Parked { reason, .. } if reason.code() == "invalid_base64"));
         assert!(sink.published().is_empty());
         assert_eq!(sink.parked().len(), 1);
+    }
+
+    /// CREATED with another uuid and timestamp: a later (or earlier) notification of the same number.
+    fn created_at(uuid: &str, timestamp: &str) -> String {
+        CREATED
+            .replace("ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0", uuid)
+            .replace("2013-06-14T12:00:00.000Z", timestamp)
+    }
+
+    #[tokio::test]
+    async fn with_an_inventory_what_was_published_is_recorded_and_a_redelivery_is_a_duplicate() {
+        let (sink, inventory) = (RecordingSink::default(), MemoryInventory::default());
+        let (outcome, _) = answer_with(&sink, &inventory, notification(CREATED)).await;
+        assert!(matches!(outcome, Outcome::Published { stale: false, .. }));
+        let told = inventory.get("987654321").unwrap();
+        assert_eq!(told.origin, Origin::Webhook);
+        assert_eq!(told.change.notification_id.as_str(), "ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0");
+
+        let (outcome, response) = answer_with(&sink, &inventory, notification(CREATED)).await;
+        assert!(matches!(outcome, Outcome::Duplicate { .. }));
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(text(&response), r#"{"status":"duplicate"}"#);
+        // The same state at the same instant from a second subscription (another uuid).
+        let twin = created_at("0f0f0f0f-0000-4000-8000-00000000000a", "2013-06-14T12:00:00.000Z");
+        let (outcome, _) = answer_with(&sink, &inventory, notification(&twin)).await;
+        assert!(matches!(outcome, Outcome::Duplicate { .. }));
+        assert_eq!(sink.published().len(), 1);
+        let deliveries = sink.deliveries();
+        assert_eq!(deliveries[0].1, Delivery::fresh(Origin::Webhook));
+    }
+
+    #[tokio::test]
+    async fn an_older_notification_is_published_as_stale_and_the_inventory_keeps_the_newer_state() {
+        let (sink, inventory) = (RecordingSink::default(), MemoryInventory::default());
+        let newer = created_at("00000000-0000-4000-8000-000000000002", "2013-06-14T13:00:00.000Z");
+        answer_with(&sink, &inventory, notification(&newer)).await;
+        let older = created_at("00000000-0000-4000-8000-000000000001", "2013-06-14T12:30:00.000Z");
+        let (outcome, response) = answer_with(&sink, &inventory, notification(&older)).await;
+        assert!(matches!(outcome, Outcome::Published { stale: true, .. }), "{outcome:?}");
+        assert_eq!(text(&response), r#"{"status":"published"}"#);
+        let deliveries = sink.deliveries();
+        assert_eq!(deliveries.len(), 2);
+        assert!(deliveries[1].1.stale);
+        let told = inventory.get("987654321").unwrap();
+        assert_eq!(told.change.notification_id.as_str(), "00000000-0000-4000-8000-000000000002");
+    }
+
+    #[tokio::test]
+    async fn a_failing_inventory_costs_nothing_but_the_duplicate_check() {
+        let (sink, inventory) = (RecordingSink::default(), MemoryInventory::failing());
+        for _ in 0..2 {
+            let (outcome, response) = answer_with(&sink, &inventory, notification(CREATED)).await;
+            assert!(matches!(outcome, Outcome::Published { stale: false, .. }));
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        assert_eq!(sink.published().len(), 2, "published both times: nothing provably published before");
+    }
+
+    #[tokio::test]
+    async fn what_could_not_be_published_is_not_recorded() {
+        let sink = RecordingSink::default().failing_publish(failure());
+        let inventory = MemoryInventory::default();
+        let (outcome, _) = answer_with(&sink, &inventory, notification(CREATED)).await;
+        assert!(matches!(outcome, Outcome::Parked { .. }));
+        assert!(inventory.get("987654321").is_none());
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules by layer, lowest first.
 const LAYERS: [&[&str]; 4] = [
     &["change", "notification", "token", "parked", "finding"],
-    &["sink", "dead_letters", "ringcentral", "observe", "xray", "alarm"],
+    &["sink", "dead_letters", "ringcentral", "inventory", "observe", "xray", "alarm"],
     &["http", "redrive", "guardian"],
     &["config", "runtime", "main", "bin", "lib", "layers"],
 ];

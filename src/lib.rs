@@ -44,6 +44,7 @@ pub mod dead_letters;
 pub mod finding;
 pub mod guardian;
 pub mod http;
+pub mod inventory;
 #[cfg(test)]
 mod layers;
 pub mod notification;

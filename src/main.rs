@@ -1,6 +1,7 @@
 //! The relay Lambda: configuration, clients built once, run.
 
 use cc_number_relay::config::Config;
+use cc_number_relay::inventory::dynamodb::{DynamoInventory, RELAY_TIMEOUTS};
 use cc_number_relay::observe;
 use cc_number_relay::runtime::{self, relay::Relay};
 use cc_number_relay::sink::aws::AwsSink;
@@ -19,6 +20,9 @@ async fn main() -> Result<(), Error> {
     let relay = Relay {
         token: config.verification_token,
         sink: AwsSink::new(&sdk, config.topics, config.dead_letter_queue_url),
+        inventory: config
+            .inventory_table
+            .map(|table| DynamoInventory::new(&sdk, table, RELAY_TIMEOUTS)),
         xray: XRay::from_env(),
     };
     runtime::relay::run(relay, metrics).await

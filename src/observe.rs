@@ -15,6 +15,9 @@ pub const UNAUTHENTICATED: &str = "Unauthenticated";
 pub const HANDSHAKES: &str = "Handshakes";
 pub const RENEWAL_REMINDERS: &str = "RenewalReminders";
 pub const PUBLISH_LATENCY: &str = "PublishLatency";
+pub const DUPLICATES: &str = "NotificationsDuplicate";
+pub const STALE: &str = "NotificationsStale";
+pub const INVENTORY_ERRORS: &str = "InventoryErrors";
 pub const COLD_START: &str = "ColdStart";
 
 #[derive(Debug, thiserror::Error)]

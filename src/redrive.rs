@@ -10,6 +10,7 @@
 //!
 //! A dry run is this same code over a recording sink, deleting nothing.
 
+use crate::change::{Delivery, Origin};
 use crate::dead_letters::{DeadLetters, QueueError};
 use crate::notification::{self, Inbound};
 use crate::parked::{ParkReason, ParkedItem};
@@ -145,7 +146,7 @@ impl<Q: DeadLetters, S: Sink> Redrive<'_, Q, S> {
                 summary.reminders_removed += 1;
                 return Step::Delete;
             }
-            Ok(Inbound::Change(change)) => match self.sink.publish(&change).await {
+            Ok(Inbound::Change(change)) => match self.sink.publish(&change, Delivery::fresh(Origin::Redrive)).await {
                 Ok(_) => {
                     summary.published += 1;
                     return Step::Delete;
@@ -263,7 +264,7 @@ mod tests {
     }
 
     impl Sink for QueueSink<'_> {
-        async fn publish(&self, _change: &crate::change::Change) -> Result<String, PublishFailure> {
+        async fn publish(&self, _change: &crate::change::Change, _: Delivery) -> Result<String, PublishFailure> {
             let mut published = self.published.lock().unwrap();
             match self.fails_with {
                 // A new request id on every call, as SNS gives.

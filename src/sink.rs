@@ -13,21 +13,30 @@ mod sns;
 
 pub use sns::message_attributes;
 
-use crate::change::Change;
+use crate::change::{Change, Delivery};
 use crate::parked::{ParkError, ParkedItem, PublishFailure};
 use std::future::Future;
 
 pub trait Sink: Sync {
-    /// Publishes to the change's topic; returns the topic's name.
-    fn publish(&self, change: &Change) -> impl Future<Output = Result<String, PublishFailure>> + Send;
+    /// Publishes to the change's topic, with `delivery`'s attributes;
+    /// returns the topic's name.
+    fn publish(
+        &self,
+        change: &Change,
+        delivery: Delivery,
+    ) -> impl Future<Output = Result<String, PublishFailure>> + Send;
 
     /// Parks an item; returns its message id in the queue.
     fn park(&self, item: &ParkedItem) -> impl Future<Output = Result<String, ParkError>> + Send;
 }
 
 impl<S: Sink> Sink for &S {
-    fn publish(&self, change: &Change) -> impl Future<Output = Result<String, PublishFailure>> + Send {
-        (**self).publish(change)
+    fn publish(
+        &self,
+        change: &Change,
+        delivery: Delivery,
+    ) -> impl Future<Output = Result<String, PublishFailure>> + Send {
+        (**self).publish(change, delivery)
     }
     fn park(&self, item: &ParkedItem) -> impl Future<Output = Result<String, ParkError>> + Send {
         (**self).park(item)

@@ -77,6 +77,23 @@ fn visible_ascii(v: &str, rule: &'static str) -> Result<(), Invalid> {
     ok.then_some(()).ok_or(Invalid(rule))
 }
 
+impl Timestamp {
+    /// The instant, for ordering: the text may carry any offset.
+    pub fn instant(&self) -> time::OffsetDateTime {
+        use time::format_description::well_known::Rfc3339;
+        // Parsed once already when the value was made.
+        time::OffsetDateTime::parse(&self.0, &Rfc3339).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// An instant as RFC 3339 in UTC with milliseconds.
+    pub fn at(instant: time::OffsetDateTime) -> Self {
+        use time::macros::format_description;
+        let utc = instant.to_offset(time::UtcOffset::UTC);
+        let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+        Self(utc.format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned()))
+    }
+}
+
 fn check_timestamp(v: &str) -> Result<(), Invalid> {
     use time::format_description::well_known::Rfc3339;
     time::OffsetDateTime::parse(v, &Rfc3339)
@@ -165,6 +182,16 @@ mod tests {
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn timestamps_order_by_instant_not_text() {
+        let a = Timestamp::parse("2026-01-01T10:00:00+02:00").unwrap();
+        let b = Timestamp::parse("2026-01-01T09:00:00Z").unwrap();
+        assert!(a.instant() < b.instant());
+        let made = Timestamp::at(b.instant());
+        assert_eq!(made.as_str(), "2026-01-01T09:00:00.000Z");
+        assert!(Timestamp::parse(made.as_str()).is_ok());
     }
 
     #[test]

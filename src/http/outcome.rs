@@ -44,6 +44,13 @@ pub enum Outcome {
     Published {
         topic: String,
         change: Box<Change>,
+        /// Subscribers were already told a newer state of the number.
+        stale: bool,
+    },
+    /// Subscribers were already told this (the same uuid, or the same state
+    /// at the same instant): answered, not published again.
+    Duplicate {
+        change: Box<Change>,
     },
     Parked {
         reason: ParkReason,
@@ -94,6 +101,7 @@ impl Outcome {
             Self::Handshake { .. } => "handshake",
             Self::Rejected(_) => "rejected",
             Self::Published { .. } => "published",
+            Self::Duplicate { .. } => "duplicate",
             Self::Parked { .. } => "parked",
             Self::RenewalReminder { .. } => "renewal_reminder",
             Self::Unrecoverable { .. } => "unrecoverable",
@@ -134,6 +142,10 @@ impl Outcome {
                 status: Some("published"),
                 ..Answer::EMPTY
             },
+            Self::Duplicate { .. } => Answer {
+                status: Some("duplicate"),
+                ..Answer::EMPTY
+            },
             Self::RenewalReminder { .. } => Answer {
                 status: Some("renewal_reminder_received"),
                 ..Answer::EMPTY
@@ -162,9 +174,13 @@ impl Outcome {
             Self::Handshake { .. } => metrics::counter!(HANDSHAKES).increment(1),
             Self::Rejected(Rejection::Unauthenticated) => metrics::counter!(UNAUTHENTICATED).increment(1),
             Self::Rejected(_) => {}
-            Self::Published { change, .. } => {
-                metrics::counter!(PUBLISHED, "eventType" => change.change_type.as_str()).increment(1)
+            Self::Published { change, stale, .. } => {
+                metrics::counter!(PUBLISHED, "eventType" => change.change_type.as_str()).increment(1);
+                if *stale {
+                    metrics::counter!(STALE).increment(1);
+                }
             }
+            Self::Duplicate { .. } => metrics::counter!(DUPLICATES).increment(1),
             Self::Parked { reason, .. } => metrics::counter!(PARKED, "reason" => reason.code()).increment(1),
             Self::Unrecoverable { reason, .. } => {
                 metrics::counter!(UNRECOVERABLE, "reason" => reason.code()).increment(1)
@@ -180,7 +196,7 @@ impl Outcome {
         let lambda_request_id = request.lambda_context_ref().map(|c| c.request_id.as_str());
         let api_request_id = api_request_id(request);
         let (change, identity) = match self {
-            Self::Published { change, .. } => (Some(change.as_ref()), None),
+            Self::Published { change, .. } | Self::Duplicate { change } => (Some(change.as_ref()), None),
             Self::Parked { change, identity, .. } | Self::Unrecoverable { change, identity, .. } => {
                 (change.as_deref(), Some(identity))
             }
@@ -196,9 +212,9 @@ impl Outcome {
         let phone_number_id = change
             .map(|c| c.phone_number.id.as_str())
             .or_else(|| identity.and_then(|i| i.phone_number_id.as_deref()));
-        let topic = match self {
-            Self::Published { topic, .. } => Some(topic.as_str()),
-            _ => None,
+        let (topic, stale) = match self {
+            Self::Published { topic, stale, .. } => (Some(topic.as_str()), Some(*stale)),
+            _ => (None, None),
         };
         let reason = match self {
             Self::Parked { reason, .. } | Self::Unrecoverable { reason, .. } => Some(reason.code()),
@@ -223,6 +239,7 @@ impl Outcome {
             phone_number_id,
             account_id = change.and_then(|c| c.account_id.as_ref()).map(|a| a.as_str()),
             topic,
+            stale,
             reason,
             detail,
             duration_ms,

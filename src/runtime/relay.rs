@@ -4,6 +4,7 @@
 
 use super::event::{parse_event, unreadable_event_answer};
 use crate::http;
+use crate::inventory::Inventory;
 use crate::observe;
 use crate::sink::instrumented::Instrumented;
 use crate::sink::Sink;
@@ -17,13 +18,15 @@ use std::time::{Instant, SystemTime};
 
 /// Everything a request needs, built once at cold start.
 #[derive(Debug)]
-pub struct Relay<S> {
+pub struct Relay<S, I> {
     pub token: VerificationToken,
     pub sink: S,
+    /// `None` without `INVENTORY_TABLE`.
+    pub inventory: Option<I>,
     pub xray: XRay,
 }
 
-impl<S: Sink> Relay<S> {
+impl<S: Sink, I: Inventory> Relay<S, I> {
     /// One request, answered; the handler's X-Ray subsegment around it.
     pub async fn answer(&self, request: Request) -> Response<Body> {
         let (started, wall) = (Instant::now(), SystemTime::now());
@@ -36,7 +39,7 @@ impl<S: Sink> Relay<S> {
             xray: &self.xray,
             trace: trace.as_ref(),
         };
-        let outcome = http::handle(&self.token, &sink, &request).await;
+        let outcome = http::handle(&self.token, &sink, &self.inventory, &request).await;
         let fault = outcome.status().is_server_error();
         self.xray.handler(trace.as_ref(), wall, started.elapsed(), fault);
         outcome.answer()
@@ -53,8 +56,8 @@ enum Answer<R> {
 }
 
 /// Serves invocations until the runtime stops.
-pub async fn run<S: Sink + Send>(
-    relay: Relay<S>,
+pub async fn run<S: Sink + Send, I: Inventory + Send>(
+    relay: Relay<S, I>,
     metrics: &'static metrics_cloudwatch_embedded::Collector,
 ) -> Result<(), Error> {
     let relay = &relay;

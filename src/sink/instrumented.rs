@@ -3,7 +3,7 @@
 //! Publish or SQS SendMessage in the invocation's trace.
 
 use super::Sink;
-use crate::change::Change;
+use crate::change::{Change, Delivery};
 use crate::observe;
 use crate::parked::{ParkError, ParkedItem, PublishFailure};
 use crate::xray::{Trace, XRay};
@@ -17,9 +17,9 @@ pub struct Instrumented<'a, S> {
 }
 
 impl<S: Sink> Sink for Instrumented<'_, S> {
-    async fn publish(&self, change: &Change) -> Result<String, PublishFailure> {
+    async fn publish(&self, change: &Change, delivery: Delivery) -> Result<String, PublishFailure> {
         let (started, wall) = (Instant::now(), SystemTime::now());
-        let published = self.inner.publish(change).await;
+        let published = self.inner.publish(change, delivery).await;
         let took = started.elapsed();
         metrics::histogram!(observe::PUBLISH_LATENCY).record(took.as_secs_f64() * 1000.0);
         self.xray

@@ -2,13 +2,13 @@
 //! core's unit tests use it as their fake, failing on demand.
 
 use super::Sink;
-use crate::change::Change;
+use crate::change::{Change, Delivery};
 use crate::parked::{ParkError, ParkedItem, PublishFailure};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 #[derive(Debug, Default)]
 pub struct RecordingSink {
-    published: Mutex<Vec<Change>>,
+    published: Mutex<Vec<(Change, Delivery)>>,
     parked: Mutex<Vec<ParkedItem>>,
     publish_fails_with: Option<PublishFailure>,
     park_fails_with: Option<ParkError>,
@@ -29,7 +29,12 @@ impl RecordingSink {
         self.park_fails_with = Some(error);
         self
     }
+    /// The changes published, in order.
     pub fn published(&self) -> Vec<Change> {
+        lock(&self.published).iter().map(|(c, _)| c.clone()).collect()
+    }
+    /// The changes published, with their attributes beside the body.
+    pub fn deliveries(&self) -> Vec<(Change, Delivery)> {
         lock(&self.published).clone()
     }
     pub fn parked(&self) -> Vec<ParkedItem> {
@@ -38,11 +43,11 @@ impl RecordingSink {
 }
 
 impl Sink for RecordingSink {
-    async fn publish(&self, change: &Change) -> Result<String, PublishFailure> {
+    async fn publish(&self, change: &Change, delivery: Delivery) -> Result<String, PublishFailure> {
         if let Some(failure) = &self.publish_fails_with {
             return Err(failure.clone());
         }
-        lock(&self.published).push(change.clone());
+        lock(&self.published).push((change.clone(), delivery));
         Ok(change.change_type.as_str().to_lowercase())
     }
 

@@ -1,7 +1,7 @@
 //! The SNS message subscribers receive: body, attributes, FIFO ids.
 
 use super::aws::{failure_of, TopicArn};
-use crate::change::Change;
+use crate::change::{Change, Delivery};
 use crate::parked::PublishFailure;
 use aws_sdk_sns::types::MessageAttributeValue;
 
@@ -9,9 +9,10 @@ pub(super) async fn publish(
     client: &aws_sdk_sns::Client,
     topic: &TopicArn,
     change: &Change,
+    delivery: Delivery,
 ) -> Result<(), PublishFailure> {
     let mut request = client.publish().topic_arn(topic.as_str()).message(change.to_json());
-    for (name, value) in message_attributes(change) {
+    for (name, value) in message_attributes(change, delivery) {
         let attribute = MessageAttributeValue::builder()
             .data_type("String")
             .string_value(value)
@@ -41,8 +42,9 @@ pub(super) async fn publish(
 }
 
 /// The attributes subscribers filter on. SNS refuses empty values, so an
-/// absent or empty optional is left out rather than sent blank.
-pub fn message_attributes(change: &Change) -> Vec<(&'static str, &str)> {
+/// absent or empty optional is left out rather than sent blank. `origin` and
+/// `stale` are always there, so a filter policy can match `stale: ["false"]`.
+pub fn message_attributes(change: &Change, delivery: Delivery) -> Vec<(&'static str, &str)> {
     let optional = [
         ("usageType", change.phone_number.usage_type.as_deref()),
         ("accountId", change.account_id.as_ref().map(|a| a.as_str())),
@@ -54,6 +56,8 @@ pub fn message_attributes(change: &Change) -> Vec<(&'static str, &str)> {
     let mut attributes = vec![
         ("eventType", change.change_type.as_str()),
         ("phoneNumberId", change.phone_number.id.as_str()),
+        ("origin", delivery.origin.as_str()),
+        ("stale", if delivery.stale { "true" } else { "false" }),
     ];
     attributes.extend(
         optional

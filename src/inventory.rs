@@ -1,0 +1,145 @@
+//! The inventory port: what subscribers were last told about each phone
+//! number. The relay records every change that reached its topic and reads
+//! it to drop redeliveries and flag stale ones; the reconciler compares it
+//! with RingCentral's own list. It never moves backwards in time: a record
+//! is written only over an older one (DBLog's rule: the newer wins).
+//!
+//! - [`dynamodb`]: the deployed table (`INVENTORY_TABLE`).
+//! - [`memory`]: in memory, for the core's tests.
+//! - `Option<I>`: `None` is no inventory at all, so the relay behaves as
+//!   before it had one (the minimal deployment).
+
+pub mod dynamodb;
+pub mod memory;
+
+use crate::change::{Change, EventType, Origin, PhoneNumberId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// The last change subscribers were told about one number, and who told them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Told {
+    pub change: Change,
+    pub origin: Origin,
+}
+
+impl Told {
+    pub fn id(&self) -> &PhoneNumberId {
+        &self.change.phone_number.id
+    }
+
+    pub fn deleted(&self) -> bool {
+        self.change.change_type == EventType::Deleted
+    }
+
+    /// Counted as a Contact Center number: not deleted, and its usage type
+    /// is `ContactCenterNumber` or absent (a number told as reassigned away
+    /// is out of the set, so reconciliation does not report it again).
+    pub fn is_contact_center(&self) -> bool {
+        !self.deleted()
+            && matches!(
+                self.change.phone_number.usage_type.as_deref(),
+                None | Some(CONTACT_CENTER_NUMBER)
+            )
+    }
+
+    /// Strictly newer than `change`, by the instant it occurred.
+    pub fn newer_than(&self, change: &Change) -> bool {
+        self.change.occurred_at.instant() > change.occurred_at.instant()
+    }
+
+    /// `change` is a redelivery of what was told: the same notification, or
+    /// (two subscriptions deliver during a token rotation, each with its own
+    /// uuid) the same state of the number at the same instant.
+    pub fn already_told(&self, change: &Change) -> bool {
+        self.change.notification_id == change.notification_id
+            || (self.change.occurred_at.instant() == change.occurred_at.instant() && self.change.same_state(change))
+    }
+}
+
+pub const CONTACT_CENTER_NUMBER: &str = "ContactCenterNumber";
+
+/// What a conditional write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Written,
+    /// The inventory holds a state as new or newer; it was kept.
+    KeptNewer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inventory {operation} failed: {detail}")]
+pub struct InventoryError {
+    pub operation: &'static str,
+    pub detail: String,
+}
+
+pub trait Inventory: Sync {
+    fn last_told(&self, id: &PhoneNumberId) -> impl Future<Output = Result<Option<Told>, InventoryError>> + Send;
+
+    /// Writes `told` unless the inventory holds a state that occurred at the
+    /// same instant or later.
+    fn record(&self, told: &Told) -> impl Future<Output = Result<Recorded, InventoryError>> + Send;
+
+    /// Every record: the reconciler's side of the comparison.
+    fn all(&self) -> impl Future<Output = Result<Vec<Told>, InventoryError>> + Send;
+
+    /// When the baseline was taken, if it was: before it, RingCentral's
+    /// numbers are the starting state, not missed changes.
+    fn baseline(&self) -> impl Future<Output = Result<Option<Timestamp>, InventoryError>> + Send;
+
+    fn mark_baseline(&self, at: &Timestamp) -> impl Future<Output = Result<(), InventoryError>> + Send;
+}
+
+/// No inventory: nothing is known, nothing is kept.
+impl<I: Inventory> Inventory for Option<I> {
+    async fn last_told(&self, id: &PhoneNumberId) -> Result<Option<Told>, InventoryError> {
+        match self {
+            Some(inventory) => inventory.last_told(id).await,
+            None => Ok(None),
+        }
+    }
+    async fn record(&self, told: &Told) -> Result<Recorded, InventoryError> {
+        match self {
+            Some(inventory) => inventory.record(told).await,
+            None => Ok(Recorded::Written),
+        }
+    }
+    async fn all(&self) -> Result<Vec<Told>, InventoryError> {
+        match self {
+            Some(inventory) => inventory.all().await,
+            None => Ok(Vec::new()),
+        }
+    }
+    async fn baseline(&self) -> Result<Option<Timestamp>, InventoryError> {
+        match self {
+            Some(inventory) => inventory.baseline().await,
+            None => Ok(None),
+        }
+    }
+    async fn mark_baseline(&self, at: &Timestamp) -> Result<(), InventoryError> {
+        match self {
+            Some(inventory) => inventory.mark_baseline(at).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl<I: Inventory> Inventory for &I {
+    fn last_told(&self, id: &PhoneNumberId) -> impl Future<Output = Result<Option<Told>, InventoryError>> + Send {
+        (**self).last_told(id)
+    }
+    fn record(&self, told: &Told) -> impl Future<Output = Result<Recorded, InventoryError>> + Send {
+        (**self).record(told)
+    }
+    fn all(&self) -> impl Future<Output = Result<Vec<Told>, InventoryError>> + Send {
+        (**self).all()
+    }
+    fn baseline(&self) -> impl Future<Output = Result<Option<Timestamp>, InventoryError>> + Send {
+        (**self).baseline()
+    }
+    fn mark_baseline(&self, at: &Timestamp) -> impl Future<Output = Result<(), InventoryError>> + Send {
+        (**self).mark_baseline(at)
+    }
+}

@@ -1,0 +1,200 @@
+//! The inventory as a DynamoDB table (`INVENTORY_TABLE`): one item per phone
+//! number id, written only over an older state by a conditional write, so
+//! concurrent writers (relay instances, a reconciler) can never move it back
+//! in time. One more item, `#baseline`, marks that reconciliation took its
+//! baseline (RingCentral's ids are digits, so it cannot clash with a number).
+
+use super::{Inventory, InventoryError, Recorded, Told};
+use crate::change::{PhoneNumberId, Timestamp};
+use crate::sink::aws::{one_line, CallBudget};
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use std::time::Duration;
+
+const KEY: &str = "phoneNumberId";
+const BASELINE_KEY: &str = "#baseline";
+
+/// On the webhook path the inventory gets one short attempt per call: it
+/// must never cost the notification or RingCentral's 3 s (a slow read is
+/// treated as "nothing known", a slow write is repaired by reconciliation).
+pub const RELAY_TIMEOUTS: CallBudget = CallBudget {
+    connect: Duration::from_millis(200),
+    attempt: Duration::from_millis(250),
+    operation: Duration::from_millis(250),
+    max_attempts: 1,
+};
+
+/// The reconciler scans the whole table: ordinary limits, with retries.
+pub const SCAN_TIMEOUTS: CallBudget = CallBudget {
+    connect: Duration::from_millis(1000),
+    attempt: Duration::from_millis(5000),
+    operation: Duration::from_millis(20_000),
+    max_attempts: 3,
+};
+
+#[derive(Debug, Clone)]
+pub struct DynamoInventory {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoInventory {
+    pub fn new(sdk: &SdkConfig, table: String, budget: CallBudget) -> Self {
+        let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .timeout_config(budget.timeouts())
+            .retry_config(budget.retries())
+            .build();
+        Self {
+            client: aws_sdk_dynamodb::Client::from_conf(conf),
+            table,
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+fn failed(operation: &'static str) -> impl Fn(String) -> InventoryError {
+    move |detail| InventoryError { operation, detail }
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+/// The item: the change as JSON (what `Told` is read back from) plus the
+/// fields an operator reads in the console and the conditions compare.
+fn item(told: &Told) -> HashMap<String, AttributeValue> {
+    let change = &told.change;
+    let mut item = HashMap::from([
+        (KEY.to_owned(), s(told.id().as_str())),
+        ("phoneNumber".to_owned(), s(change.phone_number.e164.as_str())),
+        ("changeType".to_owned(), s(change.change_type.as_str())),
+        ("occurredAt".to_owned(), s(change.occurred_at.as_str())),
+        (
+            "occurredAtMs".to_owned(),
+            AttributeValue::N(millis(&change.occurred_at).to_string()),
+        ),
+        ("notificationId".to_owned(), s(change.notification_id.as_str())),
+        ("origin".to_owned(), s(told.origin.as_str())),
+        ("deleted".to_owned(), AttributeValue::Bool(told.deleted())),
+        ("told".to_owned(), s(&serde_json::to_string(told).unwrap_or_default())),
+    ]);
+    let optional = [
+        ("accountId", change.account_id.as_ref().map(|a| a.as_str())),
+        ("usageType", change.phone_number.usage_type.as_deref()),
+        (
+            "contactCenterProvider",
+            change.contact_center_provider.as_ref().and_then(|p| p.id.as_deref()),
+        ),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            item.insert(name.to_owned(), s(value));
+        }
+    }
+    item
+}
+
+fn millis(at: &Timestamp) -> i128 {
+    at.instant().unix_timestamp_nanos() / 1_000_000
+}
+
+fn told_of(item: &HashMap<String, AttributeValue>) -> Result<Told, String> {
+    let json = item
+        .get("told")
+        .and_then(|v| v.as_s().ok())
+        .ok_or("item has no told attribute")?;
+    serde_json::from_str(json).map_err(|e| format!("item {:?} is unreadable: {e}", item.get(KEY)))
+}
+
+impl Inventory for DynamoInventory {
+    async fn last_told(&self, id: &PhoneNumberId) -> Result<Option<Told>, InventoryError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| one_line(&e))
+            .map_err(failed("read"))?;
+        answer.item.as_ref().map(told_of).transpose().map_err(failed("read"))
+    }
+
+    async fn record(&self, told: &Told) -> Result<Recorded, InventoryError> {
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(told)))
+            .condition_expression("attribute_not_exists(#k) OR #t < :t")
+            .expression_attribute_names("#k", KEY)
+            .expression_attribute_names("#t", "occurredAtMs")
+            .expression_attribute_values(":t", AttributeValue::N(millis(&told.change.occurred_at).to_string()))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Recorded::Written),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                Ok(Recorded::KeptNewer)
+            }
+            Err(e) => Err(failed("write")(one_line(&e))),
+        }
+    }
+
+    async fn all(&self) -> Result<Vec<Told>, InventoryError> {
+        let mut pages = self.client.scan().table_name(&self.table).consistent_read(true).into_paginator().send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed("scan")(one_line(&e)))?;
+            for item in page.items() {
+                if item.get(KEY).and_then(|k| k.as_s().ok()).map(String::as_str) == Some(BASELINE_KEY) {
+                    continue;
+                }
+                all.push(told_of(item).map_err(failed("scan"))?);
+            }
+        }
+        Ok(all)
+    }
+
+    async fn baseline(&self) -> Result<Option<Timestamp>, InventoryError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, s(BASELINE_KEY))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("read baseline")(one_line(&e)))?;
+        Ok(answer
+            .item
+            .and_then(|item| item.get("baselineAt").and_then(|v| v.as_s().ok()).cloned())
+            .and_then(|at| Timestamp::parse(at).ok()))
+    }
+
+    async fn mark_baseline(&self, at: &Timestamp) -> Result<(), InventoryError> {
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, s(BASELINE_KEY))
+            .item("baselineAt", s(at.as_str()))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", KEY)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            // Another run took it first: the earlier baseline stands.
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => Ok(()),
+            Err(e) => Err(failed("mark baseline")(one_line(&e))),
+        }
+    }
+}
