@@ -50,6 +50,7 @@ mod layers;
 pub mod notification;
 pub mod observe;
 pub mod parked;
+pub mod reconcile;
 pub mod redrive;
 pub mod ringcentral;
 pub mod runtime;

@@ -11,8 +11,8 @@ pub use identity::Identity;
 
 use crate::change::types::Invalid;
 use crate::change::{
-    AccountId, Change, ContactCenterProvider, EventType, NotificationId, PhoneNumber, PhoneNumberId, SchemaVersion,
-    Timestamp, E164,
+    AccountId, Change, ContactCenterProvider, EventType, NotificationId, NumberState, PhoneNumber, PhoneNumberId,
+    SchemaVersion, Timestamp, E164,
 };
 use wire::{WireBody, WireEnvelope};
 
@@ -47,11 +47,7 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
     })?;
     let info = body.phone_number_info.0;
     let account_id = reconcile_account(path_account, info.uri.as_deref())?;
-    let e164 = E164::parse(info.phone_number).map_err(|e| DecodeError::InvalidPhoneNumber {
-        path: "$.body.phoneNumberInfo.phoneNumber",
-        problem: e.0,
-    })?;
-    let id = PhoneNumberId::parse(info.id.0).map_err(invalid_field("$.body.phoneNumberInfo.id"))?;
+    let number = normalize(info, "$.body.phoneNumberInfo.phoneNumber", "$.body.phoneNumberInfo.id")?;
     Ok(Inbound::Change(Box::new(Change {
         schema_version: SchemaVersion,
         change_type,
@@ -60,6 +56,32 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
         account_id,
         subscription_id: envelope.subscription_id,
         owner_id: envelope.owner_id.map(|o| o.0),
+        phone_number: number.phone_number,
+        contact_center_provider: number.contact_center_provider,
+    })))
+}
+
+/// One record of RingCentral's phone-number API (`GET …/phone-number`, ids
+/// as int64 there), normalized exactly as a webhook's `phoneNumberInfo`, so
+/// the two compare field by field.
+pub fn decode_number(bytes: &[u8]) -> Result<NumberState, DecodeError> {
+    let info: wire::WirePhoneNumberInfo = wire::parse(bytes, "$")?;
+    normalize(info, "$.phoneNumber", "$.id")
+}
+
+fn normalize(
+    info: wire::WirePhoneNumberInfo,
+    e164_path: &'static str,
+    id_path: &'static str,
+) -> Result<NumberState, DecodeError> {
+    let account_id = info.uri.as_deref().and_then(event_filter::account_in_uri);
+    let e164 = E164::parse(info.phone_number).map_err(|e| DecodeError::InvalidPhoneNumber {
+        path: e164_path,
+        problem: e.0,
+    })?;
+    let id = PhoneNumberId::parse(info.id.0).map_err(invalid_field(id_path))?;
+    Ok(NumberState {
+        account_id,
         phone_number: PhoneNumber {
             id,
             e164,
@@ -76,7 +98,7 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, DecodeError> {
                 id: p.id.map(|i| i.0),
                 name: p.name,
             }),
-    })))
+    })
 }
 
 fn invalid_field(path: &'static str) -> impl Fn(Invalid) -> DecodeError {

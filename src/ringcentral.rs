@@ -12,6 +12,7 @@
 mod client;
 mod credentials;
 mod error;
+mod phone_numbers;
 mod secret;
 mod subscription;
 
@@ -21,13 +22,37 @@ pub use credentials::{
     SERVER_URL_VAR,
 };
 pub use error::RingCentralError;
+pub use phone_numbers::{PhoneNumbers, HEAVY_PAGE_INTERVAL};
 pub use secret::{read_secret, verification_token, verification_token_from_secret, SecretError, TokenError};
 pub use subscription::{
     new_subscription_body, BlacklistedData, DeliveryMode, Subscription, SubscriptionStatus,
     CONTACT_CENTER_NUMBER_FILTER, MAX_EXPIRES_IN, RENEWAL_REMINDER_FILTER,
 };
 
+use crate::change::{NumberState, PhoneNumberId};
+use crate::notification::DecodeError;
 use crate::token::VerificationToken;
+
+/// RingCentral's list of the account's Contact Center numbers: the truth a
+/// reconciliation compares with.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub numbers: Vec<NumberState>,
+    /// Records that did not decode, by their raw id (or position): their
+    /// state is unknown, so nothing is concluded about them.
+    pub unreadable: Vec<(String, DecodeError)>,
+    /// Pages read.
+    pub pages: u32,
+}
+
+/// What the reconciler needs of RingCentral's phone-number resource.
+pub trait PhoneNumbersApi {
+    /// Every Contact Center number, page by page; `on_page(page, numbers so far)`.
+    fn contact_center_numbers(&self, on_page: &mut dyn FnMut(u32, usize)) -> Result<Listing, RingCentralError>;
+
+    /// One number as it is now; `None` when RingCentral no longer has it.
+    fn number(&self, id: &PhoneNumberId) -> Result<Option<NumberState>, RingCentralError>;
+}
 
 /// What the guardian needs of RingCentral's subscription resource. Blocking:
 /// the guardian runs it on tokio's blocking pool, the CLI directly.
