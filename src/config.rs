@@ -66,15 +66,40 @@ impl Destinations {
     }
 
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let topic = |name| TopicArn::parse(required(lookup, name)?).map_err(malformed(name));
         Ok(Self {
-            topics: Topics {
-                created: topic("CREATED_TOPIC_ARN")?,
-                updated: topic("UPDATED_TOPIC_ARN")?,
-                deleted: topic("DELETED_TOPIC_ARN")?,
-            },
+            topics: topics(lookup)?,
             dead_letter_queue_url: QueueUrl::parse(required(lookup, "DEAD_LETTER_QUEUE_URL")?)
                 .map_err(malformed("DEAD_LETTER_QUEUE_URL"))?,
+        })
+    }
+}
+
+fn topics(lookup: &impl Fn(&str) -> Option<String>) -> Result<Topics, ConfigError> {
+    let topic = |name| TopicArn::parse(required(lookup, name)?).map_err(malformed(name));
+    Ok(Topics {
+        created: topic("CREATED_TOPIC_ARN")?,
+        updated: topic("UPDATED_TOPIC_ARN")?,
+        deleted: topic("DELETED_TOPIC_ARN")?,
+    })
+}
+
+/// What reconciliation needs: the three topics and the inventory's table
+/// (the CLI's `reconcile` and the guardian share it).
+#[derive(Debug, Clone)]
+pub struct Reconciliation {
+    pub topics: Topics,
+    pub inventory_table: String,
+}
+
+impl Reconciliation {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name: &str| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            topics: topics(lookup)?,
+            inventory_table: required(lookup, "INVENTORY_TABLE")?,
         })
     }
 }

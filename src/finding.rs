@@ -75,6 +75,20 @@ pub enum Finding {
         address: String,
         error: String,
     },
+    /// Reconciliation published corrections: RingCentral's state differed
+    /// from what subscribers were told, so it failed to deliver something.
+    #[strum(message = "RingCentral missed notifications: corrections published")]
+    Reconciled {
+        created: usize,
+        updated: usize,
+        reassigned_away: usize,
+        deleted: usize,
+        numbers: usize,
+    },
+    #[strum(message = "FAILED to reconcile Contact Center numbers with RingCentral")]
+    ReconcileFailed {
+        error: String,
+    },
     /// The subscriptions could not even be read (credentials, permission, rate limit, ...).
     #[strum(message = "FAILED to check the RingCentral subscription")]
     CheckFailed {
@@ -153,6 +167,17 @@ impl Finding {
             Self::RemoveFailed {
                 subscription_id, error, ..
             } => format!("could not delete dead subscription {subscription_id}: {error}"),
+            Self::Reconciled {
+                created,
+                updated,
+                reassigned_away,
+                deleted,
+                numbers,
+            } => format!(
+                "reconciliation found {} changes RingCentral did not deliver and published them: {created} created, {updated} updated, {reassigned_away} reassigned away, {deleted} deleted (of {numbers} Contact Center numbers)",
+                created + updated + reassigned_away + deleted
+            ),
+            Self::ReconcileFailed { error } => format!("could not reconcile with RingCentral: {error}"),
             Self::CheckFailed { address, error } => {
                 format!("could not check the subscriptions to {address}: {error}")
             }

@@ -4,6 +4,7 @@
 pub mod aws;
 mod event;
 pub mod guardian;
+pub mod reconcile;
 pub mod relay;
 
 pub use event::{parse_event, unreadable_event_answer};

@@ -5,11 +5,13 @@
 //! - [`aws`]: SNS topics per eventType and the SQS dead-letter queue.
 //! - [`recording`]: keeps everything in memory (dry runs, tests).
 //! - [`instrumented`]: wraps any sink with metrics and X-Ray subsegments.
+//! - [`target`]: one consumer's own SNS topic or SQS queue (snapshots).
 
 pub mod aws;
 pub mod instrumented;
 pub mod recording;
 mod sns;
+pub mod target;
 
 pub use sns::message_attributes;
 

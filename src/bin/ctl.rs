@@ -6,8 +6,10 @@ use cc_number_relay::dead_letters::sqs::SqsDeadLetters;
 use cc_number_relay::redrive::{Redrive, Summary};
 use cc_number_relay::ringcentral::{SubscriptionApi, TokenError};
 use cc_number_relay::sink::{aws::AwsSink, recording::RecordingSink, Sink};
+use cc_number_relay::reconcile::{Mode, Progress};
+use cc_number_relay::sink::target::Target;
 use cc_number_relay::token::VerificationToken;
-use cc_number_relay::{guardian, ringcentral};
+use cc_number_relay::{config, guardian, ringcentral, runtime};
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -59,6 +61,30 @@ enum Command {
     Renew {
         /// The subscription id, as `status` shows it.
         id: String,
+        #[command(flatten)]
+        ringcentral: RingCentralArgs,
+    },
+    /// Compare RingCentral's Contact Center numbers with what subscribers
+    /// were told (the inventory) and publish every difference as a change
+    /// with origin `reconciliation`. The first run on a table records the
+    /// baseline and publishes nothing. Reads CREATED/UPDATED/DELETED_TOPIC_ARN
+    /// and INVENTORY_TABLE.
+    Reconcile {
+        /// Report what would be published; publish and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Publish every current number as Created with origin `snapshot`,
+        /// for a consumer that joins late; the inventory is left alone.
+        #[arg(long)]
+        snapshot: bool,
+        /// With --snapshot: publish only to this SNS topic ARN or SQS queue
+        /// URL (the late consumer's own), so nobody else sees the replay.
+        #[arg(long, value_name = "ARN_OR_URL", requires = "snapshot")]
+        to: Option<String>,
+        /// Seconds between list pages: RingCentral's Heavy rate group allows
+        /// 10 requests a minute by default.
+        #[arg(long, value_name = "SECONDS", default_value_t = ringcentral::HEAVY_PAGE_INTERVAL.as_secs_f64())]
+        page_interval: f64,
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
@@ -115,6 +141,13 @@ async fn main() -> ExitCode {
             ringcentral,
         } => finish(status(&address, Duration::from_secs(expiring_within), &ringcentral).await),
         Command::Renew { id, ringcentral } => finish(renew(&id, &ringcentral).await),
+        Command::Reconcile {
+            dry_run,
+            snapshot,
+            to,
+            page_interval,
+            ringcentral,
+        } => finish(reconcile(dry_run, snapshot, to.as_deref(), page_interval, &ringcentral).await),
         Command::Heal {
             address,
             token,
@@ -271,6 +304,50 @@ async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Resul
         }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn reconcile(
+    dry_run: bool,
+    snapshot: bool,
+    to: Option<&str>,
+    page_interval: f64,
+    args: &RingCentralArgs,
+) -> Result<ExitCode, String> {
+    let config = config::Reconciliation::from_env().map_err(|e| e.to_string())?;
+    let to = to
+        .map(|t| Target::parse(t).map_err(|e| format!("--to {t}: {e}")))
+        .transpose()?;
+    let page_interval = Duration::try_from_secs_f64(page_interval)
+        .map_err(|_| format!("--page-interval {page_interval}: expected seconds, 0 or more"))?;
+    let client = client(args).await?;
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let options = runtime::reconcile::Options {
+        mode: if snapshot { Mode::Snapshot } else { Mode::Correct },
+        dry_run,
+        to,
+        page_interval,
+    };
+    let report = runtime::reconcile::run(&sdk, &config, &client, options, |progress| match progress {
+        Progress::Page { page, numbers } => {
+            eprintln!("reconcile: page {page} read, {numbers} Contact Center numbers so far")
+        }
+        Progress::Correction(c) => println!(
+            "{} {} {}",
+            c.kind.as_str(),
+            c.change.phone_number.id,
+            c.change.phone_number.e164
+        ),
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    println!("{}", report.line());
+    if let Some(failure) = report.failed.first() {
+        return Err(format!(
+            "{} of the changes could not be published (the next run tries again): {failure}",
+            report.failed.len()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn redrive(dry_run: bool) -> ExitCode {

@@ -24,6 +24,7 @@ async fn main() -> Result<(), Error> {
         config,
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
         sns: aws_sdk_sns::Client::new(&sdk),
+        sdk,
     };
     run(guardian, collector).await
 }

@@ -1,9 +1,14 @@
 //! The scheduled guardian in Lambda: configuration read once, AWS clients
 //! built once, and per tick the credentials read, the subscription checked,
 //! healed and renewed, and every finding published to the alarm topic.
+//! With an inventory it also reconciles: after every heal (the gap just
+//! closed) and on the reconciliation schedule (event `{"reconcile": true}`).
 
 use crate::alarm::{publish_findings, AlarmError};
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Reconciliation};
+use crate::finding::Finding;
+use crate::reconcile::{Kind, Mode};
+use crate::ringcentral::HEAVY_PAGE_INTERVAL;
 use crate::guardian::{check_heal_renew, Report, DEFAULT_RENEW_WITHIN, RATE_LIMIT_BUDGET};
 use crate::observe;
 use crate::ringcentral::{read_secret, Client, Credentials, ServerUrl, Wait, MAX_EXPIRES_IN};
@@ -13,7 +18,11 @@ use std::time::Duration;
 
 /// Every variable the guardian function reads; the template test holds the
 /// guardian's environment to exactly this list.
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 11] = [
+    "INVENTORY_TABLE",
+    "CREATED_TOPIC_ARN",
+    "UPDATED_TOPIC_ARN",
+    "DELETED_TOPIC_ARN",
     "WEBHOOK_ADDRESS",
     "ALARM_TOPIC_ARN",
     "RINGCENTRAL_CREDENTIALS_SECRET",
@@ -33,6 +42,8 @@ pub struct GuardianConfig {
     pub verification_token: VerificationToken,
     pub renew_within: Duration,
     pub metrics_namespace: String,
+    /// With `INVENTORY_TABLE` set: the topics and table to reconcile with.
+    pub reconciliation: Option<Reconciliation>,
 }
 
 impl GuardianConfig {
@@ -71,6 +82,10 @@ impl GuardianConfig {
             metrics_namespace: lookup("METRICS_NAMESPACE")
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| observe::DEFAULT_NAMESPACE.to_owned()),
+            reconciliation: match lookup("INVENTORY_TABLE").filter(|v| !v.is_empty()) {
+                None => None,
+                Some(_) => Some(Reconciliation::from_lookup(lookup)?),
+            },
         })
     }
 }
@@ -93,6 +108,8 @@ pub struct Guardian {
     pub config: GuardianConfig,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub sns: aws_sdk_sns::Client,
+    /// For the reconciliation's clients.
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Guardian {
@@ -100,13 +117,9 @@ impl Guardian {
     /// then checks, heals and renews.
     pub async fn check(&self) -> Report {
         let c = &self.config;
-        let secret = match read_secret(&self.secrets, &c.credentials_secret).await {
-            Ok(secret) => secret,
-            Err(e) => return Report::failed(&c.address, e.to_string()),
-        };
-        let credentials = match Credentials::from_secret(&c.credentials_secret, secret.expose(), c.server.clone()) {
+        let credentials = match self.credentials().await {
             Ok(credentials) => credentials,
-            Err(e) => return Report::failed(&c.address, e.to_string()),
+            Err(error) => return Report::failed(&c.address, error),
         };
         let (address, renew_within, token) = (c.address.clone(), c.renew_within, c.verification_token.clone());
         let run = tokio::task::spawn_blocking(move || {
@@ -121,10 +134,61 @@ impl Guardian {
         }
     }
 
-    /// [`Guardian::check`], then every finding to the alarm topic. The
-    /// report comes back even when publishing failed, for the metrics.
-    pub async fn run(&self) -> (Report, Result<(), AlarmError>) {
-        let report = self.check().await;
+    async fn credentials(&self) -> Result<Credentials, String> {
+        let c = &self.config;
+        let secret = read_secret(&self.secrets, &c.credentials_secret)
+            .await
+            .map_err(|e| e.to_string())?;
+        Credentials::from_secret(&c.credentials_secret, secret.expose(), c.server.clone()).map_err(|e| e.to_string())
+    }
+
+    /// Publishes what RingCentral failed to deliver; a finding when it did.
+    async fn reconcile(&self, config: &Reconciliation) -> Option<Finding> {
+        let failed = |error: String| Some(Finding::ReconcileFailed { error });
+        let credentials = match self.credentials().await {
+            Ok(credentials) => credentials,
+            Err(error) => return failed(error),
+        };
+        let client = match Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(LogWait)) {
+            Ok(client) => client,
+            Err(e) => return failed(e.to_string()),
+        };
+        let options = crate::runtime::reconcile::Options {
+            mode: Mode::Correct,
+            dry_run: false,
+            to: None,
+            page_interval: HEAVY_PAGE_INTERVAL,
+        };
+        let report = match crate::runtime::reconcile::run(&self.sdk, config, &client, options, |_| {}).await {
+            Ok(report) => report,
+            Err(e) => return failed(e.to_string()),
+        };
+        tracing::info!("{}", report.line());
+        metrics::record_reconciliation(&report);
+        let count = |kind| report.published.get(&kind).copied().unwrap_or(0);
+        if let Some(failure) = report.failed.first() {
+            return failed(format!("{} corrections not published: {failure}", report.failed.len()));
+        }
+        // The baseline is RingCentral's starting state, not missed changes: no alarm.
+        (!report.baseline_taken && report.published_total() > 0).then(|| Finding::Reconciled {
+            created: count(Kind::Created),
+            updated: count(Kind::Updated),
+            reassigned_away: count(Kind::ReassignedAway),
+            deleted: count(Kind::Deleted),
+            numbers: report.numbers,
+        })
+    }
+
+    /// [`Guardian::check`], reconciliation when asked or after a heal, then
+    /// every finding to the alarm topic. The report comes back even when
+    /// publishing failed, for the metrics.
+    pub async fn run(&self, reconcile: bool) -> (Report, Result<(), AlarmError>) {
+        let mut report = self.check().await;
+        if let Some(config) = &self.config.reconciliation {
+            if reconcile || report.healed > 0 {
+                report.findings.extend(self.reconcile(config).await);
+            }
+        }
         for finding in &report.findings {
             tracing::warn!(finding = finding.kind(), "{}", finding.summary());
         }
@@ -141,8 +205,10 @@ pub async fn run(
     use lambda_runtime::{service_fn, Error, LambdaEvent};
     use serde_json::{json, Value};
     let guardian = &guardian;
-    lambda_runtime::run(service_fn(move |_tick: LambdaEvent<Value>| async move {
-        let (report, published) = guardian.run().await;
+    lambda_runtime::run(service_fn(move |tick: LambdaEvent<Value>| async move {
+        // The reconciliation schedule's input; the health schedule sends none.
+        let reconcile = tick.payload.get("reconcile").and_then(Value::as_bool) == Some(true);
+        let (report, published) = guardian.run(reconcile).await;
         metrics::record(&report);
         let _ = collector.flush(std::io::stdout());
         // A finding that reached nobody fails the run: the function's Errors alarm fires.
@@ -205,6 +271,21 @@ pub mod metrics {
             "subscriptions expiring within the threshold"
         );
         Ok(collector)
+    }
+
+    /// Corrections published by one reconciliation, in all and by change type.
+    pub const RECONCILE_CORRECTIONS: &str = "ReconcileCorrections";
+
+    /// Records one reconciliation; the alarm watches the total.
+    pub fn record_reconciliation(report: &crate::reconcile::Report) {
+        if report.baseline_taken {
+            return;
+        }
+        let total = report.published_total() as u64;
+        metrics::counter!(RECONCILE_CORRECTIONS).increment(total);
+        for (kind, n) in &report.published {
+            metrics::counter!(RECONCILE_CORRECTIONS, "changeType" => kind.as_str()).increment(*n as u64);
+        }
     }
 
     /// Records one run; the caller flushes.

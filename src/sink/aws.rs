@@ -119,11 +119,22 @@ pub struct AwsSink {
     sdk: SdkConfig,
     sqs: OnceLock<aws_sdk_sqs::Client>,
     topics: Topics,
-    dead_letter_queue: QueueUrl,
+    /// `None` for a publisher that never parks (reconciliation: a failed
+    /// correction is found again by the next run).
+    dead_letter_queue: Option<QueueUrl>,
 }
 
 impl AwsSink {
     pub fn new(sdk: &SdkConfig, topics: Topics, dead_letter_queue: QueueUrl) -> Self {
+        Self::build(sdk, topics, Some(dead_letter_queue))
+    }
+
+    /// Publishes to the topics; parking fails.
+    pub fn topics_only(sdk: &SdkConfig, topics: Topics) -> Self {
+        Self::build(sdk, topics, None)
+    }
+
+    fn build(sdk: &SdkConfig, topics: Topics, dead_letter_queue: Option<QueueUrl>) -> Self {
         let sns = aws_sdk_sns::config::Builder::from(sdk)
             .timeout_config(SNS_TIMEOUTS.timeouts())
             .retry_config(SNS_TIMEOUTS.retries())
@@ -156,6 +167,10 @@ impl Sink for AwsSink {
     }
 
     async fn park(&self, item: &ParkedItem) -> Result<String, ParkError> {
+        let queue = self
+            .dead_letter_queue
+            .as_ref()
+            .ok_or_else(|| ParkError("no dead-letter queue configured".into()))?;
         let reason = MessageAttributeValue::builder()
             .data_type("String")
             .string_value(&item.reason)
@@ -163,7 +178,7 @@ impl Sink for AwsSink {
             .map_err(|e| ParkError(e.to_string()))?;
         self.sqs()
             .send_message()
-            .queue_url(self.dead_letter_queue.as_str())
+            .queue_url(queue.as_str())
             .message_body(item.to_json())
             .message_attributes("reason", reason)
             .send()

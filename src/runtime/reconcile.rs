@@ -1,0 +1,53 @@
+//! Reconciliation wired to AWS and RingCentral, as the CLI's `reconcile`
+//! and the guardian run it: the inventory table with scan-sized limits, the
+//! usual topics (or one consumer's target), RingCentral's list paced for the
+//! Heavy group.
+
+use crate::config::Reconciliation;
+use crate::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
+use crate::reconcile::{Mode, Progress, ReconcileError, Reconciler, Report};
+use crate::ringcentral::{Client, PhoneNumbers};
+use crate::sink::aws::AwsSink;
+use crate::sink::recording::RecordingSink;
+use crate::sink::target::{Target, TargetSink};
+use aws_config::SdkConfig;
+use std::time::Duration;
+
+pub struct Options {
+    pub mode: Mode,
+    pub dry_run: bool,
+    /// With a snapshot: only this consumer's topic or queue.
+    pub to: Option<Target>,
+    pub page_interval: Duration,
+}
+
+pub async fn run(
+    sdk: &SdkConfig,
+    config: &Reconciliation,
+    client: &Client,
+    options: Options,
+    progress: impl FnMut(Progress<'_>),
+) -> Result<Report, ReconcileError> {
+    let api = PhoneNumbers {
+        client,
+        page_interval: options.page_interval,
+    };
+    let inventory = DynamoInventory::new(sdk, config.inventory_table.clone(), SCAN_TIMEOUTS);
+    let now = time::OffsetDateTime::now_utc();
+    let (mode, dry_run) = (options.mode, options.dry_run);
+    let reconciler = Reconciler {
+        api: &api,
+        inventory: &inventory,
+        sink: &(),
+        mode,
+        dry_run,
+    };
+    match (options.to, dry_run) {
+        (_, true) => reconciler.with_sink(&RecordingSink::default()).run(now, progress).await,
+        (Some(target), false) => reconciler.with_sink(&TargetSink::new(sdk, target)).run(now, progress).await,
+        (None, false) => {
+            let sink = AwsSink::topics_only(sdk, config.topics.clone());
+            reconciler.with_sink(&sink).run(now, progress).await
+        }
+    }
+}
