@@ -11,14 +11,16 @@
 //!    guardian found or did).
 //! 2. **Ports**, traits with their adapters beside them: [`sink`] (publish a
 //!    change, park an item; SNS/SQS, recording, instrumented), [`dead_letters`]
-//!    (the queue as redrive reads it; SQS), [`ringcentral`] (the subscription
-//!    API; HTTP client, credentials, Secrets Manager). Support for adapters and
+//!    (the queue as redrive reads it; SQS), [`inventory`] (what subscribers
+//!    were last told; DynamoDB, memory), [`ringcentral`] (the subscription and
+//!    phone-number APIs; HTTP client, credentials, Secrets Manager). Support for adapters and
 //!    core: [`observe`] (metric names, EMF), [`xray`] (trace subsegments),
 //!    [`alarm`] (findings to SNS).
 //! 3. **Core**, the product's decisions, generic over the ports and unit-tested
 //!    beside the code with fakes: [`http`] (the webhook: request → outcome →
 //!    answer), [`redrive`] (the dead-letter queue back through the decoder),
-//!    [`guardian`] (subscription health, heal, renew).
+//!    [`reconcile`] (RingCentral's list against the inventory), [`guardian`]
+//!    (subscription health, heal, renew).
 //! 4. **Entry wiring**: [`config`] (environment → typed configuration),
 //!    [`runtime`] (SDK configuration, the Lambda loops of the relay and the
 //!    guardian); `main.rs`, `bin/ctl.rs` and `bin/guardian.rs` only wire.
@@ -34,6 +36,10 @@
 //! - **outcome**: what became of one request (handshake, rejected, published,
 //!   parked, renewal reminder, unrecoverable); it decides the status code, the
 //!   answer, the metrics and the summary log line.
+//! - **inventory**: what subscribers were last told about each number; the
+//!   relay's duplicate and staleness checks, and the reconciler's memory.
+//! - **correction**: a change reconciliation publishes because RingCentral's
+//!   state differs from what subscribers were told (`origin` reconciliation).
 //! - **finding**: what the guardian found wrong with the RingCentral
 //!   subscription, or did about it; each goes to the alarm topic.
 
