@@ -1,7 +1,7 @@
 //! Keeping the RingCentral subscription alive. A relay can be perfect and
 //! still receive nothing: RingCentral blacklists a subscription after
-//! failed deliveries, and a subscription expires. [`health`] finds that;
-//! [`heal`] recreates a dead or missing subscription to the same address
+//! failed deliveries, and a subscription expires. `health` finds that;
+//! `heal` recreates a dead or missing subscription to the same address
 //! (then deletes the dead one) and renews what expires soon, over the
 //! [`SubscriptionApi`](crate::ringcentral::SubscriptionApi) port. The
 //! operator CLI runs them one by one; the scheduled guardian Lambda
