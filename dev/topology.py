@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
+import botocore.parsers
 import botocore.session
 from cfnlint.decode import decode
 from samtranslator.parser.parser import Parser
@@ -112,15 +114,19 @@ def deploy(endpoint: str, topic_type: str, token: str, stack_name: str, binary: 
     s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=package.getvalue())
 
     parameters = {"TopicType": topic_type, "VerificationToken": token}
-    cfn.create_stack(
-        StackName=stack_name,
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-    if stack["StackStatus"] != "CREATE_COMPLETE":
-        raise TemplateError(f"moto could not create the stack: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+    try:  # moto creates the whole stack within this call
+        cfn.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM"],
+        )
+    # A resource moto fails on comes back as an HTML 500 page, which botocore cannot parse.
+    except (botocore.exceptions.ClientError, botocore.parsers.ResponseParserError) as exc:
+        raise TemplateError(
+            f"moto's CloudFormation could not create the stack ({exc}). It skips resource types it does not "
+            "model, and fails when a resource it does model refers to one of them."
+        ) from exc
     # (describe_stack_resource fails in moto 5.2.5 once the stack holds a type moto skipped)
     resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     name = next(r["PhysicalResourceId"] for r in resources if r.get("LogicalResourceId") == relay_id)
