@@ -17,8 +17,9 @@ mod outcome;
 pub use auth::{VALIDATION_TOKEN, VERIFICATION_TOKEN};
 pub use outcome::{Outcome, Rejection};
 
-use crate::change::{Change, Delivery, Origin};
-use crate::inventory::{Inventory, Told};
+use crate::change::{Change, Origin};
+use crate::inventory::Inventory;
+use crate::publish::{publish_recorded, Published};
 use crate::notification::{self, DecodeError, Identity, Inbound};
 use crate::parked::{ParkReason, ParkedItem};
 use crate::sink::Sink;
@@ -77,40 +78,11 @@ async fn process(token: &VerificationToken, sink: &impl Sink, inventory: &impl I
 }
 
 async fn publish(sink: &impl Sink, inventory: &impl Inventory, change: Box<Change>, body: &[u8]) -> Outcome {
-    let told = inventory
-        .last_told(&change.phone_number.id)
-        .await
-        .unwrap_or_else(|e| inventory_failed(&e));
-    if told.as_ref().is_some_and(|t| t.already_told(&change)) {
-        return Outcome::Duplicate { change };
-    }
-    let stale = told.as_ref().is_some_and(|t| t.newer_than(&change));
-    let delivery = Delivery {
-        origin: Origin::Webhook,
-        stale,
-    };
-    match sink.publish(&change, delivery).await {
-        Ok(topic) => {
-            if !stale {
-                let told = Told {
-                    change: (*change).clone(),
-                    origin: Origin::Webhook,
-                };
-                if let Err(e) = inventory.record(&told).await {
-                    inventory_failed::<()>(&e);
-                }
-            }
-            Outcome::Published { topic, change, stale }
-        }
+    match publish_recorded(sink, inventory, &change, Origin::Webhook).await {
+        Ok(Published::Sent { topic, stale }) => Outcome::Published { topic, change, stale },
+        Ok(Published::Duplicate) => Outcome::Duplicate { change },
         Err(e) => park(sink, e.into(), body, Some(change)).await,
     }
-}
-
-/// Logged and counted; the next reconciliation repairs what was not written.
-fn inventory_failed<T>(error: &crate::inventory::InventoryError) -> Option<T> {
-    tracing::warn!(operation = error.operation, "{error}; publishing as if there were no inventory");
-    metrics::counter!(crate::observe::INVENTORY_ERRORS, "operation" => error.operation).increment(1);
-    None
 }
 
 async fn park(sink: &impl Sink, reason: ParkReason, body: &[u8], change: Option<Box<Change>>) -> Outcome {
@@ -152,6 +124,7 @@ fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::Delivery;
     use crate::inventory::memory::MemoryInventory;
     use crate::parked::{ParkError, PublishFailure};
     use crate::sink::recording::RecordingSink;

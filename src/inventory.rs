@@ -126,6 +126,27 @@ impl<I: Inventory> Inventory for Option<I> {
     }
 }
 
+/// Reads pass through; writes are dropped (dry runs).
+pub struct ReadOnly<I>(pub I);
+
+impl<I: Inventory> Inventory for ReadOnly<I> {
+    fn last_told(&self, id: &PhoneNumberId) -> impl Future<Output = Result<Option<Told>, InventoryError>> + Send {
+        self.0.last_told(id)
+    }
+    async fn record(&self, _told: &Told) -> Result<Recorded, InventoryError> {
+        Ok(Recorded::Written)
+    }
+    fn all(&self) -> impl Future<Output = Result<Vec<Told>, InventoryError>> + Send {
+        self.0.all()
+    }
+    fn baseline(&self) -> impl Future<Output = Result<Option<Timestamp>, InventoryError>> + Send {
+        self.0.baseline()
+    }
+    async fn mark_baseline(&self, _at: &Timestamp) -> Result<(), InventoryError> {
+        Ok(())
+    }
+}
+
 impl<I: Inventory> Inventory for &I {
     fn last_told(&self, id: &PhoneNumberId) -> impl Future<Output = Result<Option<Told>, InventoryError>> + Send {
         (**self).last_told(id)

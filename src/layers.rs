@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: [&[&str]; 4] = [
     &["change", "notification", "token", "parked", "finding"],
     &["sink", "dead_letters", "ringcentral", "inventory", "observe", "xray", "alarm"],
-    &["http", "redrive", "reconcile", "guardian"],
+    &["publish", "http", "redrive", "reconcile", "guardian"],
     &["config", "runtime", "main", "bin", "lib", "layers"],
 ];
 

@@ -17,10 +17,11 @@
 //!    core: [`observe`] (metric names, EMF), [`xray`] (trace subsegments),
 //!    [`alarm`] (findings to SNS).
 //! 3. **Core**, the product's decisions, generic over the ports and unit-tested
-//!    beside the code with fakes: [`http`] (the webhook: request → outcome →
-//!    answer), [`redrive`] (the dead-letter queue back through the decoder),
-//!    [`reconcile`] (RingCentral's list against the inventory), [`guardian`]
-//!    (subscription health, heal, renew).
+//!    beside the code with fakes: [`publish`] (a change to its topic with the
+//!    inventory beside it: duplicates, stale, recording), [`http`] (the
+//!    webhook: request → outcome → answer), [`redrive`] (the dead-letter
+//!    queue back through the decoder), [`reconcile`] (RingCentral's list
+//!    against the inventory), [`guardian`] (subscription health, heal, renew).
 //! 4. **Entry wiring**: [`config`] (environment → typed configuration),
 //!    [`runtime`] (SDK configuration, the Lambda loops of the relay and the
 //!    guardian); `main.rs`, `bin/ctl.rs` and `bin/guardian.rs` only wire.
@@ -56,6 +57,7 @@ mod layers;
 pub mod notification;
 pub mod observe;
 pub mod parked;
+pub mod publish;
 pub mod reconcile;
 pub mod redrive;
 pub mod ringcentral;

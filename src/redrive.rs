@@ -8,10 +8,17 @@
 //! the notification uuid as FIFO deduplication id, so FIFO subscribers get
 //! it once.
 //!
-//! A dry run is this same code over a recording sink, deleting nothing.
+//! With an inventory, redrive publishes as the relay does (origin
+//! `redrive`): what subscribers were already told is removed unpublished,
+//! an older state goes out flagged `stale`, what was published is recorded.
+//!
+//! A dry run is this same code over a recording sink, deleting nothing and
+//! writing nothing to the inventory.
 
-use crate::change::{Delivery, Origin};
+use crate::change::Origin;
 use crate::dead_letters::{DeadLetters, QueueError};
+use crate::inventory::Inventory;
+use crate::publish::{publish_recorded, Published};
 use crate::notification::{self, Inbound};
 use crate::parked::{ParkReason, ParkedItem};
 use crate::sink::Sink;
@@ -23,6 +30,8 @@ pub struct Summary {
     pub read: usize,
     /// Published (in a dry run: would be).
     pub published: usize,
+    /// Already told to subscribers (the inventory says so): removed, not published.
+    pub duplicates: usize,
     /// Items left in the queue because they still fail, by their reason.
     pub still_failing: BTreeMap<String, usize>,
     /// Items whose failure changed and were parked again with the new one.
@@ -66,10 +75,11 @@ impl Summary {
             ("published", "re-parked with a new reason")
         };
         let mut line = format!(
-            "redrive summary{}: read {}, {published} {}, still failing {}{}, {reparked} {}, renewal reminders {}, unreadable {}",
+            "redrive summary{}: read {}, {published} {}, duplicates {}, still failing {}{}, {reparked} {}, renewal reminders {}, unreadable {}",
             if self.dry_run { " (dry run)" } else { "" },
             self.read,
             self.published,
+            self.duplicates,
             self.still_failing_total(),
             if by_reason.is_empty() { String::new() } else { format!(" ({})", by_reason.join(", ")) },
             self.reparked,
@@ -90,10 +100,12 @@ impl Summary {
     }
 }
 
-pub struct Redrive<'a, Q, S> {
+pub struct Redrive<'a, Q, S, I> {
     pub queue: &'a Q,
     /// The AWS sink; for a dry run, a recording one.
     pub sink: &'a S,
+    /// `None` without `INVENTORY_TABLE`; in a dry run, one that writes nothing.
+    pub inventory: &'a I,
     pub dry_run: bool,
 }
 
@@ -102,7 +114,7 @@ enum Step {
     Keep,
 }
 
-impl<Q: DeadLetters, S: Sink> Redrive<'_, Q, S> {
+impl<Q: DeadLetters, S: Sink, I: Inventory> Redrive<'_, Q, S, I> {
     pub async fn run(&self, mut progress: impl FnMut(&Summary)) -> Result<Summary, QueueError> {
         let mut summary = Summary {
             dry_run: self.dry_run,
@@ -146,9 +158,13 @@ impl<Q: DeadLetters, S: Sink> Redrive<'_, Q, S> {
                 summary.reminders_removed += 1;
                 return Step::Delete;
             }
-            Ok(Inbound::Change(change)) => match self.sink.publish(&change, Delivery::fresh(Origin::Redrive)).await {
-                Ok(_) => {
+            Ok(Inbound::Change(change)) => match publish_recorded(self.sink, self.inventory, &change, Origin::Redrive).await {
+                Ok(Published::Sent { .. }) => {
                     summary.published += 1;
+                    return Step::Delete;
+                }
+                Ok(Published::Duplicate) => {
+                    summary.duplicates += 1;
                     return Step::Delete;
                 }
                 Err(e) => (ParkReason::from(e), Some(change)),
@@ -176,6 +192,8 @@ mod tests {
     use super::*;
     use crate::dead_letters::Received;
     use crate::parked::{ParkError, PublishFailure};
+    use crate::change::Delivery;
+    use crate::inventory::memory::MemoryInventory;
     use crate::sink::recording::RecordingSink;
     use std::sync::Mutex;
 
@@ -285,7 +303,16 @@ mod tests {
     }
 
     async fn run<S: Sink>(queue: &FakeQueue, sink: &S, dry_run: bool) -> Summary {
-        let redrive = Redrive { queue, sink, dry_run };
+        run_with(queue, sink, &None::<MemoryInventory>, dry_run).await
+    }
+
+    async fn run_with<S: Sink>(queue: &FakeQueue, sink: &S, inventory: &impl Inventory, dry_run: bool) -> Summary {
+        let redrive = Redrive {
+            queue,
+            sink,
+            inventory,
+            dry_run,
+        };
         redrive.run(|_| {}).await.unwrap()
     }
 
@@ -304,7 +331,7 @@ mod tests {
         assert_eq!(*sink.published.lock().unwrap(), 1);
         assert_eq!(
             summary.line(),
-            "redrive summary: read 4, published 1, still failing 1 (invalid_e164: 1), re-parked with a new reason 0, \
+            "redrive summary: read 4, published 1, duplicates 0, still failing 1 (invalid_e164: 1), re-parked with a new reason 0, \
              renewal reminders 1, unreadable 1; left in the queue: 2 (1 still failing, 1 not parked items of this relay)"
         );
         assert_eq!(queue.bodies().len(), 2);
@@ -351,7 +378,7 @@ mod tests {
         let summary = run(&queue, &sink, true).await;
         assert_eq!(
             summary.line(),
-            "redrive summary (dry run): read 2, would publish 1, still failing 1 (invalid_e164: 1), \
+            "redrive summary (dry run): read 2, would publish 1, duplicates 0, still failing 1 (invalid_e164: 1), \
              would re-park with a new reason 1, renewal reminders 0, unreadable 0"
         );
         assert_eq!(sink.published().len(), 1);
@@ -375,9 +402,23 @@ mod tests {
         let redrive = Redrive {
             queue: &Broken,
             sink: &sink,
+            inventory: &None::<MemoryInventory>,
             dry_run: false,
         };
         let error = redrive.run(|_| {}).await.unwrap_err();
         assert_eq!(error.to_string(), "reading the dead-letter queue failed: AccessDenied");
+    }
+
+    #[tokio::test]
+    async fn with_an_inventory_redrive_records_and_drops_what_was_already_told() {
+        let queue = FakeQueue::default();
+        queue.push(&parked(failure("NotFound", "r").into(), CREATED));
+        queue.push(&parked(failure("NotFound", "r").into(), CREATED));
+        let (sink, inventory) = (RecordingSink::default(), MemoryInventory::default());
+        let summary = run_with(&queue, &sink, &inventory, false).await;
+        assert_eq!((summary.published, summary.duplicates), (1, 1));
+        assert_eq!(sink.deliveries()[0].1, Delivery::fresh(Origin::Redrive));
+        assert_eq!(inventory.get("987654321").unwrap().origin, Origin::Redrive);
+        assert!(queue.bodies().is_empty());
     }
 }

@@ -6,6 +6,8 @@ use cc_number_relay::dead_letters::sqs::SqsDeadLetters;
 use cc_number_relay::redrive::{Redrive, Summary};
 use cc_number_relay::ringcentral::{SubscriptionApi, TokenError};
 use cc_number_relay::sink::{aws::AwsSink, recording::RecordingSink, Sink};
+use cc_number_relay::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
+use cc_number_relay::inventory::{Inventory, ReadOnly};
 use cc_number_relay::reconcile::{Mode, Progress};
 use cc_number_relay::sink::target::Target;
 use cc_number_relay::token::VerificationToken;
@@ -25,7 +27,8 @@ struct Cli {
 enum Command {
     /// Re-decode every parked item in the dead-letter queue: publish what now
     /// passes and delete it; leave what still fails, with its new reason.
-    /// Reads CREATED/UPDATED/DELETED_TOPIC_ARN and DEAD_LETTER_QUEUE_URL.
+    /// Reads CREATED/UPDATED/DELETED_TOPIC_ARN and DEAD_LETTER_QUEUE_URL, and
+    /// INVENTORY_TABLE when set (duplicates dropped, what is published recorded).
     Redrive {
         /// Report what would happen; publish, delete and re-park nothing.
         #[arg(long)]
@@ -369,11 +372,16 @@ async fn redrive(dry_run: bool) -> ExitCode {
         client: aws_sdk_sqs::Client::new(&sdk),
         queue: destinations.dead_letter_queue_url.clone(),
     };
+    // Optional: without it, redrive publishes as the relay did before it had one.
+    let inventory = std::env::var("INVENTORY_TABLE")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(|table| DynamoInventory::new(&sdk, table, SCAN_TIMEOUTS));
     let result = if dry_run {
-        run_redrive(&queue, &RecordingSink::default(), true).await
+        run_redrive(&queue, &RecordingSink::default(), &ReadOnly(inventory), true).await
     } else {
         let sink = AwsSink::new(&sdk, destinations.topics, destinations.dead_letter_queue_url);
-        run_redrive(&queue, &sink, false).await
+        run_redrive(&queue, &sink, &inventory, false).await
     };
     match result {
         Ok(summary) => {
@@ -394,8 +402,14 @@ async fn redrive(dry_run: bool) -> ExitCode {
 async fn run_redrive(
     queue: &SqsDeadLetters,
     sink: &impl Sink,
+    inventory: &impl Inventory,
     dry_run: bool,
 ) -> Result<Summary, cc_number_relay::dead_letters::QueueError> {
-    let redrive = Redrive { queue, sink, dry_run };
+    let redrive = Redrive {
+        queue,
+        sink,
+        inventory,
+        dry_run,
+    };
     redrive.run(|s| eprintln!("{}", s.progress_line())).await
 }
