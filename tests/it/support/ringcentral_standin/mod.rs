@@ -26,7 +26,6 @@
 //! - Expired subscriptions disappear from the list.
 //!
 //! Only plain http:// addresses, on loopback.
-#![allow(dead_code)]
 
 pub mod webhook;
 
@@ -48,6 +47,8 @@ pub const MAX_ANSWER_BYTES: usize = 1024;
 const DEFAULT_EXPIRES_IN: i64 = 604_800;
 const MAX_EXPIRES_IN: i64 = 315_360_000;
 const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// RingCentral's limit for the handshake answer.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(3000);
 
 #[derive(Debug, Clone)]
 pub struct Sub {
@@ -65,7 +66,6 @@ pub struct Sub {
 /// What the stand-in saw of one validation handshake.
 #[derive(Debug, Clone)]
 pub struct Handshake {
-    pub address: String,
     pub status: Option<u16>,
     pub answer_bytes: usize,
     pub echoed: bool,
@@ -106,7 +106,6 @@ struct State {
     next_id: u32,
     log: Vec<Logged>,
     handshakes: Vec<Handshake>,
-    handshake_timeout: Duration,
 }
 
 pub struct StandIn {
@@ -181,7 +180,6 @@ impl StandIn {
             next_id: 1,
             log: vec![],
             handshakes: vec![],
-            handshake_timeout: Duration::from_millis(3000),
         }));
         let shared = state.clone();
         let server = url.clone();
@@ -237,10 +235,6 @@ impl StandIn {
                 penalty_until: None,
             })
         });
-    }
-
-    pub fn set_handshake_timeout(&self, timeout: Duration) {
-        self.with(|s| s.handshake_timeout = timeout);
     }
 
     pub fn token_grants(&self) -> usize {
@@ -596,13 +590,8 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
         return api_error(400, "CMN-101", "Parameter [deliveryMode] value is invalid");
     };
     let token = mode["verificationToken"].as_str().map(str::to_owned);
-    let (needs_accounts, timeout) = {
-        let s = state.lock().unwrap();
-        (
-            filters.iter().any(|f| f.contains("/phone-number")) && !s.permissions.contains("ReadAccounts"),
-            s.handshake_timeout,
-        )
-    };
+    let needs_accounts = filters.iter().any(|f| f.contains("/phone-number"))
+        && !state.lock().unwrap().permissions.contains("ReadAccounts");
     if needs_accounts {
         return missing_permission("ReadAccounts");
     }
@@ -617,17 +606,15 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
     if let Some(t) = &token {
         headers.push(("Verification-Token", t.clone()));
     }
-    let result = exchange(address, &headers, b"", timeout);
+    let result = exchange(address, &headers, b"", HANDSHAKE_TIMEOUT);
     let handshake = match &result {
         Ok(a) => Handshake {
-            address: address.to_owned(),
             status: Some(a.status),
             answer_bytes: a.total_bytes,
             echoed: a.header("validation-token") == Some(validation_token.as_str()),
             outcome: String::new(),
         },
         Err(_) => Handshake {
-            address: address.to_owned(),
             status: None,
             answer_bytes: 0,
             echoed: false,

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 pub struct Watch {
     pub port: u16,
-    pub pid: u32,
     pub log: PathBuf,
 }
 
@@ -45,9 +44,9 @@ impl Watch {
         for (k, v) in env {
             command.env(k, v);
         }
-        let pid = spawn_tied(command);
+        spawn_tied(command);
         wait_for_port(port, "cargo lambda watch");
-        Watch { port, pid, log }
+        Watch { port, log }
     }
 
     pub fn url(&self) -> String {
