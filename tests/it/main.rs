@@ -23,4 +23,5 @@ mod redrive;
 mod relay;
 mod ringcentral_client;
 mod runtime;
+mod standin;
 mod template;
