@@ -5,6 +5,7 @@
 use crate::support::ringcentral_standin::*;
 use crate::support::{base64, TOKEN};
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).build().into()
@@ -72,4 +73,23 @@ fn expires_in_inside_delivery_mode_is_ignored_and_the_7_day_default_applies() {
         (604_700..=604_800).contains(&expires_in),
         "the 7-day default: {expires_in} s"
     );
+}
+
+#[test]
+fn a_delivery_not_answered_within_3_seconds_blacklists_the_subscription() {
+    let standin = StandIn::start();
+    let webhook = FakeWebhook::start(Behavior::Silent);
+    let id = standin.seed(&webhook.address, TOKEN, Duration::from_secs(86_400));
+    let started = Instant::now();
+    let delivery = standin.deliver(&id, &standin.notification(&id, "created"));
+    let waited = started.elapsed();
+    assert!(delivery.blacklisted && delivery.status.is_none(), "{delivery:?}");
+    assert!(
+        (Duration::from_millis(3000)..Duration::from_secs(10)).contains(&waited),
+        "gave up after {waited:?}"
+    );
+    assert_eq!(webhook.received().len(), 1, "the notification was sent");
+    let sub = standin.subscription(&id).unwrap();
+    assert_eq!(sub.status, "Blacklisted");
+    assert_eq!(sub.blacklisted.unwrap().1, "Read timed out");
 }

@@ -14,12 +14,13 @@
 //!   empty-body POST to the address with a `Validation-Token` header. It
 //!   refuses with `SUB-525` when the answer is over 1,024 bytes (status
 //!   line, headers and body), and with `SUB-520` when the answer is not 200
-//!   or does not echo the token, or none comes within the handshake timeout.
+//!   or does not echo the token, or none comes within 3,000 ms.
 //!   `expiresIn` counts only at the top level (inside `deliveryMode` it is
 //!   ignored and the 7-day default applies).
 //! - Deliveries (`deliver`) POST a notification with the subscription's
 //!   `Verification-Token`; a non-200 answer, an answer over 1,024 bytes or
-//!   none at all blacklists the subscription, with RingCentral's reasons.
+//!   none within 3,000 ms blacklists the subscription, with RingCentral's
+//!   reasons.
 //!   (RingCentral blacklists after repeated failures; the stand-in after one.)
 //! - Rate limiting (`rate_limit`): 429 `CMN-301` with `Retry-After`; a
 //!   client that comes back before `Retry-After` has passed gets 429 again.
@@ -51,8 +52,8 @@ pub const MAX_ANSWER_BYTES: usize = 1024;
 const DEFAULT_EXPIRES_IN: i64 = 604_800;
 const MAX_EXPIRES_IN: i64 = 315_360_000;
 const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-/// RingCentral's limit for the handshake answer.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(3000);
+/// RingCentral's time limit for an answer, to the handshake and to each delivery.
+const ANSWER_TIMEOUT: Duration = Duration::from_millis(3000);
 
 #[derive(Debug, Clone)]
 pub struct Sub {
@@ -323,7 +324,7 @@ impl StandIn {
         if let Some(token) = &sub.verification_token {
             headers.push(("Verification-Token", token.clone()));
         }
-        let result = exchange(&sub.address, &headers, body.as_bytes(), Duration::from_secs(30));
+        let result = exchange(&sub.address, &headers, body.as_bytes(), ANSWER_TIMEOUT);
         let (status, answer_bytes, text, reason) = match &result {
             Ok(a) if a.total_bytes > MAX_ANSWER_BYTES => (
                 Some(a.status),
@@ -612,7 +613,7 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
     if let Some(t) = &token {
         headers.push(("Verification-Token", t.clone()));
     }
-    let result = exchange(address, &headers, b"", HANDSHAKE_TIMEOUT);
+    let result = exchange(address, &headers, b"", ANSWER_TIMEOUT);
     let handshake = match &result {
         Ok(a) => Handshake {
             status: Some(a.status),

@@ -22,6 +22,8 @@ pub enum Behavior {
     Sized(usize),
     /// Echoes handshakes; answers notifications 404 (a wrong route, say).
     NotFoundForNotifications,
+    /// Reads the request and never answers, keeping the connection open.
+    Silent,
 }
 
 /// What the webhook received.
@@ -49,6 +51,7 @@ impl FakeWebhook {
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = received.clone();
         std::thread::spawn(move || {
+            let mut held = Vec::new();
             for mut stream in listener.incoming().flatten() {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
                 let Some((headers, body)) = read_request(&mut stream) else {
@@ -58,6 +61,10 @@ impl FakeWebhook {
                 let token = request.header("validation-token").map(str::to_owned);
                 let handshake = request.body.is_empty();
                 log.lock().unwrap().push(request);
+                if behavior == Behavior::Silent {
+                    held.push(stream);
+                    continue;
+                }
                 let answer = respond(behavior, handshake, token.as_deref());
                 let _ = stream.write_all(&answer);
             }
