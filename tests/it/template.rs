@@ -2,9 +2,7 @@
 //! what `Config` reads, and its policy grants exactly the ARNs and URL the
 //! code uses, nothing more. The template is decoded by cfn-lint's own parser.
 
-mod support;
-
-use support::{as_list, template};
+use crate::support::{as_list, template};
 
 use cc_number_relay::config::ENV_VARS;
 use serde_json::{json, Value};

@@ -2,11 +2,9 @@
 //! SDK and a moto server: what RingCentral gets back, and what subscribers
 //! and the dead-letter queue receive.
 
-mod support;
-
+use crate::support::*;
 use lambda_http::{Body, Response};
 use serde_json::{json, Value};
-use support::*;
 
 fn body_json(response: &Response<Body>) -> Value {
     match response.body() {

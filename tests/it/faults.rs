@@ -1,12 +1,10 @@
 //! Real faults on loopback: SNS that hangs, AWS that is unreachable, moto
 //! restarted mid-run, duplicate deliveries. Each bounded in time.
 
-mod support;
-
+use crate::support::*;
 use cc_number_relay::http::handle;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::*;
 
 /// RingCentral's limit. The relay's own budget is ~2.3 s; the assertions
 /// leave the rest for process and emulator overhead.

@@ -1,16 +1,12 @@
 //! The guardian's run (credentials from Secrets Manager, check, heal, renew,
 //! findings to the alarm topic) against moto (Secrets Manager, SNS, SQS)
-//! and the local RingCentral stand-in (tests/ringcentral_standin).
+//! and the local RingCentral stand-in (support/ringcentral_standin).
 
-mod ringcentral_standin;
-mod support;
-
+use crate::support::ringcentral_standin::*;
+use crate::support::{drain, drain_now, unique, Aws, TOKEN};
 use cc_number_relay::guardian::{Finding, Guardian, GuardianConfig, Report};
-use ringcentral_standin::*;
 use serde_json::Value;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-use support::{drain, drain_now, Aws, TOKEN};
 
 const TEN_YEARS: Duration = Duration::from_secs(315_360_000);
 
@@ -20,16 +16,6 @@ struct Setup {
     webhook: FakeWebhook,
     alarm_queue: String,
     guardian: Guardian,
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 async fn secrets(aws: &Aws) -> aws_sdk_secretsmanager::Client {

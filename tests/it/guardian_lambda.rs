@@ -1,17 +1,14 @@
 //! The guardian binary as Lambda runs it: under `cargo lambda watch`,
 //! invoked with an EventBridge scheduled event, against moto (Secrets
 //! Manager, SNS, SQS) and the local RingCentral stand-in
-//! (tests/ringcentral_standin). Checks its answer, the findings on the alarm
+//! (support/ringcentral_standin). Checks its answer, the findings on the alarm
 //! topic, and the Embedded Metric Format lines it writes.
 
-mod ringcentral_standin;
-mod support;
-
-use ringcentral_standin::*;
+use crate::support::ringcentral_standin::*;
+use crate::support::*;
 use serde_json::{json, Value};
 use std::process::Command;
 use std::time::Duration;
-use support::*;
 
 const FUNCTION: &str = "cc-number-relay-guardian";
 const NAMESPACE: &str = "GuardianLambdaTest";

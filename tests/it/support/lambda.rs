@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 pub struct Watch {
     pub port: u16,
-    pub pid: u32,
     pub log: PathBuf,
 }
 
@@ -45,9 +44,9 @@ impl Watch {
         for (k, v) in env {
             command.env(k, v);
         }
-        let pid = spawn_tied(command);
+        spawn_tied(command);
         wait_for_port(port, "cargo lambda watch");
-        Watch { port, pid, log }
+        Watch { port, log }
     }
 
     pub fn url(&self) -> String {
@@ -57,9 +56,13 @@ impl Watch {
     /// POSTs through cargo lambda's function-URL emulation; returns status,
     /// body and how long the answer took.
     pub fn post(&self, headers: &[(&str, &str)], body: &str) -> (u16, String, Duration) {
+        self.post_within(Duration::from_secs(120), headers, body)
+    }
+
+    fn post_within(&self, timeout: Duration, headers: &[(&str, &str)], body: &str) -> (u16, String, Duration) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
+            .timeout_global(Some(timeout))
             .build()
             .into();
         let mut request = agent.post(&self.url());
@@ -73,9 +76,11 @@ impl Watch {
         (status, response.body_mut().read_to_string().unwrap(), elapsed)
     }
 
-    /// Waits until the first request has been served: the first one builds the binary.
+    /// Waits until the first request has been served: the first one may
+    /// build the binary, which takes minutes on a busy machine (as
+    /// guardian_lambda's first invocation allows too).
     pub fn warm_up(&self) {
-        let (status, _, _) = self.post(&[("validation-token", "warm-up")], "");
+        let (status, _, _) = self.post_within(Duration::from_secs(900), &[("validation-token", "warm-up")], "");
         assert_eq!(status, 200, "handshake during warm-up");
     }
 

@@ -2,12 +2,10 @@
 //! watch`, invoked with the `events/` files by `cargo lambda invoke`, and
 //! under volume through the function-URL emulation.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::Command;
-use support::*;
 
 fn watch_on_moto(topology: &Topology) -> Watch {
     let mut env = topology.env();

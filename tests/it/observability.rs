@@ -1,14 +1,12 @@
 //! What an operator sees: one JSON summary line per request, EMF metrics,
 //! and X-Ray subsegments, for every outcome; never the token.
 
-mod support;
-
+use crate::support::*;
 use cc_number_relay::http::{handle, Relay};
 use cc_number_relay::xray::XRay;
 use lambda_http::{Context, RequestExt};
 use serde_json::{json, Value};
 use std::net::UdpSocket;
-use support::*;
 
 const TRACE_ROOT: &str = "1-6b09bc82-ebe4053a43c200488bca663d";
 
@@ -73,6 +71,10 @@ fn assert_metric(documents: &[Value], name: &str, dimensions: &[(&str, &str)], v
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_outcome_logs_one_summary_line_emits_its_metric_and_never_the_token() {
+    // The metrics recorder and the log capture are process-wide.
+    if !alone("observability::every_outcome_logs_one_summary_line_emits_its_metric_and_never_the_token") {
+        return;
+    }
     let logs = CapturedLogs::install();
     let collector = cc_number_relay::observe::init("RelayTests").unwrap();
     let (daemon, daemon_address) = xray_daemon_stand_in();

@@ -4,9 +4,7 @@
 //! (every 15 minutes by default), and the relay's subscription request in the
 //! template is the one the CLI sends.
 
-mod support;
-
-use support::{as_list, template};
+use crate::support::{as_list, template};
 
 use cc_number_relay::guardian::ENV_VARS;
 use serde_json::{json, Value};

@@ -1,10 +1,8 @@
 //! Decoding and normalization rules, without AWS: the wire → change step.
 
-mod support;
-
+use crate::support::{assert_matches_schema, body_file};
 use cc_number_relay::notification::{decode, DecodeError, Inbound};
 use serde_json::{json, Value};
-use support::{assert_matches_schema, body_file};
 
 fn change(body: &Value) -> Value {
     match decode(body.to_string().as_bytes()) {

@@ -14,26 +14,30 @@
 //!   empty-body POST to the address with a `Validation-Token` header. It
 //!   refuses with `SUB-525` when the answer is over 1,024 bytes (status
 //!   line, headers and body), and with `SUB-520` when the answer is not 200
-//!   or does not echo the token, or none comes within the handshake timeout.
+//!   or does not echo the token, or none comes within 3,000 ms.
 //!   `expiresIn` counts only at the top level (inside `deliveryMode` it is
 //!   ignored and the 7-day default applies).
 //! - Deliveries (`deliver`) POST a notification with the subscription's
 //!   `Verification-Token`; a non-200 answer, an answer over 1,024 bytes or
-//!   none at all blacklists the subscription, with RingCentral's reasons.
+//!   none within 3,000 ms blacklists the subscription, with RingCentral's
+//!   reasons.
 //!   (RingCentral blacklists after repeated failures; the stand-in after one.)
 //! - Rate limiting (`rate_limit`): 429 `CMN-301` with `Retry-After`; a
 //!   client that comes back before `Retry-After` has passed gets 429 again.
 //! - Expired subscriptions disappear from the list.
 //!
 //! Only plain http:// addresses, on loopback.
-#![allow(dead_code)]
+//!
+//! It serves its API with `tiny_http`. Its own requests to webhook
+//! addresses (the handshake, deliveries) go through `raw`, a client that
+//! counts every byte of the answer, as RingCentral's 1,024-byte rule needs.
 
+pub mod raw;
 pub mod webhook;
 
+use raw::exchange;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
@@ -48,6 +52,8 @@ pub const MAX_ANSWER_BYTES: usize = 1024;
 const DEFAULT_EXPIRES_IN: i64 = 604_800;
 const MAX_EXPIRES_IN: i64 = 315_360_000;
 const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// RingCentral's time limit for an answer, to the handshake and to each delivery.
+const ANSWER_TIMEOUT: Duration = Duration::from_millis(3000);
 
 #[derive(Debug, Clone)]
 pub struct Sub {
@@ -65,7 +71,6 @@ pub struct Sub {
 /// What the stand-in saw of one validation handshake.
 #[derive(Debug, Clone)]
 pub struct Handshake {
-    pub address: String,
     pub status: Option<u16>,
     pub answer_bytes: usize,
     pub echoed: bool,
@@ -106,27 +111,41 @@ struct State {
     next_id: u32,
     log: Vec<Logged>,
     handshakes: Vec<Handshake>,
-    handshake_timeout: Duration,
 }
 
 pub struct StandIn {
     pub url: String,
     state: Arc<Mutex<State>>,
+    server: Arc<tiny_http::Server>,
 }
 
+/// A request to the stand-in's API, as read by `tiny_http`.
 struct Request {
     method: String,
+    /// Without the query.
     path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
 impl Request {
+    fn read(request: &mut tiny_http::Request) -> std::io::Result<Request> {
+        let mut body = Vec::new();
+        request.as_reader().read_to_end(&mut body)?;
+        Ok(Request {
+            method: request.method().as_str().to_owned(),
+            path: request.url().split('?').next().unwrap_or_default().to_owned(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
+                .collect(),
+            body,
+        })
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        raw::header(&self.headers, name)
     }
 }
 
@@ -169,8 +188,9 @@ impl StandIn {
     /// Listens on a free loopback port; the app has both permissions and
     /// tokens live an hour, as RingCentral's do.
     pub fn start() -> StandIn {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}");
         let state = Arc::new(Mutex::new(State {
             permissions: ["SubscriptionWebhook", "ReadAccounts"].map(String::from).into(),
             token_lifetime: 3600,
@@ -181,18 +201,17 @@ impl StandIn {
             next_id: 1,
             log: vec![],
             handshakes: vec![],
-            handshake_timeout: Duration::from_millis(3000),
         }));
-        let shared = state.clone();
-        let server = url.clone();
+        let (listening, shared, base) = (server.clone(), state.clone(), url.clone());
         std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let state = shared.clone();
-                let server = server.clone();
-                std::thread::spawn(move || serve(stream, &state, &server));
+            // Each request on its own thread: a subscription request waits
+            // for its handshake while other requests go on.
+            for request in listening.incoming_requests() {
+                let (state, base) = (shared.clone(), base.clone());
+                std::thread::spawn(move || serve(request, &state, &base));
             }
         });
-        StandIn { url, state }
+        StandIn { url, state, server }
     }
 
     /// RINGCENTRAL_* for the CLI.
@@ -237,10 +256,6 @@ impl StandIn {
                 penalty_until: None,
             })
         });
-    }
-
-    pub fn set_handshake_timeout(&self, timeout: Duration) {
-        self.with(|s| s.handshake_timeout = timeout);
     }
 
     pub fn token_grants(&self) -> usize {
@@ -309,7 +324,7 @@ impl StandIn {
         if let Some(token) = &sub.verification_token {
             headers.push(("Verification-Token", token.clone()));
         }
-        let result = exchange(&sub.address, &headers, body.as_bytes(), Duration::from_secs(30));
+        let result = exchange(&sub.address, &headers, body.as_bytes(), ANSWER_TIMEOUT);
         let (status, answer_bytes, text, reason) = match &result {
             Ok(a) if a.total_bytes > MAX_ANSWER_BYTES => (
                 Some(a.status),
@@ -368,6 +383,13 @@ impl StandIn {
     }
 }
 
+impl Drop for StandIn {
+    /// Stops serving: the listening thread ends and the port is released.
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
 impl State {
     fn new_id(&mut self) -> String {
         let n = self.next_id;
@@ -396,46 +418,25 @@ impl Sub {
     }
 }
 
-fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>, server: &str) {
-    let Some(request) = read_request(&mut stream) else {
+fn serve(mut request: tiny_http::Request, state: &Arc<Mutex<State>>, server: &str) {
+    let Ok(incoming) = Request::read(&mut request) else {
         return;
     };
-    let answer = route(&request, state, server);
+    let answer = route(&incoming, state, server);
+    state.lock().unwrap().log.push(Logged {
+        method: incoming.method,
+        path: incoming.path,
+        status: answer.status,
+        body: String::from_utf8_lossy(&incoming.body).into_owned(),
+    });
+    let mut response = tiny_http::Response::from_data(answer.body.into_bytes()).with_status_code(answer.status);
+    for (name, value) in [("Content-Type", "application/json")]
+        .into_iter()
+        .chain(answer.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     {
-        let mut s = state.lock().unwrap();
-        s.log.push(Logged {
-            method: request.method.clone(),
-            path: request.path.clone(),
-            status: answer.status,
-            body: String::from_utf8_lossy(&request.body).into_owned(),
-        });
+        response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
     }
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        answer.status,
-        reason_phrase(answer.status),
-        answer.body.len()
-    );
-    for (k, v) in &answer.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(answer.body.as_bytes());
-    let _ = stream.flush();
-}
-
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        _ => "Unknown",
-    }
+    let _ = request.respond(response);
 }
 
 fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
@@ -552,7 +553,7 @@ fn token(request: &Request, state: &Arc<Mutex<State>>) -> Answer {
                    "errors": [{"errorCode": "OAU-123", "message": "Client authentication is required"}]}),
         );
     }
-    let form = parse_form(&String::from_utf8_lossy(&request.body));
+    let form: HashMap<String, String> = form_urlencoded::parse(&request.body).into_owned().collect();
     if form.get("grant_type").map(String::as_str) != Some(JWT_GRANT) {
         return answer(
             400,
@@ -596,13 +597,8 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
         return api_error(400, "CMN-101", "Parameter [deliveryMode] value is invalid");
     };
     let token = mode["verificationToken"].as_str().map(str::to_owned);
-    let (needs_accounts, timeout) = {
-        let s = state.lock().unwrap();
-        (
-            filters.iter().any(|f| f.contains("/phone-number")) && !s.permissions.contains("ReadAccounts"),
-            s.handshake_timeout,
-        )
-    };
+    let needs_accounts = filters.iter().any(|f| f.contains("/phone-number"))
+        && !state.lock().unwrap().permissions.contains("ReadAccounts");
     if needs_accounts {
         return missing_permission("ReadAccounts");
     }
@@ -617,17 +613,15 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
     if let Some(t) = &token {
         headers.push(("Verification-Token", t.clone()));
     }
-    let result = exchange(address, &headers, b"", timeout);
+    let result = exchange(address, &headers, b"", ANSWER_TIMEOUT);
     let handshake = match &result {
         Ok(a) => Handshake {
-            address: address.to_owned(),
             status: Some(a.status),
             answer_bytes: a.total_bytes,
             echoed: a.header("validation-token") == Some(validation_token.as_str()),
             outcome: String::new(),
         },
         Err(_) => Handshake {
-            address: address.to_owned(),
             status: None,
             answer_bytes: 0,
             echoed: false,
@@ -672,212 +666,4 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
     let json = sub.to_json(server);
     s.subscriptions.insert(id, sub);
     answer(200, json)
-}
-
-fn parse_form(body: &str) -> HashMap<String, String> {
-    body.split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let (head, mut body) = read_head(stream)?;
-    let mut lines = head.lines();
-    let mut first = lines.next()?.split(' ');
-    let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let find = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        body = read_chunked(stream, body)?;
-    } else {
-        let length: usize = find("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-        while body.len() < length {
-            let mut buf = [0u8; 8192];
-            let n = stream.read(&mut buf).ok()?;
-            if n == 0 {
-                return None;
-            }
-            body.extend_from_slice(&buf[..n]);
-        }
-        body.truncate(length);
-    }
-    Some(Request {
-        method,
-        path: path.split('?').next().unwrap_or_default().to_owned(),
-        headers,
-        body,
-    })
-}
-
-/// Reads up to the blank line; returns the head and what came after it.
-fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&data[..end]).into_owned();
-            return Some((head, data[end + 4..].to_vec()));
-        }
-        let n = stream.read(&mut buf).ok()?;
-        if n == 0 {
-            return None;
-        }
-        data.extend_from_slice(&buf[..n]);
-    }
-}
-
-fn read_chunked(stream: &mut TcpStream, mut data: Vec<u8>) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        while !data.windows(2).any(|w| w == b"\r\n") {
-            let mut buf = [0u8; 8192];
-            let n = stream.read(&mut buf).ok()?;
-            if n == 0 {
-                return None;
-            }
-            data.extend_from_slice(&buf[..n]);
-        }
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).ok()?.trim(), 16).ok()?;
-        data.drain(..line_end + 2);
-        if size == 0 {
-            return Some(out);
-        }
-        while data.len() < size + 2 {
-            let mut buf = [0u8; 8192];
-            let n = stream.read(&mut buf).ok()?;
-            if n == 0 {
-                return None;
-            }
-            data.extend_from_slice(&buf[..n]);
-        }
-        out.extend_from_slice(&data[..size]);
-        data.drain(..size + 2);
-    }
-}
-
-/// The raw answer of an address: every byte counted, headers included.
-pub struct RawAnswer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub total_bytes: usize,
-}
-
-impl RawAnswer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One POST over a fresh connection, as RingCentral's webhook client does.
-pub fn exchange(
-    address: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-    timeout: Duration,
-) -> Result<RawAnswer, String> {
-    let rest = address
-        .strip_prefix("http://")
-        .ok_or("the stand-in delivers to http:// only")?;
-    let (host, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
-        .map_err(|e| e.to_string())?
-        .next()
-        .ok_or("no address")?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + timeout;
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-    stream.write_all(body).map_err(|e| e.to_string())?;
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    let mut expected_total: Option<usize> = None;
-    loop {
-        if expected_total.is_some_and(|t| data.len() >= t) || data.len() > 64 * 1024 {
-            break;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err("Read timed out".to_owned());
-        }
-        stream.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-            Err(_) => return Err("Read timed out".to_owned()),
-        }
-        if expected_total.is_none() {
-            if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
-                let length = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse::<usize>().ok());
-                if let Some(length) = length {
-                    expected_total = Some(end + 4 + length);
-                }
-            }
-        }
-    }
-    let end = data
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no complete answer")?;
-    let head = String::from_utf8_lossy(&data[..end]).into_owned();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or("no status line")?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Ok(RawAnswer {
-        status,
-        headers,
-        body: data[end + 4..].to_vec(),
-        total_bytes: data.len(),
-    })
 }

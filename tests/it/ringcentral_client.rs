@@ -1,16 +1,13 @@
 //! The RingCentral client against the local RingCentral stand-in
-//! (tests/ringcentral_standin): the JWT grant, token expiry and refresh,
+//! (support/ringcentral_standin): the JWT grant, token expiry and refresh,
 //! Retry-After, the errors for bad credentials and missing permissions, and
 //! the validation handshake's SUB-520/SUB-525 refusals.
 
-mod ringcentral_standin;
-
+use crate::support::ringcentral_standin::*;
+use crate::support::TOKEN;
 use cc_number_relay::ringcentral::{Client, Credentials, RingCentralError, Secret, ServerUrl, Wait};
-use ringcentral_standin::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-const TOKEN: &str = "ccNumberRelayLocalDemoToken2026x";
 
 /// Waits for real, and remembers how long it was asked to.
 #[derive(Clone, Default)]

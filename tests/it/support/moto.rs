@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 
 pub struct Moto {
     pub endpoint: String,
-    pub port: u16,
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// A moto that a parent test process already runs (see `super::alone`).
+pub const MOTO_ENDPOINT: &str = "CC_NUMBER_RELAY_TEST_MOTO";
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -55,7 +57,7 @@ pub fn wait_for_port(port: u16, what: &str) {
 
 /// Starts moto on a free port (no fixed ports: tests may run concurrently).
 pub fn start_moto_on(port: u16) -> u32 {
-    let mut command = Command::new(crate::support::dev_tool("moto_server"));
+    let mut command = Command::new(super::dev_tool("moto_server"));
     command
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
@@ -65,13 +67,16 @@ pub fn start_moto_on(port: u16) -> u32 {
     pid
 }
 
+/// The moto server of this test run, started on first use.
 pub fn moto() -> &'static Moto {
     MOTO.get_or_init(|| {
+        if let Ok(endpoint) = std::env::var(MOTO_ENDPOINT) {
+            return Moto { endpoint };
+        }
         let port = free_port();
         start_moto_on(port);
         Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
-            port,
         }
     })
 }
@@ -138,7 +143,8 @@ impl Aws {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-fn unique(prefix: &str) -> String {
+/// A name no other test of this run uses.
+pub fn unique(prefix: &str) -> String {
     format!(
         "{prefix}-{}-{}",
         std::process::id(),
@@ -151,7 +157,6 @@ pub struct Topology {
     pub topics: [String; 3],
     pub subscribers: [String; 3],
     pub dead_letter_queue: String,
-    pub fifo: bool,
 }
 
 pub const EVENT_TYPES: [&str; 3] = ["Created", "Updated", "Deleted"];
@@ -187,7 +192,6 @@ impl Topology {
             topics: topics.try_into().unwrap(),
             subscribers: subscribers.try_into().unwrap(),
             dead_letter_queue,
-            fifo,
         }
     }
 
@@ -197,7 +201,7 @@ impl Topology {
             ("UPDATED_TOPIC_ARN", self.topics[1].clone()),
             ("DELETED_TOPIC_ARN", self.topics[2].clone()),
             ("DEAD_LETTER_QUEUE_URL", self.dead_letter_queue.clone()),
-            ("VERIFICATION_TOKEN", crate::support::TOKEN.to_owned()),
+            ("VERIFICATION_TOKEN", super::TOKEN.to_owned()),
         ]
     }
 
@@ -323,11 +327,18 @@ async fn receive(aws: &Aws, queue: &str, expected: usize, patience: Duration) ->
     out
 }
 
+/// The published schema of a change, compiled once.
+pub fn schema() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let schema: serde_json::Value = serde_json::from_str(cc_number_relay::change::SCHEMA).unwrap();
+        jsonschema::validator_for(&schema).unwrap()
+    })
+}
+
 /// Validates a message body against the published schema.
 pub fn assert_matches_schema(body: &serde_json::Value) {
-    let schema: serde_json::Value = serde_json::from_str(cc_number_relay::change::SCHEMA).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
+    let errors: Vec<String> = schema()
         .iter_errors(body)
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect();

@@ -2,8 +2,7 @@
 //! answer, and every valid change matches the published schema and
 //! round-trips.
 
-mod support;
-
+use crate::support::schema;
 use cc_number_relay::change::Change;
 use cc_number_relay::notification::{decode, Inbound};
 use proptest::prelude::*;
@@ -19,14 +18,6 @@ const REASONS: [&str; 8] = [
     "unexpected_event_filter",
     "account_mismatch",
 ];
-
-fn schema() -> &'static jsonschema::Validator {
-    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        let schema: Value = serde_json::from_str(cc_number_relay::change::SCHEMA).unwrap();
-        jsonschema::validator_for(&schema).unwrap()
-    })
-}
 
 fn open_string() -> impl Strategy<Value = Option<String>> {
     prop::option::of(any::<String>())

@@ -1,12 +1,10 @@
 //! The redrive command against moto: the real CLI binary empties the
 //! dead-letter queue once the cause is fixed, and is safe to rerun.
 
-mod support;
-
+use crate::support::*;
 use cc_number_relay::http::{handle, Relay};
 use cc_number_relay::publish::Sinks;
 use serde_json::{json, Value};
-use support::*;
 
 async fn queue_depth(aws: &Aws, queue: &str) -> usize {
     let attributes = aws

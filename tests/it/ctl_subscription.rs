@@ -1,16 +1,13 @@
 //! The operator CLI's RingCentral commands (`subscribe`, `status`, `renew`,
 //! `heal`), run as the real binary against the local RingCentral stand-in
-//! (tests/ringcentral_standin). One test points the stand-in at the real
+//! (support/ringcentral_standin). One test points the stand-in at the real
 //! relay under `cargo lambda watch`: its handshake answer must satisfy
 //! RingCentral's rules, and a notification the stand-in then delivers must
 //! be published.
 
-mod ringcentral_standin;
-mod support;
-
-use ringcentral_standin::*;
+use crate::support::ringcentral_standin::*;
+use crate::support::*;
 use std::time::Duration;
-use support::*;
 
 const TEN_YEARS: Duration = Duration::from_secs(315_360_000);
 

@@ -84,6 +84,6 @@ pub fn with_base64_body(mut event: Value, bytes: &[u8]) -> Value {
 pub fn notification_headers() -> Vec<(&'static str, &'static str)> {
     vec![
         ("content-type", "application/json; charset=UTF-8"),
-        ("verification-token", crate::support::TOKEN),
+        ("verification-token", super::TOKEN),
     ]
 }

@@ -4,11 +4,9 @@
 //! below keeps the two in step). Runs through the real handler and moto,
 //! with every log line captured and searched for the token.
 
-mod support;
-
+use crate::support::*;
 use cc_number_relay::http::{handle, INVALID_BASE64_MARKER};
 use serde_json::{json, Value};
-use support::*;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expect {
@@ -618,6 +616,10 @@ fn catalogue() -> Vec<Case> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_catalogued_request_gets_its_answer_and_leaves_only_what_it_should() {
+    // The log capture is process-wide: only this test's requests may write to it.
+    if !alone("catalogue::every_catalogued_request_gets_its_answer_and_leaves_only_what_it_should") {
+        return;
+    }
     let logs = CapturedLogs::install();
     let aws = Aws::moto().await;
     let topology = Topology::create(&aws, false).await;

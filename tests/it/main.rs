@@ -1,0 +1,27 @@
+//! The integration tests, as one test binary: the AWS SDK and the library
+//! are linked once, one moto server serves the whole run, and `support`
+//! (moto, API Gateway events, `cargo lambda watch`, the RingCentral
+//! stand-in) is compiled once for every module.
+//!
+//! Each module is one area of the contract. Tests that install
+//! process-wide state (the tracing subscriber, the metrics recorder) and
+//! assert on all of it run alone in a child process: see `support::alone`.
+
+mod support;
+
+mod catalogue;
+mod cold_start;
+mod ctl_subscription;
+mod decode;
+mod faults;
+mod guardian;
+mod guardian_lambda;
+mod guardian_template;
+mod observability;
+mod properties;
+mod redrive;
+mod relay;
+mod ringcentral_client;
+mod runtime;
+mod standin;
+mod template;
