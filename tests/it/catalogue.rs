@@ -5,7 +5,7 @@
 //! with every log line captured and searched for the token.
 
 use crate::support::*;
-use cc_number_relay::http::{handle, INVALID_BASE64_MARKER};
+use cc_number_relay::http::INVALID_BASE64_MARKER;
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,7 +2,6 @@
 //! restarted mid-run, duplicate deliveries. Each bounded in time.
 
 use crate::support::*;
-use cc_number_relay::http::handle;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

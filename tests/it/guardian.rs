@@ -4,7 +4,8 @@
 
 use crate::support::ringcentral_standin::*;
 use crate::support::{drain, drain_now, unique, Aws, TOKEN};
-use cc_number_relay::guardian::{Finding, Guardian, GuardianConfig, Report};
+use cc_number_relay::guardian::{Finding, Report};
+use cc_number_relay::runtime::guardian::{Guardian, GuardianConfig};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -52,6 +53,7 @@ async fn setup_with(behavior: Behavior, credentials: &str) -> Setup {
         config,
         secrets: secrets(&aws).await,
         sns: aws.sns.clone(),
+        sdk: aws.sdk.clone(),
     };
     Setup {
         aws,
@@ -68,7 +70,7 @@ async fn setup(behavior: Behavior) -> Setup {
 
 impl Setup {
     async fn run(&self) -> Report {
-        let (report, published) = self.guardian.run().await;
+        let (report, published) = self.guardian.run(false).await;
         published.unwrap();
         report
     }
@@ -288,7 +290,7 @@ async fn a_missing_permission_is_reported_by_name() {
 async fn an_unreadable_secret_is_reported() {
     let mut s = setup(Behavior::Echo).await;
     s.guardian.config.credentials_secret = "no-such-secret".to_owned();
-    let (report, published) = s.guardian.run().await;
+    let (report, published) = s.guardian.run(false).await;
     published.unwrap();
     assert_eq!(kinds(&report), ["CheckFailed"]);
     assert!(
@@ -304,9 +306,9 @@ async fn an_unreadable_secret_is_reported() {
 async fn findings_that_reach_nobody_fail_the_run() {
     let mut s = setup(Behavior::Echo).await;
     s.guardian.config.alarm_topic =
-        cc_number_relay::config::TopicArn::parse(format!("arn:aws:sns:us-east-1:123456789012:{}", unique("absent")))
+        cc_number_relay::sink::aws::TopicArn::parse(format!("arn:aws:sns:us-east-1:123456789012:{}", unique("absent")))
             .unwrap();
-    let (report, published) = s.guardian.run().await;
+    let (report, published) = s.guardian.run(false).await;
     assert_eq!(kinds(&report), ["Missing", "Healed"]);
     let error = published.unwrap_err();
     assert_eq!(error.failed, 2);

@@ -2,7 +2,6 @@
 //! and X-Ray subsegments, for every outcome; never the token.
 
 use crate::support::*;
-use cc_number_relay::http::{handle, Relay};
 use cc_number_relay::xray::XRay;
 use lambda_http::{Context, RequestExt};
 use serde_json::{json, Value};
@@ -85,7 +84,8 @@ async fn every_outcome_logs_one_summary_line_emits_its_metric_and_never_the_toke
     relay.xray = XRay::to(&daemon_address);
     let broken = Relay {
         token: topology.config().verification_token,
-        sinks: missing_sinks(&aws.sdk, None),
+        sink: missing_sinks(&aws.sdk, None),
+        inventory: None,
         xray: XRay::default(),
     };
 

@@ -2,8 +2,6 @@
 //! dead-letter queue once the cause is fixed, and is safe to rerun.
 
 use crate::support::*;
-use cc_number_relay::http::{handle, Relay};
-use cc_number_relay::publish::Sinks;
 use serde_json::{json, Value};
 
 async fn queue_depth(aws: &Aws, queue: &str) -> usize {
@@ -36,7 +34,8 @@ async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
             .unwrap();
     let relay = Relay {
         token: config.verification_token,
-        sinks: Sinks::new(&aws.sdk, config.topics, config.dead_letter_queue_url),
+        sink: AwsSink::new(&aws.sdk, config.topics, config.dead_letter_queue_url),
+        inventory: None,
         xray: Default::default(),
     };
 

@@ -17,7 +17,7 @@ fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
     response.headers().get(name).map(|v| v.to_str().unwrap())
 }
 
-async fn setup(fifo: bool) -> (Aws, Topology, cc_number_relay::http::Relay) {
+async fn setup(fifo: bool) -> (Aws, Topology, TestRelay) {
     let aws = Aws::moto().await;
     let topology = Topology::create(&aws, fifo).await;
     let relay = topology.relay(&aws.sdk);
@@ -52,7 +52,7 @@ fn expected_created() -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn handshake_echoes_the_token_in_a_tiny_answer() {
     let (aws, topology, relay) = setup(false).await;
-    let response = cc_number_relay::http::handle(&relay, request(&event_file("handshake"))).await;
+    let response = handle(&relay, request(&event_file("handshake"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(header(&response, "validation-token"), Some("a1b2c3d4-handshake-token"));
     assert_eq!(header(&response, "content-type"), Some("application/json"));
@@ -82,7 +82,7 @@ async fn handshake_header_is_found_in_any_case_and_any_event_kind() {
             http_api("POST", &[(name, "tok-1")], None),
             function_url("POST", &[(name, "tok-1")], None),
         ] {
-            let response = cc_number_relay::http::handle(&relay, request(&event)).await;
+            let response = handle(&relay, request(&event)).await;
             assert_eq!(response.status(), 200, "{name}");
             assert_eq!(header(&response, "Validation-Token"), Some("tok-1"), "{name}");
         }
@@ -96,7 +96,7 @@ async fn bad_handshake_tokens_get_400() {
     for token in ["", long.as_str(), "has space", "tab\there", "caf\u{e9}"] {
         let mut event = http_api("POST", &[], None);
         event["headers"]["validation-token"] = json!(token);
-        let response = cc_number_relay::http::handle(&relay, request(&event)).await;
+        let response = handle(&relay, request(&event)).await;
         assert_eq!(response.status(), 400, "{token:?}");
         assert_eq!(
             body_json(&response),
@@ -105,13 +105,13 @@ async fn bad_handshake_tokens_get_400() {
         assert_eq!(header(&response, "validation-token"), None);
     }
     let at_limit = "y".repeat(256);
-    let response = cc_number_relay::http::handle(
+    let response = handle(
         &relay,
         request(&http_api("POST", &[("validation-token", &at_limit)], None)),
     )
     .await;
     assert_eq!(response.status(), 200);
-    let response = cc_number_relay::http::handle(&relay, request(&http_api("POST", &[], None))).await;
+    let response = handle(&relay, request(&http_api("POST", &[], None))).await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         body_json(&response),
@@ -133,14 +133,14 @@ async fn unauthenticated_bodies_get_401_and_leave_no_trace() {
         vec![("authorization", TOKEN)],
     ];
     for headers in cases {
-        let response = cc_number_relay::http::handle(&relay, request(&http_api("POST", &headers, Some(&body)))).await;
+        let response = handle(&relay, request(&http_api("POST", &headers, Some(&body)))).await;
         assert_eq!(response.status(), 401, "{headers:?}");
         assert_eq!(
             body_json(&response),
             json!({"error": "missing or wrong Verification-Token"})
         );
     }
-    let response = cc_number_relay::http::handle(&relay, request(&event_file("wrong-token"))).await;
+    let response = handle(&relay, request(&event_file("wrong-token"))).await;
     assert_eq!(response.status(), 401);
     assert_nothing_sent(&aws, &topology).await;
 }
@@ -148,7 +148,7 @@ async fn unauthenticated_bodies_get_401_and_leave_no_trace() {
 #[tokio::test(flavor = "multi_thread")]
 async fn created_is_published_to_its_topic_exactly_as_documented() {
     let (aws, topology, relay) = setup(false).await;
-    let response = cc_number_relay::http::handle(&relay, request(&event_file("created"))).await;
+    let response = handle(&relay, request(&event_file("created"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response), json!({"status": "published"}));
     let received = drain(&aws, topology.subscriber_of("Created"), 1).await;
@@ -181,7 +181,7 @@ async fn created_is_published_to_its_topic_exactly_as_documented() {
 async fn updated_and_deleted_go_to_their_own_topics() {
     let (aws, topology, relay) = setup(false).await;
     for name in ["updated", "deleted"] {
-        let response = cc_number_relay::http::handle(&relay, request(&event_file(name))).await;
+        let response = handle(&relay, request(&event_file(name))).await;
         assert_eq!(response.status(), 200, "{name}");
     }
     let updated = drain(&aws, topology.subscriber_of("Updated"), 1).await;
@@ -213,7 +213,7 @@ async fn updated_and_deleted_go_to_their_own_topics() {
 #[tokio::test(flavor = "multi_thread")]
 async fn fifo_topics_get_group_and_deduplication_ids() {
     let (aws, topology, relay) = setup(true).await;
-    let response = cc_number_relay::http::handle(&relay, request(&event_file("created"))).await;
+    let response = handle(&relay, request(&event_file("created"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response), json!({"status": "published"}));
     let received = drain(&aws, topology.subscriber_of("Created"), 1).await;
@@ -228,7 +228,7 @@ async fn invalid_notification_is_parked_with_path_and_answered_200() {
     let (aws, topology, relay) = setup(false).await;
     let event = event_file("parked");
     let raw = event["body"].as_str().unwrap().to_owned();
-    let response = cc_number_relay::http::handle(&relay, request(&event)).await;
+    let response = handle(&relay, request(&event)).await;
     assert_eq!(response.status(), 200);
     let detail = "$.body.phoneNumberInfo.phoneNumber: must be E.164: '+' then 1 to 15 digits, the first not 0";
     assert_eq!(
@@ -308,7 +308,7 @@ async fn each_kind_of_invalid_notification_is_parked_with_its_reason() {
     ));
     for (body, reason, detail) in &cases {
         let response =
-            cc_number_relay::http::handle(&relay, request(&http_api("POST", &notification_headers(), Some(body))))
+            handle(&relay, request(&http_api("POST", &notification_headers(), Some(body))))
                 .await;
         assert_eq!(response.status(), 200, "{reason}");
         assert_eq!(
@@ -337,7 +337,7 @@ async fn each_kind_of_invalid_notification_is_parked_with_its_reason() {
 #[tokio::test(flavor = "multi_thread")]
 async fn renewal_reminder_is_acknowledged_and_neither_published_nor_parked() {
     let (aws, topology, relay) = setup(false).await;
-    let response = cc_number_relay::http::handle(&relay, request(&event_file("renewal-reminder"))).await;
+    let response = handle(&relay, request(&event_file("renewal-reminder"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response), json!({"status": "renewal_reminder_received"}));
     assert_nothing_sent(&aws, &topology).await;
@@ -347,13 +347,14 @@ async fn renewal_reminder_is_acknowledged_and_neither_published_nor_parked() {
 async fn failed_publish_parks_the_normalized_change() {
     let aws = Aws::moto().await;
     let topology = Topology::create(&aws, false).await;
-    let relay = cc_number_relay::http::Relay {
+    let relay = Relay {
         token: topology.config().verification_token,
-        sinks: missing_sinks(&aws.sdk, Some(&topology.dead_letter_queue)),
+        sink: missing_sinks(&aws.sdk, Some(&topology.dead_letter_queue)),
+        inventory: None,
         xray: Default::default(),
     };
     let event = event_file("created");
-    let response = cc_number_relay::http::handle(&relay, request(&event)).await;
+    let response = handle(&relay, request(&event)).await;
     assert_eq!(response.status(), 200);
     let answer = body_json(&response);
     assert_eq!(answer["status"], "parked");
@@ -377,12 +378,13 @@ async fn failed_publish_parks_the_normalized_change() {
 #[tokio::test(flavor = "multi_thread")]
 async fn when_publish_and_parking_both_fail_the_answer_is_503() {
     let aws = Aws::moto().await;
-    let relay = cc_number_relay::http::Relay {
-        token: cc_number_relay::config::VerificationToken::parse(TOKEN.to_owned()).unwrap(),
-        sinks: missing_sinks(&aws.sdk, None),
+    let relay = Relay {
+        token: cc_number_relay::token::VerificationToken::parse(TOKEN.to_owned()).unwrap(),
+        sink: missing_sinks(&aws.sdk, None),
+        inventory: None,
         xray: Default::default(),
     };
-    let response = cc_number_relay::http::handle(&relay, request(&event_file("created"))).await;
+    let response = handle(&relay, request(&event_file("created"))).await;
     assert_eq!(response.status(), 503);
     assert_eq!(
         body_json(&response),
@@ -396,7 +398,7 @@ async fn other_methods_get_405() {
     let body = body_file("created").to_string();
     for method in ["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] {
         let response =
-            cc_number_relay::http::handle(&relay, request(&http_api(method, &notification_headers(), Some(&body))))
+            handle(&relay, request(&http_api(method, &notification_headers(), Some(&body))))
                 .await;
         assert_eq!(response.status(), 405, "{method}");
         assert_eq!(header(&response, "allow"), Some("POST"));
@@ -409,7 +411,7 @@ async fn bodies_over_64_kib_get_413_even_when_authenticated() {
     let (aws, topology, relay) = setup(false).await;
     let mut body = body_file("created");
     body["padding"] = json!("x".repeat(64 * 1024));
-    let response = cc_number_relay::http::handle(
+    let response = handle(
         &relay,
         request(&http_api("POST", &notification_headers(), Some(&body.to_string()))),
     )
@@ -421,7 +423,7 @@ async fn bodies_over_64_kib_get_413_even_when_authenticated() {
     );
     let mut exactly = body_file("created").to_string();
     exactly.push_str(&" ".repeat(64 * 1024 - exactly.len()));
-    let response = cc_number_relay::http::handle(
+    let response = handle(
         &relay,
         request(&http_api("POST", &notification_headers(), Some(&exactly))),
     )
@@ -438,7 +440,7 @@ async fn base64_bodies_with_or_without_content_type_are_published() {
     let plain = vec![("verification-token", TOKEN)];
     for headers in [plain, notification_headers()] {
         let event = with_base64_body(http_api("POST", &headers, None), body.as_bytes());
-        let response = cc_number_relay::http::handle(&relay, guarded_request(&event)).await;
+        let response = handle(&relay, guarded_request(&event)).await;
         assert_eq!(response.status(), 200);
         assert_eq!(body_json(&response), json!({"status": "published"}));
     }
@@ -450,7 +452,7 @@ async fn invalid_base64_is_parked_not_a_crash() {
     let (aws, topology, relay) = setup(false).await;
     let mut event = http_api("POST", &notification_headers(), Some("%%% not base64 %%%"));
     event["isBase64Encoded"] = json!(true);
-    let response = cc_number_relay::http::handle(&relay, guarded_request(&event)).await;
+    let response = handle(&relay, guarded_request(&event)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response)["reason"], "invalid_base64");
     let parked = drain(&aws, &topology.dead_letter_queue, 1).await;
@@ -461,7 +463,7 @@ async fn invalid_base64_is_parked_not_a_crash() {
         vec![(cc_number_relay::http::INVALID_BASE64_MARKER, "1")],
     ]
     .concat();
-    let response = cc_number_relay::http::handle(
+    let response = handle(
         &relay,
         guarded_request(&http_api("POST", &headers, Some(&body_file("created").to_string()))),
     )
@@ -478,7 +480,7 @@ async fn rest_api_and_function_url_events_behave_like_http_api_events() {
         rest_api("POST", &headers, Some(&body)),
         function_url("POST", &headers, Some(&body)),
     ] {
-        let response = cc_number_relay::http::handle(&relay, request(&event)).await;
+        let response = handle(&relay, request(&event)).await;
         assert_eq!(response.status(), 200);
         assert_eq!(body_json(&response), json!({"status": "published"}));
     }
@@ -488,7 +490,7 @@ async fn rest_api_and_function_url_events_behave_like_http_api_events() {
         function_url("POST", &wrong, Some(&body)),
     ] {
         assert_eq!(
-            cc_number_relay::http::handle(&relay, request(&event)).await.status(),
+            handle(&relay, request(&event)).await.status(),
             401
         );
     }
@@ -499,7 +501,7 @@ async fn rest_api_and_function_url_events_behave_like_http_api_events() {
 async fn token_in_validation_token_header_authenticates_a_body() {
     let (aws, topology, relay) = setup(false).await;
     let body = body_file("created").to_string();
-    let response = cc_number_relay::http::handle(
+    let response = handle(
         &relay,
         request(&http_api("POST", &[("validation-token", TOKEN)], Some(&body))),
     )

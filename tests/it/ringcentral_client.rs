@@ -5,7 +5,8 @@
 
 use crate::support::ringcentral_standin::*;
 use crate::support::TOKEN;
-use cc_number_relay::ringcentral::{Client, Credentials, RingCentralError, Secret, ServerUrl, Wait};
+use cc_number_relay::ringcentral::{Client, Credentials, RingCentralError, Secret, ServerUrl, SubscriptionApi, Wait};
+use cc_number_relay::token::VerificationToken;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,8 +47,8 @@ fn client(standin: &StandIn) -> (Client, Recorded) {
     (client, waits)
 }
 
-fn token() -> Secret {
-    Secret::new(TOKEN.to_owned())
+fn token() -> VerificationToken {
+    VerificationToken::parse(TOKEN.to_owned()).unwrap()
 }
 
 #[test]
@@ -188,7 +189,7 @@ fn the_subscription_request_is_the_relays_with_expires_in_at_the_top_level() {
     let created = client
         .create_subscription(&webhook.address, &token(), 315_360_000)
         .unwrap();
-    assert_eq!(created.status(), "Active");
+    assert_eq!(created.status, cc_number_relay::ringcentral::SubscriptionStatus::Active);
     assert_eq!(created.address(), Some(webhook.address.as_str()));
     let days = (created.expires_at().unwrap() - time::OffsetDateTime::now_utc()).whole_days();
     assert!(

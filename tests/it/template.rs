@@ -90,7 +90,7 @@ fn the_function_fits_ringcentrals_three_seconds() {
     assert_eq!(properties["Timeout"], 3);
     assert_eq!(properties["Architectures"], json!(["arm64"]));
     assert_eq!(properties["Runtime"], "provided.al2023");
-    let budget = cc_number_relay::publish::SNS_TIMEOUTS.operation + cc_number_relay::publish::SQS_TIMEOUTS.operation;
+    let budget = cc_number_relay::sink::aws::SNS_TIMEOUTS.operation + cc_number_relay::sink::aws::SQS_TIMEOUTS.operation;
     assert!(budget.as_millis() <= 2500, "publish plus parking may take {budget:?}");
 }
 

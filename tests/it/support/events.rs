@@ -22,7 +22,7 @@ pub fn request(event: &Value) -> Request {
 /// Goes through the same base64 guard as the binary, then lambda_http's conversion.
 pub fn guarded_request(event: &Value) -> Request {
     let raw: LambdaRequest =
-        cc_number_relay::http::parse_event(&event.to_string()).unwrap_or_else(|e| panic!("{e}: {event}"));
+        cc_number_relay::runtime::parse_event(&event.to_string()).unwrap_or_else(|e| panic!("{e}: {event}"));
     raw.into()
 }
 

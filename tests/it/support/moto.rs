@@ -2,9 +2,11 @@
 
 use aws_config::BehaviorVersion;
 use aws_sdk_sns::config::Credentials;
-use cc_number_relay::config::{Config, QueueUrl, TopicArn, Topics};
-use cc_number_relay::http::Relay;
-use cc_number_relay::publish::Sinks;
+use cc_number_relay::config::Config;
+use cc_number_relay::inventory::dynamodb::DynamoInventory;
+pub use cc_number_relay::runtime::relay::Relay;
+pub use cc_number_relay::sink::aws::{AwsSink, QueueUrl, TopicArn, Topics};
+use lambda_http::{Body, Request, Response};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -210,11 +212,12 @@ impl Topology {
         Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
     }
 
-    pub fn relay(&self, sdk: &aws_config::SdkConfig) -> Relay {
+    pub fn relay(&self, sdk: &aws_config::SdkConfig) -> TestRelay {
         let config = self.config();
         Relay {
             token: config.verification_token,
-            sinks: Sinks::new(sdk, config.topics, config.dead_letter_queue_url),
+            sink: AwsSink::new(sdk, config.topics, config.dead_letter_queue_url),
+            inventory: None,
             xray: Default::default(),
         }
     }
@@ -224,13 +227,21 @@ impl Topology {
     }
 }
 
-/// Sinks whose topics and queue are named but do not exist on moto.
-pub fn missing_sinks(sdk: &aws_config::SdkConfig, existing_queue: Option<&str>) -> Sinks {
+/// The relay as `main.rs` builds it: the AWS sink, and an inventory when the test gives it one.
+pub type TestRelay = Relay<AwsSink, DynamoInventory>;
+
+/// One request through the relay, answered as Lambda would answer it.
+pub async fn handle(relay: &TestRelay, request: Request) -> Response<Body> {
+    relay.answer(request).await
+}
+
+/// A sink whose topics and queue are named but do not exist on moto.
+pub fn missing_sinks(sdk: &aws_config::SdkConfig, existing_queue: Option<&str>) -> AwsSink {
     let arn = |n: &str| TopicArn::parse(format!("arn:aws:sns:us-east-1:123456789012:absent-{n}")).unwrap();
     let queue = existing_queue
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{}/123456789012/absent-dlq", moto().endpoint));
-    Sinks::new(
+    AwsSink::new(
         sdk,
         Topics {
             created: arn("c"),
