@@ -12,9 +12,7 @@ use strum::{EnumMessage, IntoStaticStr};
 pub enum Finding {
     /// No subscription of this app delivers to the address.
     #[strum(message = "RingCentral subscription missing")]
-    Missing {
-        address: String,
-    },
+    Missing { address: String },
     /// RingCentral stopped delivering to it for good.
     #[strum(message = "RingCentral subscription blacklisted")]
     Blacklisted {
@@ -59,10 +57,7 @@ pub enum Finding {
         status: String,
     },
     #[strum(message = "FAILED to recreate the RingCentral subscription")]
-    HealFailed {
-        address: String,
-        error: String,
-    },
+    HealFailed { address: String, error: String },
     #[strum(message = "FAILED to renew the RingCentral subscription")]
     RenewFailed {
         subscription_id: String,
@@ -86,15 +81,10 @@ pub enum Finding {
         numbers: usize,
     },
     #[strum(message = "FAILED to reconcile Contact Center numbers with RingCentral")]
-    ReconcileFailed {
-        error: String,
-    },
+    ReconcileFailed { error: String },
     /// The subscriptions could not even be read (credentials, permission, rate limit, ...).
     #[strum(message = "FAILED to check the RingCentral subscription")]
-    CheckFailed {
-        address: String,
-        error: String,
-    },
+    CheckFailed { address: String, error: String },
 }
 
 impl Finding {

@@ -25,4 +25,3 @@ pub const DEFAULT_RENEW_WITHIN: Duration = Duration::from_secs(3 * 86_400);
 /// What the guardian may wait on RingCentral's rate limits in one run; its
 /// Lambda timeout (180 s) leaves room for this and the calls themselves.
 pub const RATE_LIMIT_BUDGET: Duration = Duration::from_secs(60);
-

@@ -19,9 +19,9 @@ pub use outcome::{Outcome, Rejection};
 
 use crate::change::{Change, Origin};
 use crate::inventory::Inventory;
-use crate::publish::{publish_recorded, Published};
 use crate::notification::{self, DecodeError, Identity, Inbound};
 use crate::parked::{ParkReason, ParkedItem};
+use crate::publish::{publish_recorded, Published};
 use crate::sink::Sink;
 use crate::token::VerificationToken;
 use lambda_http::{http::Method, Body, Request};
@@ -50,7 +50,12 @@ pub async fn handle(
     outcome
 }
 
-async fn process(token: &VerificationToken, sink: &impl Sink, inventory: &impl Inventory, request: &Request) -> Outcome {
+async fn process(
+    token: &VerificationToken,
+    sink: &impl Sink,
+    inventory: &impl Inventory,
+    request: &Request,
+) -> Outcome {
     if request.method() != Method::POST {
         return Outcome::Rejected(Rejection::MethodNotAllowed);
     }
@@ -141,7 +146,9 @@ mod tests {
     }
 
     fn post(body: &str, headers: &[(&str, &str)]) -> Request {
-        let mut request = h::Request::builder().method("POST").uri("/ringcentral/contact-center-numbers");
+        let mut request = h::Request::builder()
+            .method("POST")
+            .uri("/ringcentral/contact-center-numbers");
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -252,10 +259,16 @@ mod tests {
             text(&response),
             r#"{"status":"parked","reason":"invalid_e164","detail":"$.body.phoneNumberInfo.phoneNumber: must be E.164: '+' then 1 to 15 digits, the first not 0"}"#
         );
-        let Outcome::Parked { identity, change: None, .. } = outcome else {
+        let Outcome::Parked {
+            identity, change: None, ..
+        } = outcome
+        else {
             panic!("{outcome:?}")
         };
-        assert_eq!(identity.notification_id.as_deref(), Some("badbad00-0000-4000-8000-000000000001"));
+        assert_eq!(
+            identity.notification_id.as_deref(),
+            Some("badbad00-0000-4000-8000-000000000001")
+        );
         assert_eq!(identity.event_type.as_deref(), Some("Created"));
         assert_eq!(identity.phone_number_id.as_deref(), Some("987654321"));
         let parked = sink.parked();
@@ -270,7 +283,9 @@ mod tests {
         let sink = RecordingSink::default().failing_publish(failure());
         let (outcome, response) = answer(&sink, notification(CREATED)).await;
         assert_eq!(response.status(), StatusCode::OK);
-        assert!(text(&response).starts_with(r#"{"status":"parked","reason":"publish_failed","detail":"publish to created failed: SNS Publish: NotFound"#));
+        assert!(text(&response).starts_with(
+            r#"{"status":"parked","reason":"publish_failed","detail":"publish to created failed: SNS Publish: NotFound"#
+        ));
         assert!(matches!(outcome, Outcome::Parked { change: Some(_), .. }));
         let parked = sink.parked();
         assert_eq!(parked[0].error_code.as_deref(), Some("NotFound"));
@@ -289,7 +304,10 @@ mod tests {
         assert!(matches!(&outcome, Outcome::Unrecoverable { raw_body, .. } if raw_body == CREATED.as_bytes()));
         let response = outcome.answer();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(text(&response), r#"{"error":"temporarily unable to accept notifications"}"#);
+        assert_eq!(
+            text(&response),
+            r#"{"error":"temporarily unable to accept notifications"}"#
+        );
     }
 
     #[tokio::test]
@@ -319,7 +337,10 @@ mod tests {
         assert!(matches!(outcome, Outcome::Published { stale: false, .. }));
         let told = inventory.get("987654321").unwrap();
         assert_eq!(told.origin, Origin::Webhook);
-        assert_eq!(told.change.notification_id.as_str(), "ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0");
+        assert_eq!(
+            told.change.notification_id.as_str(),
+            "ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0"
+        );
 
         let (outcome, response) = answer_with(&sink, &inventory, notification(CREATED)).await;
         assert!(matches!(outcome, Outcome::Duplicate { .. }));
@@ -347,7 +368,10 @@ mod tests {
         assert_eq!(deliveries.len(), 2);
         assert!(deliveries[1].1.stale);
         let told = inventory.get("987654321").unwrap();
-        assert_eq!(told.change.notification_id.as_str(), "00000000-0000-4000-8000-000000000002");
+        assert_eq!(
+            told.change.notification_id.as_str(),
+            "00000000-0000-4000-8000-000000000002"
+        );
     }
 
     #[tokio::test]
@@ -358,7 +382,11 @@ mod tests {
             assert!(matches!(outcome, Outcome::Published { stale: false, .. }));
             assert_eq!(response.status(), StatusCode::OK);
         }
-        assert_eq!(sink.published().len(), 2, "published both times: nothing provably published before");
+        assert_eq!(
+            sink.published().len(),
+            2,
+            "published both times: nothing provably published before"
+        );
     }
 
     #[tokio::test]

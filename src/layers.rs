@@ -8,7 +8,15 @@ use std::path::{Path, PathBuf};
 /// Top-level modules by layer, lowest first.
 const LAYERS: [&[&str]; 4] = [
     &["change", "notification", "token", "parked", "finding"],
-    &["sink", "dead_letters", "ringcentral", "inventory", "observe", "xray", "alarm"],
+    &[
+        "sink",
+        "dead_letters",
+        "ringcentral",
+        "inventory",
+        "observe",
+        "xray",
+        "alarm",
+    ],
     &["publish", "http", "redrive", "reconcile", "guardian"],
     &["config", "runtime", "main", "bin", "lib", "layers"],
 ];
@@ -85,21 +93,32 @@ fn imports_go_one_way() {
         let shown = file.strip_prefix(&src).unwrap().display();
         for used in crate_paths(&text) {
             if used != module && layer_of(&used) > layer {
-                violations.push(format!("{shown}: layer {layer} ({module}) uses crate::{used} (layer {})", layer_of(&used)));
+                violations.push(format!(
+                    "{shown}: layer {layer} ({module}) uses crate::{used} (layer {})",
+                    layer_of(&used)
+                ));
             }
         }
         if layer == 0 || layer == 2 {
             let http = if layer == 0 { &["lambda_http"][..] } else { &[] };
             for adapter in ADAPTER_CRATES.iter().chain(http) {
                 // Code only: a comment may name what the module stays away from.
-                let mentions = text.lines().any(|l| l.split("//").next().unwrap_or("").contains(adapter));
+                let mentions = text
+                    .lines()
+                    .any(|l| l.split("//").next().unwrap_or("").contains(adapter));
                 if mentions {
-                    violations.push(format!("{shown}: {module} (layer {layer}) uses the adapter crate {adapter}"));
+                    violations.push(format!(
+                        "{shown}: {module} (layer {layer}) uses the adapter crate {adapter}"
+                    ));
                 }
             }
         }
     }
-    assert!(violations.is_empty(), "imports against the layers:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "imports against the layers:\n{}",
+        violations.join("\n")
+    );
 }
 
 #[test]

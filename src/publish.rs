@@ -46,7 +46,10 @@ pub async fn publish_recorded(
 
 /// Logged and counted; the next reconciliation repairs what was not written.
 fn inventory_failed<T>(error: &InventoryError) -> Option<T> {
-    tracing::warn!(operation = error.operation, "{error}; publishing as if there were no inventory");
+    tracing::warn!(
+        operation = error.operation,
+        "{error}; publishing as if there were no inventory"
+    );
     metrics::counter!(crate::observe::INVENTORY_ERRORS, "operation" => error.operation).increment(1);
     None
 }

@@ -170,7 +170,14 @@ pub fn correction_id(origin: Origin, change_type: EventType, state: &NumberState
     bytes[6] = (bytes[6] & 0x0f) | 0x80;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let uuid = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
+    let uuid = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    );
     // 36 visible ASCII characters: always valid.
     NotificationId::parse(uuid).unwrap_or_else(|_| unreachable!("a UUID is a valid notification id"))
 }
@@ -220,8 +227,16 @@ impl Report {
     pub fn line(&self) -> String {
         let what = if self.snapshot { "snapshot" } else { "reconcile" };
         let mode = if self.dry_run { " (dry run)" } else { "" };
-        let counts: Vec<String> = self.published.iter().map(|(k, n)| format!("{}: {n}", k.as_str())).collect();
-        let counts = if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) };
+        let counts: Vec<String> = self
+            .published
+            .iter()
+            .map(|(k, n)| format!("{}: {n}", k.as_str()))
+            .collect();
+        let counts = if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        };
         let verb = match (self.baseline_taken, self.dry_run) {
             (true, true) => "would record as baseline",
             (true, false) => "recorded as baseline, published nothing",
@@ -237,7 +252,10 @@ impl Report {
             self.failed.len()
         );
         if self.unreadable > 0 {
-            line.push_str(&format!(", unreadable records {} (nothing concluded about them)", self.unreadable));
+            line.push_str(&format!(
+                ", unreadable records {} (nothing concluded about them)",
+                self.unreadable
+            ));
         }
         if self.unrecorded > 0 {
             line.push_str(&format!(", not recorded in the inventory {}", self.unrecorded));
@@ -424,7 +442,13 @@ mod tests {
     }
 
     /// Each run a minute after the one before, as a schedule runs them.
-    async fn run(api: &FakeNumbers, inventory: &MemoryInventory, sink: &RecordingSink, mode: Mode, dry_run: bool) -> Report {
+    async fn run(
+        api: &FakeNumbers,
+        inventory: &MemoryInventory,
+        sink: &RecordingSink,
+        mode: Mode,
+        dry_run: bool,
+    ) -> Report {
         thread_local!(static RUNS: std::cell::Cell<i64> = const { std::cell::Cell::new(0) });
         let minutes = RUNS.with(|r| r.replace(r.get() + 1));
         let reconciler = Reconciler {
@@ -473,13 +497,21 @@ mod tests {
     #[tokio::test]
     async fn after_the_baseline_each_kind_of_difference_is_one_correction() {
         let api = FakeNumbers::default();
-        api.listed.replace(vec![cc("1", "+15550001"), cc("2", "+15550002"), cc("3", "+15550003"), cc("4", "+15550004")]);
+        api.listed.replace(vec![
+            cc("1", "+15550001"),
+            cc("2", "+15550002"),
+            cc("3", "+15550003"),
+            cc("4", "+15550004"),
+        ]);
         let (inventory, sink) = (MemoryInventory::default(), RecordingSink::default());
         run(&api, &inventory, &sink, Mode::Correct, false).await;
 
         // RingCentral changes with no notification: 5 created, 2 deleted, 3 reassigned away, 4 changed.
-        api.listed.replace(vec![cc("1", "+15550001"), cc("4", "+15559999"), cc("5", "+15550005")]);
-        api.elsewhere.borrow_mut().insert("3".into(), state("3", "+15550003", "MainCompanyNumber"));
+        api.listed
+            .replace(vec![cc("1", "+15550001"), cc("4", "+15559999"), cc("5", "+15550005")]);
+        api.elsewhere
+            .borrow_mut()
+            .insert("3".into(), state("3", "+15550003", "MainCompanyNumber"));
         let report = run(&api, &inventory, &sink, Mode::Correct, false).await;
         assert_eq!(
             published(&sink),
@@ -504,7 +536,11 @@ mod tests {
         let again = run(&api, &inventory, &sink2, Mode::Correct, false).await;
         assert_eq!(again.published_total(), 0, "{again:?}");
         assert!(sink2.published().is_empty());
-        assert_eq!(*api.lookups.borrow(), ["2", "3"], "reassigned and deleted numbers are out of the set");
+        assert_eq!(
+            *api.lookups.borrow(),
+            ["2", "3"],
+            "reassigned and deleted numbers are out of the set"
+        );
     }
 
     #[tokio::test]
@@ -512,13 +548,31 @@ mod tests {
         let api = FakeNumbers::default();
         api.listed.replace(vec![cc("1", "+15550001")]);
         let (inventory, sink) = (MemoryInventory::default(), RecordingSink::default());
-        inventory.mark_baseline(&Timestamp::parse("2026-01-01T00:00:00Z").unwrap()).await.unwrap();
-        let mut newer = correction(Kind::Created, cc("1", "+15551111"), Origin::Webhook, &Timestamp::parse("2026-11-28T11:00:00Z").unwrap()).change;
+        inventory
+            .mark_baseline(&Timestamp::parse("2026-01-01T00:00:00Z").unwrap())
+            .await
+            .unwrap();
+        let mut newer = correction(
+            Kind::Created,
+            cc("1", "+15551111"),
+            Origin::Webhook,
+            &Timestamp::parse("2026-11-28T11:00:00Z").unwrap(),
+        )
+        .change;
         newer.notification_id = NotificationId::parse("webhook-uuid").unwrap();
-        inventory.record(&Told { change: newer, origin: Origin::Webhook }).await.unwrap();
+        inventory
+            .record(&Told {
+                change: newer,
+                origin: Origin::Webhook,
+            })
+            .await
+            .unwrap();
         let report = run(&api, &inventory, &sink, Mode::Correct, false).await;
         assert_eq!((report.superseded, report.published_total()), (1, 0));
-        assert_eq!(inventory.get("1").unwrap().change.notification_id.as_str(), "webhook-uuid");
+        assert_eq!(
+            inventory.get("1").unwrap().change.notification_id.as_str(),
+            "webhook-uuid"
+        );
     }
 
     #[tokio::test]
@@ -528,8 +582,10 @@ mod tests {
         let (inventory, sink) = (MemoryInventory::default(), RecordingSink::default());
         let report = run(&api, &inventory, &sink, Mode::Snapshot, false).await;
         assert_eq!(report.published.get(&Kind::Created), Some(&2));
-        assert!(sink.deliveries().iter().all(|(c, d)| c.change_type == EventType::Created
-            && *d == Delivery::fresh(Origin::Snapshot)));
+        assert!(sink
+            .deliveries()
+            .iter()
+            .all(|(c, d)| c.change_type == EventType::Created && *d == Delivery::fresh(Origin::Snapshot)));
         assert!(inventory.get("1").is_none() && inventory.baseline().await.unwrap().is_none());
     }
 
@@ -539,7 +595,11 @@ mod tests {
         api.listed.replace(vec![cc("1", "+15550001")]);
         let (inventory, sink) = (MemoryInventory::default(), RecordingSink::default());
         let report = run(&api, &inventory, &sink, Mode::Correct, true).await;
-        assert!(report.line().contains("would record as baseline 1"), "{}", report.line());
+        assert!(
+            report.line().contains("would record as baseline 1"),
+            "{}",
+            report.line()
+        );
         assert!(inventory.get("1").is_none() && inventory.baseline().await.unwrap().is_none());
     }
 
@@ -562,10 +622,22 @@ mod tests {
     #[test]
     fn correction_ids_follow_the_state_and_nothing_else() {
         let a = correction_id(Origin::Reconciliation, EventType::Updated, &cc("1", "+15550001"));
-        assert_eq!(a, correction_id(Origin::Reconciliation, EventType::Updated, &cc("1", "+15550001")));
-        assert_ne!(a, correction_id(Origin::Reconciliation, EventType::Updated, &cc("1", "+15550002")));
-        assert_ne!(a, correction_id(Origin::Reconciliation, EventType::Created, &cc("1", "+15550001")));
-        assert_ne!(a, correction_id(Origin::Snapshot, EventType::Updated, &cc("1", "+15550001")));
+        assert_eq!(
+            a,
+            correction_id(Origin::Reconciliation, EventType::Updated, &cc("1", "+15550001"))
+        );
+        assert_ne!(
+            a,
+            correction_id(Origin::Reconciliation, EventType::Updated, &cc("1", "+15550002"))
+        );
+        assert_ne!(
+            a,
+            correction_id(Origin::Reconciliation, EventType::Created, &cc("1", "+15550001"))
+        );
+        assert_ne!(
+            a,
+            correction_id(Origin::Snapshot, EventType::Updated, &cc("1", "+15550001"))
+        );
         let text = a.as_str();
         assert_eq!(text.len(), 36);
         assert_eq!(&text[14..15], "8", "version 8");

@@ -18,9 +18,9 @@
 use crate::change::Origin;
 use crate::dead_letters::{DeadLetters, QueueError};
 use crate::inventory::Inventory;
-use crate::publish::{publish_recorded, Published};
 use crate::notification::{self, Inbound};
 use crate::parked::{ParkReason, ParkedItem};
+use crate::publish::{publish_recorded, Published};
 use crate::sink::Sink;
 use std::collections::{BTreeMap, HashSet};
 
@@ -94,7 +94,11 @@ impl Summary {
             if self.unreadable > 0 {
                 why.push(format!("{} not parked items of this relay", self.unreadable));
             }
-            line.push_str(&format!("; left in the queue: {} ({})", self.left_in_queue(), why.join(", ")));
+            line.push_str(&format!(
+                "; left in the queue: {} ({})",
+                self.left_in_queue(),
+                why.join(", ")
+            ));
         }
         line
     }
@@ -158,17 +162,19 @@ impl<Q: DeadLetters, S: Sink, I: Inventory> Redrive<'_, Q, S, I> {
                 summary.reminders_removed += 1;
                 return Step::Delete;
             }
-            Ok(Inbound::Change(change)) => match publish_recorded(self.sink, self.inventory, &change, Origin::Redrive).await {
-                Ok(Published::Sent { .. }) => {
-                    summary.published += 1;
-                    return Step::Delete;
+            Ok(Inbound::Change(change)) => {
+                match publish_recorded(self.sink, self.inventory, &change, Origin::Redrive).await {
+                    Ok(Published::Sent { .. }) => {
+                        summary.published += 1;
+                        return Step::Delete;
+                    }
+                    Ok(Published::Duplicate) => {
+                        summary.duplicates += 1;
+                        return Step::Delete;
+                    }
+                    Err(e) => (ParkReason::from(e), Some(change)),
                 }
-                Ok(Published::Duplicate) => {
-                    summary.duplicates += 1;
-                    return Step::Delete;
-                }
-                Err(e) => (ParkReason::from(e), Some(change)),
-            },
+            }
             Err(e) => (ParkReason::from(e), None),
         };
         *summary.still_failing.entry(reason.code().to_owned()).or_default() += 1;
@@ -190,10 +196,10 @@ impl<Q: DeadLetters, S: Sink, I: Inventory> Redrive<'_, Q, S, I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dead_letters::Received;
-    use crate::parked::{ParkError, PublishFailure};
     use crate::change::Delivery;
+    use crate::dead_letters::Received;
     use crate::inventory::memory::MemoryInventory;
+    use crate::parked::{ParkError, PublishFailure};
     use crate::sink::recording::RecordingSink;
     use std::sync::Mutex;
 
@@ -220,7 +226,10 @@ mod tests {
             self.messages.lock().unwrap().iter().map(|m| m.1.clone()).collect()
         }
         fn items(&self) -> Vec<ParkedItem> {
-            self.bodies().iter().filter_map(|b| serde_json::from_str(b).ok()).collect()
+            self.bodies()
+                .iter()
+                .filter_map(|b| serde_json::from_str(b).ok())
+                .collect()
         }
         fn all_visible(&self) -> bool {
             self.messages.lock().unwrap().iter().all(|m| m.2)

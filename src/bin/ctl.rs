@@ -3,13 +3,13 @@
 use aws_config::BehaviorVersion;
 use cc_number_relay::config::Destinations;
 use cc_number_relay::dead_letters::sqs::SqsDeadLetters;
-use cc_number_relay::redrive::{Redrive, Summary};
-use cc_number_relay::ringcentral::{SubscriptionApi, TokenError};
-use cc_number_relay::sink::{aws::AwsSink, recording::RecordingSink, Sink};
 use cc_number_relay::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
 use cc_number_relay::inventory::{Inventory, ReadOnly};
 use cc_number_relay::reconcile::{Mode, Progress};
+use cc_number_relay::redrive::{Redrive, Summary};
+use cc_number_relay::ringcentral::{SubscriptionApi, TokenError};
 use cc_number_relay::sink::target::Target;
+use cc_number_relay::sink::{aws::AwsSink, recording::RecordingSink, Sink};
 use cc_number_relay::token::VerificationToken;
 use cc_number_relay::{config, guardian, ringcentral, runtime};
 use clap::{Args, Parser, Subcommand};

@@ -90,7 +90,10 @@ impl Timestamp {
         use time::macros::format_description;
         let utc = instant.to_offset(time::UtcOffset::UTC);
         let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-        Self(utc.format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned()))
+        Self(
+            utc.format(&format)
+                .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned()),
+        )
     }
 }
 

@@ -2,8 +2,8 @@
 //! inspect, recreate what is dead or missing (the new subscription first,
 //! so a failed creation loses nothing), renew what expires soon.
 
-use crate::finding::Finding;
 use super::health::{assess, Assessed, Inspection, State};
+use crate::finding::Finding;
 use crate::ringcentral::{RingCentralError, SubscriptionApi, MAX_EXPIRES_IN};
 use crate::token::VerificationToken;
 use std::time::Duration;
@@ -34,7 +34,11 @@ pub fn inspect(
 /// subscription to it, then deletes the dead ones. The new one comes first,
 /// so a failed creation (the handshake, say) loses nothing. When an Active
 /// one exists, only the dead ones are deleted.
-pub fn heal(api: &impl SubscriptionApi, inspection: &Inspection, verification_token: &VerificationToken) -> Vec<Finding> {
+pub fn heal(
+    api: &impl SubscriptionApi,
+    inspection: &Inspection,
+    verification_token: &VerificationToken,
+) -> Vec<Finding> {
     let address = &inspection.address;
     let mut findings = Vec::new();
     let dead: Vec<&Assessed> = inspection.dead().collect();
@@ -129,7 +133,12 @@ impl Report {
 }
 
 /// `status` + `heal` + `renew`, then a second look to tell whether it worked.
-pub fn check_heal_renew(api: &impl SubscriptionApi, address: &str, renew_within: Duration, verification_token: &VerificationToken) -> Report {
+pub fn check_heal_renew(
+    api: &impl SubscriptionApi,
+    address: &str,
+    renew_within: Duration,
+    verification_token: &VerificationToken,
+) -> Report {
     let inspection = match inspect(api, address, renew_within, OffsetDateTime::now_utc()) {
         Ok(inspection) => inspection,
         Err(error) => return Report::failed(address, error.to_string()),
@@ -170,7 +179,6 @@ pub fn check_heal_renew(api: &impl SubscriptionApi, address: &str, renew_within:
         expiring_soon,
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -242,7 +250,10 @@ mod tests {
         fn renew_subscription(&self, id: &str) -> Result<Subscription, RingCentralError> {
             self.calls.borrow_mut().push(format!("renew {id}"));
             let mut all = self.subscriptions.borrow_mut();
-            let found = all.iter_mut().find(|s| s.id == id).ok_or(RingCentralError::NotFound(id.into()))?;
+            let found = all
+                .iter_mut()
+                .find(|s| s.id == id)
+                .ok_or(RingCentralError::NotFound(id.into()))?;
             found.expiration_time = Some(FAR.into());
             Ok(found.clone())
         }
@@ -293,7 +304,10 @@ mod tests {
         };
         let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
         let findings = heal(&api, &inspection, &token());
-        assert!(matches!(findings.as_slice(), [Finding::HealFailed { .. }]), "{findings:?}");
+        assert!(
+            matches!(findings.as_slice(), [Finding::HealFailed { .. }]),
+            "{findings:?}"
+        );
         assert!(!api.calls().iter().any(|c| c.starts_with("delete")));
     }
 
@@ -322,7 +336,12 @@ mod tests {
         let api = FakeRingCentral::default();
         let report = check_heal_renew(&api, ADDRESS, WITHIN, &token());
         assert!(report.healthy && report.healed == 1, "{report:?}");
-        assert_eq!(report.findings[0], Finding::Missing { address: ADDRESS.into() });
+        assert_eq!(
+            report.findings[0],
+            Finding::Missing {
+                address: ADDRESS.into()
+            }
+        );
         assert!(matches!(report.findings[1], Finding::Healed { .. }));
 
         let soon = (OffsetDateTime::now_utc() + time::Duration::hours(2))

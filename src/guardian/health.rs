@@ -136,7 +136,6 @@ pub fn assess(subscription: &Subscription, renew_within: Duration, now: OffsetDa
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +167,10 @@ mod tests {
             active(Some("2026-11-28T12:00:00Z")),
             State::ExpiringSoon { seconds_left: 7_200 }
         );
-        assert_eq!(active(Some("2026-11-27T10:00:00Z")), State::ExpiringSoon { seconds_left: 0 });
+        assert_eq!(
+            active(Some("2026-11-27T10:00:00Z")),
+            State::ExpiringSoon { seconds_left: 0 }
+        );
         // No readable expiry: renewed, so that it gets one.
         assert_eq!(active(None), State::ExpiringSoon { seconds_left: 0 });
         let other = |status| assess(&subscription(status, None), within, now);

@@ -149,7 +149,13 @@ impl Inventory for DynamoInventory {
     }
 
     async fn all(&self) -> Result<Vec<Told>, InventoryError> {
-        let mut pages = self.client.scan().table_name(&self.table).consistent_read(true).into_paginator().send();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .send();
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| failed("scan")(one_line(&e)))?;
@@ -193,7 +199,9 @@ impl Inventory for DynamoInventory {
         match sent {
             Ok(_) => Ok(()),
             // Another run took it first: the earlier baseline stands.
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => Ok(()),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                Ok(())
+            }
             Err(e) => Err(failed("mark baseline")(one_line(&e))),
         }
     }

@@ -83,7 +83,9 @@ impl PhoneNumbersApi for PhoneNumbers<'_> {
             for (at, record) in parsed.records.iter().enumerate() {
                 match decode_number(record.get().as_bytes()) {
                     Ok(number) => listing.numbers.push(number),
-                    Err(e) => listing.unreadable.push((raw_id(record).unwrap_or(format!("page {page} #{at}")), e)),
+                    Err(e) => listing
+                        .unreadable
+                        .push((raw_id(record).unwrap_or(format!("page {page} #{at}")), e)),
                 }
             }
             listing.pages = page;

@@ -252,7 +252,10 @@ mod tests {
     fn status_is_an_enum_and_absent_is_unknown() {
         let parse = |json: &str| serde_json::from_str::<Subscription>(json).unwrap().status;
         assert_eq!(parse(r#"{"id":"a","status":"Active"}"#), SubscriptionStatus::Active);
-        assert_eq!(parse(r#"{"id":"a","status":"Blacklisted"}"#), SubscriptionStatus::Blacklisted);
+        assert_eq!(
+            parse(r#"{"id":"a","status":"Blacklisted"}"#),
+            SubscriptionStatus::Blacklisted
+        );
         assert_eq!(
             parse(r#"{"id":"a","status":"Suspended"}"#),
             SubscriptionStatus::Other("Suspended".into())

@@ -7,10 +7,10 @@
 use crate::alarm::{publish_findings, AlarmError};
 use crate::config::{ConfigError, Reconciliation};
 use crate::finding::Finding;
-use crate::reconcile::{Kind, Mode};
-use crate::ringcentral::HEAVY_PAGE_INTERVAL;
 use crate::guardian::{check_heal_renew, Report, DEFAULT_RENEW_WITHIN, RATE_LIMIT_BUDGET};
 use crate::observe;
+use crate::reconcile::{Kind, Mode};
+use crate::ringcentral::HEAVY_PAGE_INTERVAL;
 use crate::ringcentral::{read_secret, Client, Credentials, ServerUrl, Wait, MAX_EXPIRES_IN};
 use crate::sink::aws::TopicArn;
 use crate::token::VerificationToken;
@@ -58,7 +58,8 @@ impl GuardianConfig {
         if !(address.starts_with("https://") || address.starts_with("http://")) {
             return Err(malformed("WEBHOOK_ADDRESS")("expected the webhook's http(s):// URL"));
         }
-        let token = VerificationToken::parse(required("VERIFICATION_TOKEN")?).map_err(malformed("VERIFICATION_TOKEN"))?;
+        let token =
+            VerificationToken::parse(required("VERIFICATION_TOKEN")?).map_err(malformed("VERIFICATION_TOKEN"))?;
         let renew_within = match lookup("RENEW_WITHIN_SECONDS").filter(|v| !v.is_empty()) {
             None => DEFAULT_RENEW_WITHIN,
             Some(v) => v

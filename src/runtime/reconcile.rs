@@ -44,7 +44,12 @@ pub async fn run(
     };
     match (options.to, dry_run) {
         (_, true) => reconciler.with_sink(&RecordingSink::default()).run(now, progress).await,
-        (Some(target), false) => reconciler.with_sink(&TargetSink::new(sdk, target)).run(now, progress).await,
+        (Some(target), false) => {
+            reconciler
+                .with_sink(&TargetSink::new(sdk, target))
+                .run(now, progress)
+                .await
+        }
         (None, false) => {
             let sink = AwsSink::topics_only(sdk, config.topics.clone());
             reconciler.with_sink(&sink).run(now, progress).await

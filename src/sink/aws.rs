@@ -208,7 +208,11 @@ where
         Some(message) => message.to_owned(),
         None => source_chain(error),
     };
-    (code.to_owned(), flatten(&message), error.request_id().map(str::to_owned))
+    (
+        code.to_owned(),
+        flatten(&message),
+        error.request_id().map(str::to_owned),
+    )
 }
 
 /// One line: `Code: message (request id …)`.

@@ -30,8 +30,14 @@ impl<S: Sink> Sink for Instrumented<'_, S> {
     async fn park(&self, item: &ParkedItem) -> Result<String, ParkError> {
         let (started, wall) = (Instant::now(), SystemTime::now());
         let parked = self.inner.park(item).await;
-        self.xray
-            .aws_call(self.trace, "SQS", "SendMessage", wall, started.elapsed(), parked.is_err());
+        self.xray.aws_call(
+            self.trace,
+            "SQS",
+            "SendMessage",
+            wall,
+            started.elapsed(),
+            parked.is_err(),
+        );
         parked
     }
 }

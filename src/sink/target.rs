@@ -51,9 +51,17 @@ impl Sink for TargetSink {
             }
             Target::Queue(queue) => {
                 use aws_sdk_sqs::types::MessageAttributeValue;
-                let mut request = self.sqs.send_message().queue_url(queue.as_str()).message_body(change.to_json());
+                let mut request = self
+                    .sqs
+                    .send_message()
+                    .queue_url(queue.as_str())
+                    .message_body(change.to_json());
                 for (name, value) in message_attributes(change, delivery) {
-                    if let Ok(attribute) = MessageAttributeValue::builder().data_type("String").string_value(value).build() {
+                    if let Ok(attribute) = MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(value)
+                        .build()
+                    {
                         request = request.message_attributes(name, attribute);
                     }
                 }
@@ -62,12 +70,16 @@ impl Sink for TargetSink {
                         .message_group_id(change.phone_number.id.as_str())
                         .message_deduplication_id(change.notification_id.as_str());
                 }
-                request.send().await.map(|_| queue.as_str().to_owned()).map_err(|e| PublishFailure {
-                    topic: queue.as_str().to_owned(),
-                    code: "SendMessage".into(),
-                    message: one_line(&e),
-                    request_id: None,
-                })
+                request
+                    .send()
+                    .await
+                    .map(|_| queue.as_str().to_owned())
+                    .map_err(|e| PublishFailure {
+                        topic: queue.as_str().to_owned(),
+                        code: "SendMessage".into(),
+                        message: one_line(&e),
+                        request_id: None,
+                    })
             }
         }
     }

@@ -92,6 +92,13 @@ fn the_guardian_may_do_exactly_what_the_code_does() {
             json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}),
         ),
     ];
+    // Reconciliation: the inventory (read, conditional write, scan) and the three topics.
+    for action in ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"] {
+        expected.push((action.to_owned(), json!({"Fn::GetAtt": ["InventoryTable", "Arn"]})));
+    }
+    for topic in ["CreatedTopic", "UpdatedTopic", "DeletedTopic"] {
+        expected.push(("sns:Publish".to_owned(), json!({"Ref": topic})));
+    }
     let sort = |v: &mut Vec<(String, Value)>| v.sort_by_key(|(a, r)| format!("{a}{r}"));
     sort(&mut granted);
     sort(&mut expected);
@@ -104,11 +111,15 @@ fn the_guardian_may_do_exactly_what_the_code_does() {
 }
 
 #[test]
-fn the_guardian_runs_every_15_minutes_by_default() {
+fn the_guardian_runs_every_15_minutes_and_reconciles_hourly_by_default() {
     let template = template();
     let events = guardian(&template)["Properties"]["Events"].as_object().unwrap();
-    assert_eq!(events.len(), 1);
-    let event = events.values().next().unwrap();
+    assert_eq!(events.len(), 2);
+    let reconcile = &events["Reconcile"];
+    assert_eq!(reconcile["Properties"]["Schedule"], json!({"Ref": "ReconcileInterval"}));
+    assert_eq!(reconcile["Properties"]["Input"], r#"{"reconcile": true}"#);
+    assert_eq!(template["Parameters"]["ReconcileInterval"]["Default"], "rate(1 hour)");
+    let event = &events["Tick"];
     assert_eq!(event["Type"], "Schedule");
     assert_eq!(event["Properties"]["Schedule"], json!({"Ref": "GuardianSchedule"}));
     assert_eq!(
@@ -126,7 +137,10 @@ fn the_guardian_runs_every_15_minutes_by_default() {
 fn the_guardians_metrics_have_alarms_on_the_alarm_topic() {
     let template = template();
     let alarm = &template["Resources"]["SubscriptionUnhealthyAlarm"]["Properties"];
-    assert_eq!(alarm["MetricName"], cc_number_relay::runtime::guardian::metrics::HEALTHY);
+    assert_eq!(
+        alarm["MetricName"],
+        cc_number_relay::runtime::guardian::metrics::HEALTHY
+    );
     assert_eq!(alarm["Namespace"], json!({"Ref": "MetricsNamespace"}));
     assert_eq!(alarm["ComparisonOperator"], "LessThanThreshold");
     assert_eq!(alarm["Threshold"], 1);
@@ -147,7 +161,10 @@ fn the_templates_subscription_body_is_the_one_the_cli_sends() {
         .unwrap();
     let in_template: Value = serde_json::from_str(text).unwrap();
     // The template shows a placeholder where the token goes; any valid token stands in for it.
-    let placeholder = in_template["deliveryMode"]["verificationToken"].as_str().unwrap().to_owned();
+    let placeholder = in_template["deliveryMode"]["verificationToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let token = cc_number_relay::token::VerificationToken::parse("StandInToken".to_owned()).unwrap();
     let address = in_template["deliveryMode"]["address"].as_str().unwrap();
     let from_cli: Value = serde_json::from_str(&cc_number_relay::ringcentral::new_subscription_body(

@@ -68,8 +68,8 @@ async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
     assert_eq!(dry.code, 3, "{}{}", dry.stdout, dry.stderr);
     assert_eq!(
         dry.stdout.trim(),
-        // A dry run decodes but does not call SNS: the publish_failed item decodes now.
-        "redrive summary (dry run): read 4, would publish 1, still failing 2 (invalid_e164: 1, invalid_field: 1), re-parked with a new reason 0, renewal reminders 0, unreadable 1"
+        // A dry run publishes into a recording sink, not SNS: the publish_failed item decodes now.
+        "redrive summary (dry run): read 4, would publish 1, duplicates 0, still failing 2 (invalid_e164: 1, invalid_field: 1), would re-park with a new reason 1, renewal reminders 0, unreadable 1"
     );
     assert!(
         dry.stderr
@@ -92,7 +92,7 @@ async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
     let dry = ctl(&env, &["redrive", "--dry-run"]);
     assert!(
         dry.stdout
-            .contains("would publish 1, still failing 2 (invalid_e164: 1, invalid_field: 1)"),
+            .contains("would publish 1, duplicates 0, still failing 2 (invalid_e164: 1, invalid_field: 1)"),
         "{}",
         dry.stdout
     );
@@ -105,7 +105,7 @@ async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     assert_eq!(
         run.stdout.trim(),
-        "redrive summary: read 4, published 1, still failing 2 (invalid_e164: 1, invalid_field: 1), re-parked with a new reason 1, renewal reminders 0, unreadable 1"
+        "redrive summary: read 4, published 1, duplicates 0, still failing 2 (invalid_e164: 1, invalid_field: 1), re-parked with a new reason 1, renewal reminders 0, unreadable 1; left in the queue: 3 (2 still failing, 1 not parked items of this relay)"
     );
     let published = drain(&aws, &subscriber, 1).await;
     assert_eq!(published.len(), 1);
@@ -163,7 +163,7 @@ async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
 
     let again = ctl(&env, &["redrive"]);
     assert!(
-        again.stdout.contains("published 0, still failing 2"),
+        again.stdout.contains("published 0, duplicates 0, still failing 2"),
         "{}",
         again.stdout
     );
@@ -181,4 +181,109 @@ fn redrive_names_a_missing_variable() {
         run.stderr.trim(),
         "cc-number-relay-ctl: environment variable CREATED_TOPIC_ARN is not set"
     );
+}
+
+/// Message ids in the queue, oldest first; receiving hides nothing for long.
+async fn message_ids(aws: &Aws, queue: &str) -> Vec<String> {
+    let received = aws
+        .sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = received
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.message_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_that_still_fails_stays_put_with_its_message_id() {
+    let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    let mut env = topology.env();
+    env[0].1 = format!("arn:aws:sns:us-east-1:123456789012:{}", unique("never-created"));
+    let config =
+        cc_number_relay::config::Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    let relay = Relay {
+        token: config.verification_token,
+        sink: AwsSink::new(&aws.sdk, config.topics, config.dead_letter_queue_url),
+        inventory: None,
+        xray: Default::default(),
+    };
+    assert_eq!(handle(&relay, request(&event_file("created"))).await.status(), 200);
+    let before = message_ids(&aws, &topology.dead_letter_queue).await;
+    assert_eq!(before.len(), 1);
+    let item: Value = serde_json::from_str(&drain_peek(&aws, &topology.dead_letter_queue).await).unwrap();
+    assert_eq!(item["reason"], "publish_failed");
+    assert_eq!(item["errorCode"], "NotFound");
+    let detail = item["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("publish to never-created-") && detail.contains(" failed: SNS Publish: NotFound"),
+        "{detail}"
+    );
+    assert!(!detail.contains('\n') && detail.len() < 300, "one short line: {detail}");
+
+    for _ in 0..2 {
+        let run = ctl(&env, &["redrive"]);
+        assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout
+                .contains("still failing 1 (publish_failed: 1), re-parked with a new reason 0,"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.ends_with("left in the queue: 1 (1 still failing)\n"),
+            "{}",
+            run.stdout
+        );
+    }
+    assert_eq!(
+        message_ids(&aws, &topology.dead_letter_queue).await,
+        before,
+        "not re-sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_is_not_a_parked_item_keeps_the_exit_status_at_3() {
+    let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    aws.sqs
+        .send_message()
+        .queue_url(&topology.dead_letter_queue)
+        .message_body("a message someone else sent")
+        .send()
+        .await
+        .unwrap();
+    let run = ctl(&topology.env(), &["redrive"]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("unreadable 1; left in the queue: 1 (1 not parked items of this relay)\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The body of the first message, left in the queue.
+async fn drain_peek(aws: &Aws, queue: &str) -> String {
+    let received = aws
+        .sqs
+        .receive_message()
+        .queue_url(queue)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    received.messages.unwrap_or_default()[0].body.clone().unwrap()
 }

@@ -166,7 +166,9 @@ async fn created_is_published_to_its_topic_exactly_as_documented() {
             ("accountId", "37439510"),
             ("contactCenterProviderId", "12345"),
             ("eventType", "Created"),
+            ("origin", "webhook"),
             ("phoneNumberId", "987654321"),
+            ("stale", "false"),
             ("usageType", "ContactCenterNumber"),
         ]
     );
@@ -307,9 +309,7 @@ async fn each_kind_of_invalid_notification_is_parked_with_its_reason() {
         "not valid JSON: EOF while parsing a value at line 1 column 9",
     ));
     for (body, reason, detail) in &cases {
-        let response =
-            handle(&relay, request(&http_api("POST", &notification_headers(), Some(body))))
-                .await;
+        let response = handle(&relay, request(&http_api("POST", &notification_headers(), Some(body)))).await;
         assert_eq!(response.status(), 200, "{reason}");
         assert_eq!(
             body_json(&response),
@@ -397,9 +397,7 @@ async fn other_methods_get_405() {
     let (aws, topology, relay) = setup(false).await;
     let body = body_file("created").to_string();
     for method in ["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] {
-        let response =
-            handle(&relay, request(&http_api(method, &notification_headers(), Some(&body))))
-                .await;
+        let response = handle(&relay, request(&http_api(method, &notification_headers(), Some(&body)))).await;
         assert_eq!(response.status(), 405, "{method}");
         assert_eq!(header(&response, "allow"), Some("POST"));
     }
@@ -489,10 +487,7 @@ async fn rest_api_and_function_url_events_behave_like_http_api_events() {
         rest_api("POST", &wrong, Some(&body)),
         function_url("POST", &wrong, Some(&body)),
     ] {
-        assert_eq!(
-            handle(&relay, request(&event)).await.status(),
-            401
-        );
+        assert_eq!(handle(&relay, request(&event)).await.status(), 401);
     }
     assert_eq!(drain(&aws, topology.subscriber_of("Created"), 2).await.len(), 2);
 }

@@ -71,6 +71,14 @@ fn the_function_may_publish_and_park_exactly_where_the_code_does() {
         .map(|t| ("sns:Publish".to_owned(), json!({"Ref": t})))
         .collect();
     expected.push(("sqs:SendMessage".to_owned(), json!({"Fn::GetAtt": [queue, "Arn"]})));
+    // The inventory: the item read and the conditional write, nothing else, on that table only.
+    let table = env["INVENTORY_TABLE"]["Ref"]
+        .as_str()
+        .expect("INVENTORY_TABLE is a !Ref to the table");
+    assert_eq!(template["Resources"][table]["Type"], "AWS::DynamoDB::Table");
+    for action in ["dynamodb:GetItem", "dynamodb:PutItem"] {
+        expected.push((action.to_owned(), json!({"Fn::GetAtt": [table, "Arn"]})));
+    }
     let sort = |v: &mut Vec<(String, Value)>| v.sort_by_key(|(a, r)| format!("{a}{r}"));
     sort(&mut granted);
     sort(&mut expected);
@@ -90,8 +98,13 @@ fn the_function_fits_ringcentrals_three_seconds() {
     assert_eq!(properties["Timeout"], 3);
     assert_eq!(properties["Architectures"], json!(["arm64"]));
     assert_eq!(properties["Runtime"], "provided.al2023");
-    let budget = cc_number_relay::sink::aws::SNS_TIMEOUTS.operation + cc_number_relay::sink::aws::SQS_TIMEOUTS.operation;
-    assert!(budget.as_millis() <= 2500, "publish plus parking may take {budget:?}");
+    let budget = cc_number_relay::inventory::dynamodb::RELAY_TIMEOUTS.operation
+        + cc_number_relay::sink::aws::SNS_TIMEOUTS.operation
+        + cc_number_relay::sink::aws::SQS_TIMEOUTS.operation;
+    assert!(
+        budget.as_millis() <= 2300,
+        "inventory read, publish and parking may take {budget:?}"
+    );
 }
 
 #[test]
@@ -138,4 +151,42 @@ fn the_dashboard_is_valid_json_and_shows_every_relay_metric() {
         assert!(text.contains(metric), "{metric} is not on the dashboard");
     }
     assert!(text.contains("\"value\":3000"), "the 3-second line");
+}
+
+#[test]
+fn the_inventory_is_on_demand_recoverable_encrypted_and_keyed_by_number() {
+    let template = template();
+    let table = &template["Resources"]["InventoryTable"];
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    assert_eq!(
+        table["DeletionPolicy"], "Retain",
+        "the memory of what subscribers were told outlives a stack"
+    );
+    let p = &table["Properties"];
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
+    assert_eq!(
+        p["KeySchema"],
+        json!([{"AttributeName": "phoneNumberId", "KeyType": "HASH"}])
+    );
+    let guardian_env = &template["Resources"]["GuardianFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(guardian_env["INVENTORY_TABLE"], json!({"Ref": "InventoryTable"}));
+}
+
+#[test]
+fn corrections_raise_an_alarm_on_the_alarm_topic() {
+    let template = template();
+    let alarm = &template["Resources"]["ReconcileCorrectionsAlarm"]["Properties"];
+    assert_eq!(
+        alarm["MetricName"],
+        cc_number_relay::runtime::guardian::metrics::RECONCILE_CORRECTIONS
+    );
+    assert_eq!(alarm["Namespace"], json!({"Ref": "MetricsNamespace"}));
+    assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold");
+    assert_eq!(alarm["Threshold"], 0);
+    assert_eq!(alarm["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
 }

@@ -25,6 +25,11 @@
 //! - Rate limiting (`rate_limit`): 429 `CMN-301` with `Retry-After`; a
 //!   client that comes back before `Retry-After` has passed gets 429 again.
 //! - Expired subscriptions disappear from the list.
+//! - The phone-number resource (`phone_numbers`): the account's numbers,
+//!   listed page by page with int64 ids and RingCentral's `paging` and
+//!   `navigation`, filtered by `usageType`, the list in the Heavy rate group
+//!   (its own 429 with `Retry-After`); one number by id, 404 `CMN-102` when
+//!   it no longer exists.
 //!
 //! Only plain http:// addresses, on loopback.
 //!
@@ -32,6 +37,7 @@
 //! addresses (the handshake, deliveries) go through `raw`, a client that
 //! counts every byte of the answer, as RingCentral's 1,024-byte rule needs.
 
+pub mod phone_numbers;
 pub mod raw;
 pub mod webhook;
 
@@ -111,6 +117,7 @@ struct State {
     next_id: u32,
     log: Vec<Logged>,
     handshakes: Vec<Handshake>,
+    numbers: phone_numbers::Numbers,
 }
 
 pub struct StandIn {
@@ -124,6 +131,7 @@ struct Request {
     method: String,
     /// Without the query.
     path: String,
+    query: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -135,6 +143,11 @@ impl Request {
         Ok(Request {
             method: request.method().as_str().to_owned(),
             path: request.url().split('?').next().unwrap_or_default().to_owned(),
+            query: request
+                .url()
+                .split_once('?')
+                .map(|(_, q)| q.to_owned())
+                .unwrap_or_default(),
             headers: request
                 .headers()
                 .iter()
@@ -201,6 +214,7 @@ impl StandIn {
             next_id: 1,
             log: vec![],
             handshakes: vec![],
+            numbers: phone_numbers::Numbers::default(),
         }));
         let (listening, shared, base) = (server.clone(), state.clone(), url.clone());
         std::thread::spawn(move || {
@@ -459,20 +473,17 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
     if request.path == "/restapi/oauth/token" && request.method == "POST" {
         return token(request, state);
     }
+    if request.path.starts_with(phone_numbers::PATH) {
+        if let Err(refused) = authorized(request, state, "ReadAccounts") {
+            return refused;
+        }
+        return phone_numbers::route(request, state, server);
+    }
     let Some(rest) = request.path.strip_prefix("/restapi/v1.0/subscription") else {
         return api_error(404, "CMN-102", "Resource is not found");
     };
-    {
-        let s = state.lock().unwrap();
-        let bearer = request.header("authorization").and_then(|v| v.strip_prefix("Bearer "));
-        match bearer.and_then(|t| s.tokens.get(t)) {
-            Some(expires) if Instant::now() < *expires => {}
-            Some(_) => return api_error(401, "TokenInvalid", "Token is expired"),
-            None => return api_error(401, "TokenInvalid", "Invalid token"),
-        }
-        if !s.permissions.contains("SubscriptionWebhook") {
-            return missing_permission("SubscriptionWebhook");
-        }
+    if let Err(refused) = authorized(request, state, "SubscriptionWebhook") {
+        return refused;
     }
     let segments: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     match (request.method.as_str(), segments.as_slice()) {
@@ -519,6 +530,21 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
         }
         _ => api_error(404, "CMN-102", "Resource is not found"),
     }
+}
+
+/// A live access token, and the app permission the endpoint needs.
+fn authorized(request: &Request, state: &Arc<Mutex<State>>, permission: &str) -> Result<(), Answer> {
+    let s = state.lock().unwrap();
+    let bearer = request.header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+    match bearer.and_then(|t| s.tokens.get(t)) {
+        Some(expires) if Instant::now() < *expires => {}
+        Some(_) => return Err(api_error(401, "TokenInvalid", "Token is expired")),
+        None => return Err(api_error(401, "TokenInvalid", "Invalid token")),
+    }
+    if !s.permissions.contains(permission) {
+        return Err(missing_permission(permission));
+    }
+    Ok(())
 }
 
 fn live(state: &Arc<Mutex<State>>, id: &str) -> Option<Sub> {
