@@ -26,6 +26,11 @@ async fn secrets(aws: &Aws) -> aws_sdk_secretsmanager::Client {
 /// An alarm topic with a raw-delivery queue, a secret holding `credentials`,
 /// and a guardian watching `webhook`.
 async fn setup_with(behavior: Behavior, credentials: &str) -> Setup {
+    setup_reconciling(behavior, credentials, vec![]).await
+}
+
+/// As `setup_with`, plus whatever else the guardian's environment holds.
+async fn setup_reconciling(behavior: Behavior, credentials: &str, more: Vec<(&'static str, String)>) -> Setup {
     let aws = Aws::moto().await;
     let standin = StandIn::start();
     let webhook = FakeWebhook::start(behavior);
@@ -40,13 +45,14 @@ async fn setup_with(behavior: Behavior, credentials: &str) -> Setup {
         .send()
         .await
         .unwrap();
-    let env = [
+    let mut env = vec![
         ("WEBHOOK_ADDRESS", webhook.address.clone()),
         ("ALARM_TOPIC_ARN", topic),
         ("RINGCENTRAL_CREDENTIALS_SECRET", secret),
         ("RINGCENTRAL_SERVER_URL", standin.url.clone()),
         ("VERIFICATION_TOKEN", TOKEN.to_owned()),
     ];
+    env.extend(more);
     let config =
         GuardianConfig::from_lookup(&|k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
     let guardian = Guardian {
@@ -315,4 +321,73 @@ async fn findings_that_reach_nobody_fail_the_run() {
     assert!(error
         .to_string()
         .starts_with("publishing 2 of 2 findings to the alarm topic failed"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_an_inventory_the_guardian_reconciles_on_schedule_and_after_a_heal() {
+    use crate::inventory::inventory_table;
+    use crate::support::ringcentral_standin::phone_numbers::record;
+    use crate::support::Topology;
+    let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    let mut more: Vec<(&'static str, String)> = topology
+        .env()
+        .into_iter()
+        .filter(|(k, _)| k.ends_with("_TOPIC_ARN"))
+        .collect();
+    more.push(("INVENTORY_TABLE", inventory_table(&aws).await));
+    let s = setup_reconciling(Behavior::Echo, &StandIn::credentials_secret_json(), more).await;
+    let sub = s.standin.seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    s.standin
+        .put_number(record(5001, "+12025550501", "ContactCenterNumber"));
+
+    // The scheduled run takes the baseline: no finding, nothing published.
+    let (report, published) = s.guardian.run(true).await;
+    published.unwrap();
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert!(drain_now(&aws, topology.subscriber_of("Created")).await.is_empty());
+
+    // A number RingCentral never notified: the next scheduled run publishes it and says so.
+    s.standin
+        .put_number(record(5002, "+12025550502", "ContactCenterNumber"));
+    let (report, published) = s.guardian.run(false).await;
+    published.unwrap();
+    assert!(report.findings.is_empty(), "no reconciliation on a plain health tick");
+    let (report, published) = s.guardian.run(true).await;
+    published.unwrap();
+    let reconciled = Finding::Reconciled {
+        created: 1,
+        updated: 0,
+        reassigned_away: 0,
+        deleted: 0,
+        numbers: 2,
+    };
+    assert_eq!(report.findings, [reconciled.clone()]);
+    let created = drain(&aws, topology.subscriber_of("Created"), 1).await;
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].json()["phoneNumber"]["id"], "5002");
+    assert_eq!(created[0].attributes["origin"], "reconciliation");
+    let alarms = s.alarms(1).await;
+    assert_eq!(alarms[0].0, "Reconciled");
+    assert_eq!(alarms[0].1["created"], 1);
+
+    // Blacklisted meanwhile, and a number deleted during the gap: heal, then reconcile at once.
+    s.standin.blacklist(&sub, "Webhook responses with code: [503]");
+    s.standin.remove_number(5001);
+    let (report, published) = s.guardian.run(false).await;
+    published.unwrap();
+    assert!(
+        report.findings.iter().any(|f| matches!(f, Finding::Healed { .. })),
+        "{:?}",
+        report.findings
+    );
+    assert!(report.findings.contains(&Finding::Reconciled {
+        created: 0,
+        updated: 0,
+        reassigned_away: 0,
+        deleted: 1,
+        numbers: 1,
+    }));
+    let deleted = drain(&aws, topology.subscriber_of("Deleted"), 1).await;
+    assert_eq!(deleted[0].json()["phoneNumber"]["id"], "5001");
 }
