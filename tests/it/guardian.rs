@@ -362,7 +362,7 @@ async fn with_an_inventory_the_guardian_reconciles_on_schedule_and_after_a_heal(
         deleted: 0,
         numbers: 2,
     };
-    assert_eq!(report.findings, [reconciled.clone()]);
+    assert_eq!(report.findings, [reconciled]);
     let created = drain(&aws, topology.subscriber_of("Created"), 1).await;
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].json()["phoneNumber"]["id"], "5002");
