@@ -3,6 +3,7 @@
 //! Data flows one way: [`config`] → [`http`] (handshake, auth, status) →
 //! [`notification`] (wire format) → [`change`] (normalized event) → [`publish`].
 
+pub mod aws;
 pub mod change;
 pub mod config;
 pub mod guardian;
