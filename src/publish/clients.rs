@@ -6,6 +6,7 @@ use crate::config::{QueueUrl, TopicArn, Topics};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Limits for one AWS service call, retries included.
@@ -49,10 +50,12 @@ impl CallBudget {
 }
 
 /// Where changes go: built once at cold start and shared by every request.
+/// The SQS client, which only parking needs, is built on the first park.
 #[derive(Debug, Clone)]
 pub struct Sinks {
     sns: aws_sdk_sns::Client,
-    sqs: aws_sdk_sqs::Client,
+    sqs: OnceLock<aws_sdk_sqs::Client>,
+    sdk: SdkConfig,
     topics: Topics,
     dead_letter_queue: QueueUrl,
 }
@@ -63,16 +66,25 @@ impl Sinks {
             .timeout_config(SNS_TIMEOUTS.timeouts())
             .retry_config(SNS_TIMEOUTS.retries())
             .build();
-        let sqs = aws_sdk_sqs::config::Builder::from(sdk)
-            .timeout_config(SQS_TIMEOUTS.timeouts())
-            .retry_config(SQS_TIMEOUTS.retries())
-            .build();
         Self {
             sns: aws_sdk_sns::Client::from_conf(sns),
-            sqs: aws_sdk_sqs::Client::from_conf(sqs),
+            sqs: OnceLock::new(),
+            sdk: sdk.clone(),
             topics,
             dead_letter_queue,
         }
+    }
+
+    /// The SQS client, built the first time it is needed (a fraction of a
+    /// millisecond, once per instance, and never on the common path).
+    fn sqs(&self) -> &aws_sdk_sqs::Client {
+        self.sqs.get_or_init(|| {
+            let sqs = aws_sdk_sqs::config::Builder::from(&self.sdk)
+                .timeout_config(SQS_TIMEOUTS.timeouts())
+                .retry_config(SQS_TIMEOUTS.retries())
+                .build();
+            aws_sdk_sqs::Client::from_conf(sqs)
+        })
     }
 
     /// Publishes to the change's topic and returns that topic.
@@ -84,6 +96,6 @@ impl Sinks {
 
     /// Returns the SQS message id of the parked item.
     pub async fn park(&self, parked: &Parked<'_>) -> Result<String, ParkError> {
-        park::send(&self.sqs, &self.dead_letter_queue, parked).await
+        park::send(self.sqs(), &self.dead_letter_queue, parked).await
     }
 }
