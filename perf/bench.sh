@@ -5,11 +5,14 @@
 #  1. handler cost: criterion (benches/handler.rs) against the serde_json::Value floor;
 #  2. cold start, warm invocation CPU and peak RSS: the x86_64 release binary and
 #     a lambda_http hello-world (perf/hello, same profile), same run, against a
-#     local Runtime API emulator with SNS on moto (benches/cold_start/);
+#     local Runtime API emulator with SNS on moto (benches/cold_start/): CPU
+#     through init and through the first invocation (budget: 2x hello-world's),
+#     then where the relay's cold-start CPU goes, step by step (perf/steps);
 #  3. size: the arm64 bootstrap from `cargo lambda build --release --arm64`
 #     (what `sam build` runs) and its zip.
 #
-# Knobs: COLD_START_REPS (5), COLD_START_WARM (1000), SKIP_ARM64=1, SKIP_HANDLER=1.
+# Knobs: COLD_START_REPS (5), COLD_START_WARM (1000), COLD_START_STEPS_PARTS=1 (the
+# pieces an SDK client is built from), SKIP_ARM64=1, SKIP_HANDLER=1.
 # The first run builds the release profile twice (with and without the
 # dev-dependencies' features) plus arm64: expect 15-20 minutes on 2 cores.
 set -euo pipefail
