@@ -11,7 +11,8 @@
 #  3. size: the arm64 bootstrap from `cargo lambda build --release --arm64`
 #     (what `sam build` runs) and its zip.
 #
-# Knobs: COLD_START_REPS (5), COLD_START_WARM (1000), COLD_START_STEPS_PARTS=1 (the
+# Knobs: COLD_START_REPS (5), COLD_START_WARM (1000), COLD_START_COLD_REPS (21),
+# COLD_START_STEPS_PARTS=1 (the
 # pieces an SDK client is built from), SKIP_ARM64=1, SKIP_HANDLER=1.
 # The first run builds the release profile twice (with and without the
 # dev-dependencies' features) plus arm64: expect 15-20 minutes on 2 cores.

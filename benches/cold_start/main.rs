@@ -14,7 +14,9 @@
 //! - the process's CPU time (all threads, `/proc/<pid>/task/*/schedstat`, in
 //!   nanoseconds) through init (at that first `/next`) and through the first
 //!   invocation (when it asks for the second event): what a cold start costs,
-//!   robust to a shared machine where wall time is not;
+//!   robust to a shared machine where wall time is not. Its rows are the medians
+//!   of `COLD_START_COLD_REPS` (21) further cold starts of each binary,
+//!   alternating, each ended after its first invocation;
 //! - CPU (user+sys, /proc/<pid>/stat) over `COLD_START_WARM` warm invocations;
 //! - peak RSS (VmHWM) after them.
 //!
@@ -205,6 +207,19 @@ fn measure(
         check(0, &first)?;
         // `invoke` returns once the function has asked for the next event.
         let first_cpu = process::cpu_time_precise(pid)?;
+        if warm == 0 {
+            // A cold start only: what the CPU rows are the medians of.
+            return Ok(Run {
+                init,
+                first: first.duration,
+                init_cpu,
+                first_cpu,
+                warm_median: Duration::ZERO,
+                warm_p99: Duration::ZERO,
+                warm_cpu: Duration::ZERO,
+                peak_rss: 0,
+            });
+        }
         let cpu_before = process::cpu_time(pid)?;
         let mut durations = Vec::with_capacity(warm);
         for n in 1..=warm {
@@ -293,6 +308,22 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
             runs[i].push(r);
         }
     }
+    // The cold-start CPU rows: many short runs (exec, init, one invocation),
+    // alternating, so that a busy moment of a shared machine moves the medians little.
+    let cold_reps = env_number("COLD_START_COLD_REPS", 21).max(1);
+    let mut cold: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+    for rep in 1..=cold_reps {
+        let order: [usize; 2] = if rep % 2 == 1 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let (name, binary, expect) = binaries[i];
+            let log = out_dir.join(format!("{name}-cold.log"));
+            // Let the previous process's exit and moto's side of its connection
+            // finish first: on 2 cores they would run beside the one measured.
+            std::thread::sleep(Duration::from_millis(100));
+            cold[i].push(measure(binary, &env, &events, 0, expect, &log)?);
+        }
+    }
+    let [hello_cold, relay_cold] = &cold;
     let [hello_runs, relay_runs] = &runs;
     let med = |runs: &[Run], f: fn(&Run) -> Duration| median(runs.iter().map(f).collect());
     let med_rss = |runs: &[Run]| {
@@ -302,8 +333,8 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
     };
     let (h_init, r_init) = (med(hello_runs, |r| r.init), med(relay_runs, |r| r.init));
     let init_budget = h_init.mul_f64(INIT_BUDGET_MULTIPLE);
-    let (h_init_cpu, r_init_cpu) = (med(hello_runs, |r| r.init_cpu), med(relay_runs, |r| r.init_cpu));
-    let (h_first_cpu, r_first_cpu) = (med(hello_runs, |r| r.first_cpu), med(relay_runs, |r| r.first_cpu));
+    let (h_init_cpu, r_init_cpu) = (med(hello_cold, |r| r.init_cpu), med(relay_cold, |r| r.init_cpu));
+    let (h_first_cpu, r_first_cpu) = (med(hello_cold, |r| r.first_cpu), med(relay_cold, |r| r.first_cpu));
     let first_cpu_budget = h_first_cpu.mul_f64(FIRST_CPU_BUDGET_MULTIPLE);
     let ratio = |r: Duration, h: Duration| r.as_secs_f64() / h.as_secs_f64().max(1e-9);
     let r_cpu = med(relay_runs, |r| r.warm_cpu);
@@ -318,14 +349,14 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
             verdict(r_init <= init_budget),
         ),
         (
-            "init CPU, all threads (schedstat)".to_owned(),
+            format!("init CPU, all threads (schedstat; /{cold_reps})"),
             ms(h_init_cpu),
             ms(r_init_cpu),
             format!("- ({:.2}x hello)", ratio(r_init_cpu, h_init_cpu)),
             "",
         ),
         (
-            "CPU through the first invocation".to_owned(),
+            format!("CPU through the first invocation (/{cold_reps})"),
             ms(h_first_cpu),
             ms(r_first_cpu),
             format!(
