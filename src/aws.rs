@@ -237,6 +237,81 @@ mod tests {
         }
     }
 
+    /// A server certificate for localhost and 127.0.0.1 issued by a CA made for
+    /// this test (so it chains to none of the compiled-in roots), and its key.
+    const OTHER_CA_LEAF: &str = "\
+-----BEGIN CERTIFICATE-----
+MIIBvzCCAWWgAwIBAgIURzcqF4EGGVJ5i+oTk6l/U3oOHtAwCgYIKoZIzj0EAwIw
+GjEYMBYGA1UEAwwPTm90IEFuIEFXUyBSb290MCAXDTI2MTEyODE2MTIyNVoYDzIx
+MjYxMTA0MTYxMjI1WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAAS9YB20pAmJ8gig77G3oDkKDKHX/Gvzxf7pwSTTCuu68ptn
+pSq4RzxIBSAPRAhiIS6TcszbzUYAeSXs4c7xBSfAo4GMMIGJMAkGA1UdEwQCMAAw
+GgYDVR0RBBMwEYIJbG9jYWxob3N0hwR/AAABMBMGA1UdJQQMMAoGCCsGAQUFBwMB
+MAsGA1UdDwQEAwIHgDAdBgNVHQ4EFgQUPdH6z49rPK1c56Zb2nX6Y3MLejQwHwYD
+VR0jBBgwFoAUBKnTDLmxZJejwxgpKZIntzPrV00wCgYIKoZIzj0EAwIDSAAwRQIh
+ANEvp8BeyjpwbMdZ1Hv6iV0dgyM8pij8cB4VSXgow0TsAiAtHNLwpluIp+ats75O
+byc5Rw/YuYaOS2TMOX3nuhjcvg==
+-----END CERTIFICATE-----
+";
+    const OTHER_CA_LEAF_KEY: &str = "\
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgaTBff7oxnhWCBSa2
+UYcj8jeh/SQEdB4cBSisf+ReZjShRANCAAS9YB20pAmJ8gig77G3oDkKDKHX/Gvz
+xf7pwSTTCuu68ptnpSq4RzxIBSAPRAhiIS6TcszbzUYAeSXs4c7xBSfA
+-----END PRIVATE KEY-----
+";
+
+    /// The compiled-in roots still verify: a server with another CA's
+    /// certificate is refused in the TLS handshake.
+    #[tokio::test]
+    async fn an_endpoint_whose_certificate_chains_to_no_compiled_in_root_is_refused() {
+        use rustls::pki_types::PrivateKeyDer;
+        use std::sync::Arc;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let config =
+                rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .unwrap()
+                    .with_no_client_auth()
+                    .with_single_cert(
+                        vec![CertificateDer::from_pem_slice(OTHER_CA_LEAF.as_bytes()).unwrap()],
+                        PrivateKeyDer::from_pem_slice(OTHER_CA_LEAF_KEY.as_bytes()).unwrap(),
+                    )
+                    .unwrap();
+            let (mut tcp, _) = listener.accept().unwrap();
+            let mut tls = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            // The client refuses the certificate: the handshake ends in its alert.
+            while tls.is_handshaking() {
+                if tls.complete_io(&mut tcp).is_err() {
+                    break;
+                }
+            }
+        });
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sns::config::SharedCredentialsProvider::new(
+                aws_sdk_sns::config::Credentials::new("test", "test", None, None, "test"),
+            ))
+            .http_client(https_client(Roots::AmazonTrustServices))
+            .endpoint_url(format!("https://127.0.0.1:{port}"))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let error = sns
+            .publish()
+            .topic_arn("arn:aws:sns:us-east-1:123456789012:t")
+            .message("m")
+            .send()
+            .await
+            .unwrap_err();
+        let chain = format!("{:?}", aws_sdk_sns::error::DisplayErrorContext(&error));
+        assert!(chain.contains("UnknownIssuer"), "{chain}");
+        server.join().unwrap();
+    }
+
     #[test]
     fn the_system_roots_only_when_the_environment_names_them() {
         assert_eq!(Roots::from_lookup(|_| false), Roots::AmazonTrustServices);
