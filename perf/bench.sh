@@ -5,11 +5,15 @@
 #  1. handler cost: criterion (benches/handler.rs) against the serde_json::Value floor;
 #  2. cold start, warm invocation CPU and peak RSS: the x86_64 release binary and
 #     a lambda_http hello-world (perf/hello, same profile), same run, against a
-#     local Runtime API emulator with SNS on moto (benches/cold_start/);
+#     local Runtime API emulator with SNS on moto (benches/cold_start/): CPU
+#     through init and through the first invocation (budget: 2x hello-world's),
+#     then where the relay's cold-start CPU goes, step by step (perf/steps);
 #  3. size: the arm64 bootstrap from `cargo lambda build --release --arm64`
 #     (what `sam build` runs) and its zip.
 #
-# Knobs: COLD_START_REPS (5), COLD_START_WARM (1000), SKIP_ARM64=1, SKIP_HANDLER=1.
+# Knobs: COLD_START_REPS (5), COLD_START_WARM (1000), COLD_START_COLD_REPS (21),
+# COLD_START_STEPS_PARTS=1 (the
+# pieces an SDK client is built from), SKIP_ARM64=1, SKIP_HANDLER=1.
 # The first run builds the release profile twice (with and without the
 # dev-dependencies' features) plus arm64: expect 15-20 minutes on 2 cores.
 set -euo pipefail
@@ -21,7 +25,9 @@ step() { printf '\n==> %s\n' "$*"; }
 bash dev/bootstrap.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 
-OUT=$ROOT/target/perf
+# The target directory: CARGO_TARGET_DIR when set, as cargo does.
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+OUT=$TARGET/perf
 mkdir -p "$OUT"
 export PERF_SUMMARY=$OUT/summary.txt
 : >"$PERF_SUMMARY"
@@ -50,21 +56,25 @@ step "release builds for the cold-start benchmark (x86_64, [profile.release])"
 # The relay exactly as `sam build` builds it (no dev-dependency features), kept
 # aside because `cargo bench` later rebuilds target/release/cc-number-relay.
 cargo build --locked --release --bin cc-number-relay
-cp target/release/cc-number-relay "$OUT/cc-number-relay"
-# The hello-world: its own workspace, the relay's lock file and target/.
-cp Cargo.lock perf/hello/Cargo.lock
-cargo build --release --manifest-path perf/hello/Cargo.toml --target-dir "$ROOT/target"
-cp target/release/hello-lambda "$OUT/hello-lambda"
+cp "$TARGET/release/cc-number-relay" "$OUT/cc-number-relay"
+# The hello-world and the relay's steps probe: each its own workspace, built
+# with the relay's lock file into the relay's target/ (shared artifacts).
+for probe in hello steps; do
+    cp Cargo.lock "perf/$probe/Cargo.lock"
+    cargo build --release --manifest-path "perf/$probe/Cargo.toml" --target-dir "$TARGET"
+done
+cp "$TARGET/release/hello-lambda" "$OUT/hello-lambda"
+cp "$TARGET/release/cold-start-steps" "$OUT/cold-start-steps"
 
 step "cold start and warm invocations: cargo bench --bench cold_start"
-COLD_START_RELAY=$OUT/cc-number-relay COLD_START_HELLO=$OUT/hello-lambda \
+COLD_START_RELAY=$OUT/cc-number-relay COLD_START_HELLO=$OUT/hello-lambda COLD_START_STEPS=$OUT/cold-start-steps \
     cargo bench --locked --bench cold_start
 
 if [[ "${SKIP_ARM64:-}" != 1 ]]; then
     step "size: cargo lambda build --release --arm64 (the sam build; cross-compiles with zig)"
     rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
     cargo lambda build --release --arm64 --bin cc-number-relay
-    bootstrap=target/lambda/cc-number-relay/bootstrap
+    bootstrap=$TARGET/lambda/cc-number-relay/bootstrap
     zip=$OUT/bootstrap.zip
     rm -f "$zip"
     (cd "$(dirname "$bootstrap")" && python3 -m zipfile -c "$zip" bootstrap)

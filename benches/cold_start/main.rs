@@ -11,10 +11,24 @@
 //! For each binary and each repetition it records:
 //! - init: exec to the first `GET /invocation/next`;
 //! - the first invocation and the warm ones: event written to response read;
+//! - the process's CPU time (all threads, `/proc/<pid>/task/*/schedstat`, in
+//!   nanoseconds) through init (at that first `/next`) and through the first
+//!   invocation (when it asks for the second event): what a cold start costs,
+//!   robust to a shared machine where wall time is not. Its rows are the medians
+//!   of `COLD_START_COLD_REPS` (21) further cold starts of each binary,
+//!   alternating, each ended after its first invocation;
 //! - CPU (user+sys, /proc/<pid>/stat) over `COLD_START_WARM` warm invocations;
 //! - peak RSS (VmHWM) after them.
 //!
 //! Medians over `COLD_START_REPS` repetitions are printed beside the budgets.
+//!
+//! Then, where the relay's cold-start CPU goes: each binary run to its exit
+//! with no environment (loading the binary, std and tracing start-up: the cost
+//! of its size), and, when `COLD_START_STEPS` names the perf/steps probe, the
+//! steps of the relay's `main` one by one (see perf/steps/src/main.rs).
+//!
+//! With `COLD_START_STEPS_PARTS=1` the probe also times the pieces an SDK client
+//! is built from (`--parts`), before the relay's own steps.
 
 mod emulator;
 mod process;
@@ -26,6 +40,8 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const INIT_BUDGET_MULTIPLE: f64 = 1.3;
+/// CPU through the end of the first invocation, relative to the hello-world's.
+const FIRST_CPU_BUDGET_MULTIPLE: f64 = 2.0;
 const WARM_CPU_BUDGET: Duration = Duration::from_millis(1);
 const PEAK_RSS_BUDGET: u64 = 30_000_000;
 const TOKEN: &str = "ccNumberRelayLocalDemoToken2026x";
@@ -142,6 +158,9 @@ fn smoke() {
 struct Run {
     init: Duration,
     first: Duration,
+    /// CPU time at the first `/next`, and when the function asks for the second event.
+    init_cpu: Duration,
+    first_cpu: Duration,
     warm_median: Duration,
     warm_p99: Duration,
     warm_cpu: Duration,
@@ -172,6 +191,7 @@ fn measure(
     let pid = child.id();
     let result = (|| {
         let init = emulator.wait_for_next(TIMEOUT)?.saturating_duration_since(started);
+        let init_cpu = process::cpu_time_precise(pid)?;
         let check = |n: usize, invocation: &emulator::Invocation| -> Result<(), String> {
             let answer: serde_json::Value = serde_json::from_slice(&invocation.response).map_err(|e| e.to_string())?;
             let ok = answer["statusCode"] == 200 && answer["body"].as_str().unwrap_or("").contains(expect_in_body);
@@ -185,6 +205,21 @@ fn measure(
         };
         let first = emulator.invoke("cold-0", &events[0], TIMEOUT)?;
         check(0, &first)?;
+        // `invoke` returns once the function has asked for the next event.
+        let first_cpu = process::cpu_time_precise(pid)?;
+        if warm == 0 {
+            // A cold start only: what the CPU rows are the medians of.
+            return Ok(Run {
+                init,
+                first: first.duration,
+                init_cpu,
+                first_cpu,
+                warm_median: Duration::ZERO,
+                warm_p99: Duration::ZERO,
+                warm_cpu: Duration::ZERO,
+                peak_rss: 0,
+            });
+        }
         let cpu_before = process::cpu_time(pid)?;
         let mut durations = Vec::with_capacity(warm);
         for n in 1..=warm {
@@ -198,6 +233,8 @@ fn measure(
         Ok(Run {
             init,
             first: first.duration,
+            init_cpu,
+            first_cpu,
             warm_median: durations[durations.len() / 2],
             warm_p99: durations[(durations.len() * 99 / 100).min(durations.len() - 1)],
             warm_cpu: (cpu_after - cpu_before) / warm as u32,
@@ -247,8 +284,8 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
     }
     let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
     println!(
-        "\n{:<12} {:>4} {:>10} {:>10} {:>11} {:>10} {:>14} {:>10}",
-        "binary", "rep", "init", "first", "warm p50", "warm p99", "warm cpu/inv", "peak RSS"
+        "\n{:<12} {:>4} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>14} {:>10}",
+        "binary", "rep", "init", "init cpu", "first", "cpu→1st", "warm p50", "warm p99", "warm cpu/inv", "peak RSS"
     );
     for rep in 1..=reps {
         // Alternate which binary goes first, so drift hits both alike.
@@ -258,9 +295,11 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
             let log = out_dir.join(format!("{name}-{rep}.log"));
             let r = measure(binary, &env, &events, warm, expect, &log)?;
             println!(
-                "{name:<12} {rep:>4} {:>10} {:>10} {:>11} {:>10} {:>14} {:>10}",
+                "{name:<12} {rep:>4} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>14} {:>10}",
                 ms(r.init),
+                ms(r.init_cpu),
                 ms(r.first),
+                ms(r.first_cpu),
                 ms(r.warm_median),
                 ms(r.warm_p99),
                 us(r.warm_cpu),
@@ -269,6 +308,22 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
             runs[i].push(r);
         }
     }
+    // The cold-start CPU rows: many short runs (exec, init, one invocation),
+    // alternating, so that a busy moment of a shared machine moves the medians little.
+    let cold_reps = env_number("COLD_START_COLD_REPS", 21).max(1);
+    let mut cold: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+    for rep in 1..=cold_reps {
+        let order: [usize; 2] = if rep % 2 == 1 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let (name, binary, expect) = binaries[i];
+            let log = out_dir.join(format!("{name}-cold.log"));
+            // Let the previous process's exit and moto's side of its connection
+            // finish first: on 2 cores they would run beside the one measured.
+            std::thread::sleep(Duration::from_millis(100));
+            cold[i].push(measure(binary, &env, &events, 0, expect, &log)?);
+        }
+    }
+    let [hello_cold, relay_cold] = &cold;
     let [hello_runs, relay_runs] = &runs;
     let med = |runs: &[Run], f: fn(&Run) -> Duration| median(runs.iter().map(f).collect());
     let med_rss = |runs: &[Run]| {
@@ -278,6 +333,10 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
     };
     let (h_init, r_init) = (med(hello_runs, |r| r.init), med(relay_runs, |r| r.init));
     let init_budget = h_init.mul_f64(INIT_BUDGET_MULTIPLE);
+    let (h_init_cpu, r_init_cpu) = (med(hello_cold, |r| r.init_cpu), med(relay_cold, |r| r.init_cpu));
+    let (h_first_cpu, r_first_cpu) = (med(hello_cold, |r| r.first_cpu), med(relay_cold, |r| r.first_cpu));
+    let first_cpu_budget = h_first_cpu.mul_f64(FIRST_CPU_BUDGET_MULTIPLE);
+    let ratio = |r: Duration, h: Duration| r.as_secs_f64() / h.as_secs_f64().max(1e-9);
     let r_cpu = med(relay_runs, |r| r.warm_cpu);
     let r_rss = med_rss(relay_runs);
     let verdict = |ok: bool| if ok { "within" } else { "OVER BUDGET" };
@@ -288,6 +347,24 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
             ms(r_init),
             format!("<= {INIT_BUDGET_MULTIPLE}x hello = {}", ms(init_budget)),
             verdict(r_init <= init_budget),
+        ),
+        (
+            format!("init CPU, all threads (schedstat; /{cold_reps})"),
+            ms(h_init_cpu),
+            ms(r_init_cpu),
+            format!("- ({:.2}x hello)", ratio(r_init_cpu, h_init_cpu)),
+            "",
+        ),
+        (
+            format!("CPU through the first invocation (/{cold_reps})"),
+            ms(h_first_cpu),
+            ms(r_first_cpu),
+            format!(
+                "<= {FIRST_CPU_BUDGET_MULTIPLE}x hello = {} ({:.2}x)",
+                ms(first_cpu_budget),
+                ratio(r_first_cpu, h_first_cpu)
+            ),
+            verdict(r_first_cpu <= first_cpu_budget),
         ),
         (
             "first invocation".to_owned(),
@@ -337,6 +414,7 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
     for (figure, h, r, budget, verdict) in rows {
         table.push_str(&format!("{figure:<42} {h:>12} {r:>12}   {budget:<30} {verdict}\n"));
     }
+    table.push_str(&where_it_goes(relay, hello, &env, reps)?);
     print!("{table}");
     if let Some(summary) = env_path("PERF_SUMMARY") {
         use std::io::Write;
@@ -348,6 +426,104 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
         file.write_all(table.as_bytes()).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Where the relay's cold-start CPU goes: each binary run to its exit with no
+/// environment, then (with `COLD_START_STEPS`) the perf/steps probe.
+fn where_it_goes(
+    relay: &Path,
+    hello: &Path,
+    env: &dyn Fn(&str) -> Vec<(String, String)>,
+    reps: usize,
+) -> Result<String, String> {
+    let reps = reps.max(5);
+    let exit_cpu = |binary: &Path| -> Result<Duration, String> {
+        let mut times = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let (cpu, _) = process::cpu_to_exit(
+                Command::new(binary)
+                    .env_clear()
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            )
+            .map_err(|e| format!("{}: {e}", binary.display()))?;
+            times.push(cpu);
+        }
+        Ok(median(times))
+    };
+    let (h_exit, r_exit) = (exit_cpu(hello)?, exit_cpu(relay)?);
+    let mut out = format!(
+        "\nwhere the relay's cold-start CPU goes (medians of {reps} runs)\n{:<62} {:>12} {:>12}\n{:<62} {:>12} {:>12}\n",
+        "step",
+        "hello-world",
+        "relay",
+        "exec to exit with no environment (binary size, std, tracing)",
+        ms(h_exit),
+        ms(r_exit),
+    );
+    let Some(probe) = env_path("COLD_START_STEPS") else {
+        out.push_str("(the relay's steps: set COLD_START_STEPS to the perf/steps binary; perf/bench.sh does)\n");
+        return Ok(out);
+    };
+    let event = manifest_dir().join("events/created.json");
+    let mut runs: Vec<Vec<(String, Duration)>> = Vec::with_capacity(reps);
+    // One unmeasured run: the page cache.
+    for rep in 0..=reps {
+        let output = Command::new(&probe)
+            .arg(&event)
+            .args(std::env::var_os("COLD_START_STEPS_PARTS").map(|_| "--parts"))
+            .env_clear()
+            .envs(env("127.0.0.1:9"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .output()
+            .map_err(|e| format!("{}: {e}", probe.display()))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let published = stderr
+            .lines()
+            .find_map(|line| line.strip_prefix("answer\t"))
+            .and_then(|answer| serde_json::from_str::<serde_json::Value>(answer).ok())
+            .is_some_and(|answer| {
+                answer["statusCode"] == 200
+                    && answer["body"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains(r#""status":"published""#)
+            });
+        if !output.status.success() || !published {
+            return Err(format!("{} failed: {}\n{stderr}", probe.display(), output.status));
+        }
+        let steps = stderr
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .filter_map(|(step, ns)| Some((step.to_owned(), Duration::from_nanos(ns.parse().ok()?))))
+            .collect();
+        if rep > 0 {
+            runs.push(steps);
+        }
+    }
+    let names: Vec<String> = runs[0].iter().map(|(step, _)| step.clone()).collect();
+    for (i, name) in names.iter().enumerate() {
+        let step = median(
+            runs.iter()
+                .map(|run| {
+                    run[i]
+                        .1
+                        .saturating_sub(if i == 0 { Duration::ZERO } else { run[i - 1].1 })
+                })
+                .collect(),
+        );
+        out.push_str(&format!("{:<62} {:>12} {:>12}\n", format!("  {name}"), "", ms(step)));
+    }
+    let total = median(runs.iter().map(|run| run[run.len() - 1].1).collect());
+    out.push_str(&format!(
+        "{:<62} {:>12} {:>12}\n",
+        "  total (in one process, without the Runtime API client)",
+        "",
+        ms(total)
+    ));
+    Ok(out)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
