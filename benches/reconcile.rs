@@ -9,7 +9,7 @@
 //! Under `cargo test --all-targets` it reconciles 30 numbers and checks the
 //! counts: no timings there.
 //!
-//! CPU is the reconciler's thread (`CLOCK_THREAD_CPUTIME_ID`): the runtime
+//! A scan counts once however many pages DynamoDB returns. CPU is the reconciler's thread (`CLOCK_THREAD_CPUTIME_ID`): the runtime
 //! is single-threaded, moto is another process and the stand-in serves from
 //! threads of its own.
 
@@ -256,7 +256,7 @@ impl Measured {
     fn line(&self, what: &str) -> String {
         let c = &self.calls;
         format!(
-            "  {what:<27} CPU {:>7.1} ms, wall {:>6.1} s; RingCentral: {} list pages, {} gets; DynamoDB: {} scans, {} reads, {} writes; published {}",
+            "  {what:<27} CPU {:>7.1} ms, wall {:>6.1} s; RingCentral: {} list pages, {} gets; DynamoDB: {} scans, {} reads, {} writes; {} {}",
             self.cpu.as_secs_f64() * 1000.0,
             self.wall.as_secs_f64(),
             c.list_pages.load(Ordering::Relaxed),
@@ -264,6 +264,7 @@ impl Measured {
             c.scans.load(Ordering::Relaxed),
             c.reads.load(Ordering::Relaxed),
             c.writes.load(Ordering::Relaxed),
+            if self.report.baseline_taken { "recorded as baseline" } else { "published" },
             self.report.published_total()
         )
     }
