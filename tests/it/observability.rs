@@ -173,13 +173,23 @@ async fn every_outcome_logs_one_summary_line_emits_its_metric_and_never_the_toke
         ),
         (Some("Publish"), Some("aws"), Some(false))
     );
-    assert!(sns["end_time"].as_f64() >= sns["start_time"].as_f64());
+    let (start, end) = (sns["start_time"].as_f64().unwrap(), sns["end_time"].as_f64().unwrap());
+    assert!(end >= start && start > 1.0e9, "{sns}");
 
     handle(&relay, with_context(&event_file("parked"), "req-parked")).await;
     let line = summary("req-parked");
     assert_eq!(
         (line["outcome"].as_str(), line["reason"].as_str()),
         (Some("parked"), Some("invalid_e164"))
+    );
+    // What the refused body still said names it in the line, for the operator who searches by uuid.
+    assert_eq!(
+        (
+            line["notification_id"].as_str(),
+            line["event_type"].as_str(),
+            line["phone_number_id"].as_str()
+        ),
+        (Some("badbad00-0000-4000-8000-000000000001"), Some("Created"), Some("987654321"))
     );
     assert_metric(&flush(), "NotificationsParked", &[("reason", "invalid_e164")], json!(1));
     let segments = subsegments(&daemon);
