@@ -7,6 +7,7 @@
 
 use super::client::{Client, Method};
 use super::error::{ErrorBody, RingCentralError as Error};
+use super::subscription::expect_ok;
 use super::{Listing, PhoneNumbersApi};
 use crate::change::{NumberState, PhoneNumberId};
 use crate::notification::decode_number;
@@ -140,17 +141,6 @@ fn id_segment(id: &PhoneNumberId) -> Result<&str, Error> {
             detail: format!("{text:?} is not a phone number id"),
         })
     }
-}
-
-fn expect_ok(answer: &super::client::Answer, operation: &'static str) -> Result<(), Error> {
-    if (200..300).contains(&answer.status) {
-        return Ok(());
-    }
-    Err(Error::Api {
-        status: answer.status,
-        operation,
-        detail: ErrorBody::parse(&answer.body).detail(&answer.body),
-    })
 }
 
 #[cfg(test)]

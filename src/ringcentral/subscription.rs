@@ -225,7 +225,8 @@ fn expect_found(answer: &super::client::Answer, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn expect_ok(answer: &super::client::Answer, operation: &'static str) -> Result<(), Error> {
+/// A 2xx answer, or RingCentral's error as one line.
+pub(super) fn expect_ok(answer: &super::client::Answer, operation: &'static str) -> Result<(), Error> {
     if (200..300).contains(&answer.status) {
         return Ok(());
     }

@@ -9,19 +9,6 @@ use std::time::{Duration, Instant};
 /// leave the rest for process and emulator overhead.
 const RINGCENTRAL_LIMIT: Duration = Duration::from_millis(3000);
 
-/// Accepts TCP connections and never answers: an SNS that hangs.
-fn hanging_listener() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    port
-}
-
 fn headers() -> [(&'static str, &'static str); 2] {
     [("content-type", "application/json"), ("verification-token", TOKEN)]
 }

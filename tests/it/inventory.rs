@@ -89,17 +89,9 @@ async fn the_baseline_marker_is_kept_apart_and_taken_once() {
     assert!(inventory.all().await.unwrap().is_empty(), "the marker is no number");
 }
 
-/// Accepts connections and never answers.
+/// An endpoint that accepts connections and never answers.
 pub fn hanging_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    format!("http://127.0.0.1:{port}")
+    format!("http://127.0.0.1:{}", hanging_listener())
 }
 
 #[tokio::test(flavor = "multi_thread")]

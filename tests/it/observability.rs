@@ -189,7 +189,11 @@ async fn every_outcome_logs_one_summary_line_emits_its_metric_and_never_the_toke
             line["event_type"].as_str(),
             line["phone_number_id"].as_str()
         ),
-        (Some("badbad00-0000-4000-8000-000000000001"), Some("Created"), Some("987654321"))
+        (
+            Some("badbad00-0000-4000-8000-000000000001"),
+            Some("Created"),
+            Some("987654321")
+        )
     );
     assert_metric(&flush(), "NotificationsParked", &[("reason", "invalid_e164")], json!(1));
     let segments = subsegments(&daemon);

@@ -22,6 +22,19 @@ async fn queue_depth(aws: &Aws, queue: &str) -> usize {
         .sum()
 }
 
+/// The relay with this environment (a topic that does not exist yet, say).
+fn relay_with(aws: &Aws, env: &[(&str, String)]) -> TestRelay {
+    let config =
+        cc_number_relay::config::Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    Relay {
+        token: config.verification_token,
+        sink: AwsSink::new(&aws.sdk, config.topics, config.dead_letter_queue_url),
+        inventory: None,
+        xray: Default::default(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
     let aws = Aws::moto().await;
@@ -29,15 +42,7 @@ async fn redrive_publishes_what_now_passes_and_keeps_what_still_fails() {
     let late_topic = format!("arn:aws:sns:us-east-1:123456789012:late-created-{}", std::process::id());
     let mut env = topology.env();
     env[0].1 = late_topic.clone();
-    let config =
-        cc_number_relay::config::Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-            .unwrap();
-    let relay = Relay {
-        token: config.verification_token,
-        sink: AwsSink::new(&aws.sdk, config.topics, config.dead_letter_queue_url),
-        inventory: None,
-        xray: Default::default(),
-    };
+    let relay = relay_with(&aws, &env);
 
     // Parked because its topic does not exist yet, and parked as not E.164.
     let answer = handle(&relay, request(&event_file("created"))).await;
@@ -210,15 +215,7 @@ async fn a_publish_that_still_fails_stays_put_with_its_message_id() {
     let topology = Topology::create(&aws, false).await;
     let mut env = topology.env();
     env[0].1 = format!("arn:aws:sns:us-east-1:123456789012:{}", unique("never-created"));
-    let config =
-        cc_number_relay::config::Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-            .unwrap();
-    let relay = Relay {
-        token: config.verification_token,
-        sink: AwsSink::new(&aws.sdk, config.topics, config.dead_letter_queue_url),
-        inventory: None,
-        xray: Default::default(),
-    };
+    let relay = relay_with(&aws, &env);
     assert_eq!(handle(&relay, request(&event_file("created"))).await.status(), 200);
     let before = message_ids(&aws, &topology.dead_letter_queue).await;
     assert_eq!(before.len(), 1);

@@ -23,6 +23,19 @@ static MOTO: OnceLock<Moto> = OnceLock::new();
 /// A moto that a parent test process already runs (see `super::alone`).
 pub const MOTO_ENDPOINT: &str = "CC_NUMBER_RELAY_TEST_MOTO";
 
+/// Accepts TCP connections and never answers: an AWS service that hangs.
+pub fn hanging_listener() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
