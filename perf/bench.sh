@@ -5,7 +5,8 @@
 #  1. handler cost: criterion (benches/handler.rs) against the serde_json::Value floor;
 #  2. cold start, warm invocation CPU and peak RSS: the x86_64 release binary and
 #     a lambda_http hello-world (perf/hello, same profile), same run, against a
-#     local Runtime API emulator with SNS on moto (benches/cold_start/): CPU
+#     local Runtime API emulator with SNS on moto (benches/cold_start/), the relay
+#     also with INVENTORY_TABLE naming a DynamoDB table in moto: CPU
 #     through init and through the first invocation (budget: 2x hello-world's),
 #     then where the relay's cold-start CPU goes, step by step (perf/steps);
 #  3. size: the arm64 bootstrap from `cargo lambda build --release --arm64`

@@ -1,7 +1,20 @@
 //! Cold start, warm invocations, CPU and memory of the release `bootstrap`,
 //! side by side with a minimal `lambda_http` hello-world (perf/hello, the same
 //! release profile), both run in the same benchmark against a local Lambda
-//! Runtime API emulator (see `emulator.rs`), with SNS on a local moto server.
+//! Runtime API emulator (see `emulator.rs`), with SNS and DynamoDB on a local
+//! moto server. The relay runs twice over: as configured by default
+//! (`relay`), and with `INVENTORY_TABLE` naming a table in moto
+//! (`relay+inventory`: each notification then costs a GetItem, the Publish
+//! and a conditional PutItem).
+//!
+//! Every invocation gets a notification of its own (the created, updated and
+//! deleted events in turn, each with a new uuid and a timestamp one second
+//! after the previous one's), so that with the inventory none is a duplicate
+//! or stale: each is published and recorded. After each measured run of the
+//! relay with the inventory the benchmark reads the table back and checks
+//! that the last notification sent is the one recorded; the inventory calls
+//! that failed (the relay then publishes as without one) are counted from its
+//! log.
 //!
 //! Run it with `make bench` (perf/bench.sh builds both binaries and sets
 //! `COLD_START_RELAY` and `COLD_START_HELLO`). Under `cargo test --all-targets`
@@ -16,7 +29,7 @@
 //!   invocation (when it asks for the second event): what a cold start costs,
 //!   robust to a shared machine where wall time is not. Its rows are the medians
 //!   of `COLD_START_COLD_REPS` (21) further cold starts of each binary,
-//!   alternating, each ended after its first invocation;
+//!   in turn, each ended after its first invocation;
 //! - CPU (user+sys, /proc/<pid>/stat) over `COLD_START_WARM` warm invocations;
 //! - peak RSS (VmHWM) after them.
 //!
@@ -25,7 +38,9 @@
 //! Then, where the relay's cold-start CPU goes: each binary run to its exit
 //! with no environment (loading the binary, std and tracing start-up: the cost
 //! of its size), and, when `COLD_START_STEPS` names the perf/steps probe, the
-//! steps of the relay's `main` one by one (see perf/steps/src/main.rs).
+//! steps of the relay's `main` one by one (see perf/steps/src/main.rs),
+//! without and with the inventory (its step "inventory client" is then the
+//! DynamoDB client's own cost).
 //!
 //! With `COLD_START_STEPS_PARTS=1` the probe also times the pieces an SDK client
 //! is built from (`--parts`), before the relay's own steps.
@@ -77,6 +92,91 @@ fn manifest_dir() -> &'static Path {
 fn event(name: &str) -> Vec<u8> {
     let path = manifest_dir().join(format!("events/{name}.json"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The notification events in turn, each made a notification of its own: a
+/// new uuid (same length) and a timestamp one second after the previous
+/// event's (same format), written over the template's in the API Gateway
+/// event's body (a JSON string, so the values appear there verbatim).
+struct Notifications {
+    templates: Vec<Template>,
+    sent: std::cell::Cell<u64>,
+}
+
+struct Template {
+    event: String,
+    uuid: String,
+    timestamp: String,
+    phone_number_id: String,
+}
+
+/// One event to invoke with, and the ids it carries.
+struct Notification {
+    event: Vec<u8>,
+    uuid: String,
+    phone_number_id: String,
+}
+
+impl Notifications {
+    fn load(names: &[&str]) -> Result<Self, String> {
+        let templates = names
+            .iter()
+            .map(|name| {
+                let event = String::from_utf8(event(name)).map_err(|e| format!("{name}: {e}"))?;
+                let api: serde_json::Value = serde_json::from_str(&event).map_err(|e| format!("{name}: {e}"))?;
+                let body: serde_json::Value = serde_json::from_str(api["body"].as_str().unwrap_or(""))
+                    .map_err(|e| format!("{name}: body: {e}"))?;
+                let field = |key: &str| -> Result<String, String> {
+                    let value = body[key].as_str().unwrap_or("").to_owned();
+                    if value.is_empty() || event.matches(&value).count() != 1 {
+                        return Err(format!("events/{name}.json: its {key} must appear exactly once"));
+                    }
+                    Ok(value)
+                };
+                let phone_number_id = match &body["body"]["phoneNumberInfo"]["id"] {
+                    serde_json::Value::String(id) => id.clone(),
+                    serde_json::Value::Number(id) => id.to_string(),
+                    _ => return Err(format!("events/{name}.json: no phoneNumberInfo.id")),
+                };
+                Ok(Template {
+                    uuid: field("uuid")?,
+                    timestamp: field("timestamp")?,
+                    phone_number_id,
+                    event,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Self {
+            templates,
+            sent: std::cell::Cell::new(0),
+        })
+    }
+
+    fn next(&self) -> Notification {
+        let n = self.sent.get();
+        self.sent.set(n + 1);
+        let template = &self.templates[(n % self.templates.len() as u64) as usize];
+        // 2026-02-01T00:00:00Z plus n seconds, for 28 days' worth of invocations.
+        assert!(n < 28 * 86_400, "more invocations than distinct timestamps");
+        let millis = if template.timestamp.contains('.') { ".000" } else { "" };
+        let timestamp = format!(
+            "2026-02-{:02}T{:02}:{:02}:{:02}{millis}Z",
+            1 + n / 86_400,
+            n / 3_600 % 24,
+            n / 60 % 60,
+            n % 60
+        );
+        let uuid = format!("00000000-0000-4000-8000-{n:012x}");
+        let event = template
+            .event
+            .replacen(&template.uuid, &uuid, 1)
+            .replacen(&template.timestamp, &timestamp, 1);
+        Notification {
+            event: event.into_bytes(),
+            uuid,
+            phone_number_id: template.phone_number_id.clone(),
+        }
+    }
 }
 
 /// The environment Lambda gives a `provided.al2023` function, less what only
@@ -149,6 +249,20 @@ fn smoke() {
         answer["headers"]["validation-token"], "a1b2c3d4-handshake-token",
         "{answer}"
     );
+    // The events the benchmark invokes with: each a notification of its own.
+    let notifications = Notifications::load(&["created", "updated", "deleted"]).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut last = String::new();
+    for _ in 0..7 {
+        let sent = notifications.next();
+        let api: serde_json::Value = serde_json::from_slice(&sent.event).unwrap();
+        let body: serde_json::Value = serde_json::from_str(api["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["uuid"], sent.uuid.as_str());
+        let at = body["timestamp"].as_str().unwrap().to_owned();
+        assert!(at > last, "{at} is not after {last}");
+        assert!(seen.insert(sent.uuid));
+        last = at;
+    }
     println!(
         "cold_start: the Runtime API emulator drove one handshake through the relay (timings only under `make bench`)"
     );
@@ -165,14 +279,21 @@ struct Run {
     warm_p99: Duration,
     warm_cpu: Duration,
     peak_rss: u64,
+    /// The phone number id and the notification id of the last event sent.
+    last_sent: (String, String),
+    /// Inventory calls that failed (the relay logs each, then publishes as without one).
+    inventory_failures: usize,
 }
 
+/// The relay's warning when an inventory call fails (src/publish.rs).
+const INVENTORY_FAILED: &str = "publishing as if there were no inventory";
+
 /// Starts `binary` under a fresh emulator, invokes it once cold and `warm`
-/// times warm with `events` in turn, and reads its CPU time and peak RSS.
+/// times warm with the next of `events` each, and reads its CPU time and peak RSS.
 fn measure(
     binary: &Path,
     env: &dyn Fn(&str) -> Vec<(String, String)>,
-    events: &[Vec<u8>],
+    events: &Notifications,
     warm: usize,
     expect_in_body: &str,
     log: &Path,
@@ -189,7 +310,7 @@ fn measure(
     let started = Instant::now();
     let mut child = process::spawn_tied(&mut command).map_err(|e| format!("{}: {e}", binary.display()))?;
     let pid = child.id();
-    let result = (|| {
+    let result: Result<Run, String> = (|| {
         let init = emulator.wait_for_next(TIMEOUT)?.saturating_duration_since(started);
         let init_cpu = process::cpu_time_precise(pid)?;
         let check = |n: usize, invocation: &emulator::Invocation| -> Result<(), String> {
@@ -203,7 +324,8 @@ fn measure(
                 )
             })
         };
-        let first = emulator.invoke("cold-0", &events[0], TIMEOUT)?;
+        let mut sent = events.next();
+        let first = emulator.invoke("cold-0", &sent.event, TIMEOUT)?;
         check(0, &first)?;
         // `invoke` returns once the function has asked for the next event.
         let first_cpu = process::cpu_time_precise(pid)?;
@@ -218,12 +340,15 @@ fn measure(
                 warm_p99: Duration::ZERO,
                 warm_cpu: Duration::ZERO,
                 peak_rss: 0,
+                last_sent: (sent.phone_number_id, sent.uuid),
+                inventory_failures: 0,
             });
         }
         let cpu_before = process::cpu_time(pid)?;
         let mut durations = Vec::with_capacity(warm);
         for n in 1..=warm {
-            let invocation = emulator.invoke(&format!("warm-{n}"), &events[n % events.len()], TIMEOUT)?;
+            sent = events.next();
+            let invocation = emulator.invoke(&format!("warm-{n}"), &sent.event, TIMEOUT)?;
             check(n, &invocation)?;
             durations.push(invocation.duration);
         }
@@ -239,12 +364,30 @@ fn measure(
             warm_p99: durations[(durations.len() * 99 / 100).min(durations.len() - 1)],
             warm_cpu: (cpu_after - cpu_before) / warm as u32,
             peak_rss,
+            last_sent: (sent.phone_number_id, sent.uuid),
+            inventory_failures: 0,
         })
     })();
     let _ = child.kill();
     let _ = child.wait();
-    result
+    let mut run = result?;
+    let logged = std::fs::read_to_string(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    run.inventory_failures = logged.matches(INVENTORY_FAILED).count();
+    Ok(run)
 }
+
+/// One configuration measured: a binary and the environment it is started with.
+struct Subject<'a> {
+    name: &'static str,
+    binary: &'a Path,
+    /// What each answer's body must contain.
+    expect: &'static str,
+    env: &'a dyn Fn(&str) -> Vec<(String, String)>,
+    /// `INVENTORY_TABLE`, when set.
+    table: Option<&'a str>,
+}
+
+const PUBLISHED: &str = r#""status":"published""#;
 
 fn run(relay: &Path, hello: &Path) -> Result<(), String> {
     check_same_release_profile()?;
@@ -255,16 +398,56 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
 
     let moto = moto::Moto::start()?;
     let topology = moto.topology()?;
+    let table = moto.inventory_table()?;
     let endpoint = moto.endpoint.clone();
     let env = |api: &str| lambda_env(api, &endpoint, &topology);
-    let events = [event("created"), event("updated"), event("deleted")];
+    let mut with_table = topology.clone();
+    with_table.push(("INVENTORY_TABLE", table.clone()));
+    let env_inventory = |api: &str| lambda_env(api, &endpoint, &with_table);
+    let events = Notifications::load(&["created", "updated", "deleted"])?;
 
-    let binaries: [(&str, &Path, &str); 2] = [
-        ("hello-world", hello, "hello"),
-        ("relay", relay, r#""status":"published""#),
+    let subjects = [
+        Subject {
+            name: "hello-world",
+            binary: hello,
+            expect: "hello",
+            env: &env,
+            table: None,
+        },
+        Subject {
+            name: "relay",
+            binary: relay,
+            expect: PUBLISHED,
+            env: &env,
+            table: None,
+        },
+        Subject {
+            name: "relay+inventory",
+            binary: relay,
+            expect: PUBLISHED,
+            env: &env_inventory,
+            table: Some(&table),
+        },
     ];
+    // Measures one run, and checks that the relay with the inventory recorded
+    // the last notification it was sent (unless it logged a failed call).
+    let measured = |subject: &Subject, warm: usize, log: &Path| -> Result<Run, String> {
+        let run = measure(subject.binary, subject.env, &events, warm, subject.expect, log)?;
+        if let Some(table) = subject.table.filter(|_| run.inventory_failures == 0) {
+            let (id, uuid) = &run.last_sent;
+            let recorded = moto.recorded_notification(table, id)?;
+            if recorded.as_deref() != Some(uuid.as_str()) {
+                return Err(format!(
+                    "{}: the inventory holds notification {recorded:?} for {id}, not the last one sent ({uuid}); see {}",
+                    subject.name,
+                    log.display()
+                ));
+            }
+        }
+        Ok(run)
+    };
     println!(
-        "cold_start: {reps} repetitions of exec + 1 cold + {warm} warm invocations for each binary, alternating;\n  relay: {} ({} bytes)\n  hello: {} ({} bytes)\n  SNS: moto at {endpoint}; function logs in {}",
+        "cold_start: {reps} repetitions of exec + 1 cold + {warm} warm invocations for each, in turn;\n  relay: {} ({} bytes), also with INVENTORY_TABLE={table}\n  hello: {} ({} bytes)\n  SNS and DynamoDB: moto at {endpoint}; function logs in {}",
         relay.display(),
         size_of(relay),
         hello.display(),
@@ -272,30 +455,22 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
         out_dir.display()
     );
     // One unmeasured run each: the page cache and moto's first requests.
-    for (name, binary, expect) in binaries {
-        measure(
-            binary,
-            &env,
-            &events,
-            20,
-            expect,
-            &out_dir.join(format!("{name}-warmup.log")),
-        )?;
+    for subject in &subjects {
+        measured(subject, 20, &out_dir.join(format!("{}-warmup.log", subject.name)))?;
     }
-    let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+    let mut runs: [Vec<Run>; 3] = Default::default();
     println!(
-        "\n{:<12} {:>4} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>14} {:>10}",
+        "\n{:<16} {:>4} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>14} {:>10}",
         "binary", "rep", "init", "init cpu", "first", "cpu→1st", "warm p50", "warm p99", "warm cpu/inv", "peak RSS"
     );
     for rep in 1..=reps {
-        // Alternate which binary goes first, so drift hits both alike.
-        let order: [usize; 2] = if rep % 2 == 1 { [0, 1] } else { [1, 0] };
-        for i in order {
-            let (name, binary, expect) = binaries[i];
-            let log = out_dir.join(format!("{name}-{rep}.log"));
-            let r = measure(binary, &env, &events, warm, expect, &log)?;
+        // Rotate which goes first, so drift hits all alike.
+        for i in (0..3).map(|k| (k + rep) % 3) {
+            let subject = &subjects[i];
+            let name = subject.name;
+            let r = measured(subject, warm, &out_dir.join(format!("{name}-{rep}.log")))?;
             println!(
-                "{name:<12} {rep:>4} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>14} {:>10}",
+                "{name:<16} {rep:>4} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>14} {:>10}{}",
                 ms(r.init),
                 ms(r.init_cpu),
                 ms(r.first),
@@ -303,118 +478,139 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
                 ms(r.warm_median),
                 ms(r.warm_p99),
                 us(r.warm_cpu),
-                mb(r.peak_rss)
+                mb(r.peak_rss),
+                failures_note(r.inventory_failures)
             );
             runs[i].push(r);
         }
     }
     // The cold-start CPU rows: many short runs (exec, init, one invocation),
-    // alternating, so that a busy moment of a shared machine moves the medians little.
+    // in turn, so that a busy moment of a shared machine moves the medians little.
     let cold_reps = env_number("COLD_START_COLD_REPS", 21).max(1);
-    let mut cold: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+    let mut cold: [Vec<Run>; 3] = Default::default();
     for rep in 1..=cold_reps {
-        let order: [usize; 2] = if rep % 2 == 1 { [0, 1] } else { [1, 0] };
-        for i in order {
-            let (name, binary, expect) = binaries[i];
-            let log = out_dir.join(format!("{name}-cold.log"));
+        for i in (0..3).map(|k| (k + rep) % 3) {
+            let subject = &subjects[i];
+            let log = out_dir.join(format!("{}-cold.log", subject.name));
             // Let the previous process's exit and moto's side of its connection
             // finish first: on 2 cores they would run beside the one measured.
             std::thread::sleep(Duration::from_millis(100));
-            cold[i].push(measure(binary, &env, &events, 0, expect, &log)?);
+            cold[i].push(measured(subject, 0, &log)?);
         }
     }
-    let [hello_cold, relay_cold] = &cold;
-    let [hello_runs, relay_runs] = &runs;
-    let med = |runs: &[Run], f: fn(&Run) -> Duration| median(runs.iter().map(f).collect());
-    let med_rss = |runs: &[Run]| {
+    let med =
+        |runs: &[Vec<Run>; 3], f: fn(&Run) -> Duration| runs.each_ref().map(|r| median(r.iter().map(f).collect()));
+    let rss = runs.each_ref().map(|runs| {
         let mut v: Vec<u64> = runs.iter().map(|r| r.peak_rss).collect();
         v.sort();
         v[v.len() / 2]
-    };
-    let (h_init, r_init) = (med(hello_runs, |r| r.init), med(relay_runs, |r| r.init));
-    let init_budget = h_init.mul_f64(INIT_BUDGET_MULTIPLE);
-    let (h_init_cpu, r_init_cpu) = (med(hello_cold, |r| r.init_cpu), med(relay_cold, |r| r.init_cpu));
-    let (h_first_cpu, r_first_cpu) = (med(hello_cold, |r| r.first_cpu), med(relay_cold, |r| r.first_cpu));
-    let first_cpu_budget = h_first_cpu.mul_f64(FIRST_CPU_BUDGET_MULTIPLE);
+    });
+    let init = med(&runs, |r| r.init);
+    let init_budget = init[0].mul_f64(INIT_BUDGET_MULTIPLE);
+    let init_cpu = med(&cold, |r| r.init_cpu);
+    let first_cpu = med(&cold, |r| r.first_cpu);
+    let first_cpu_budget = first_cpu[0].mul_f64(FIRST_CPU_BUDGET_MULTIPLE);
+    let warm_cpu = med(&runs, |r| r.warm_cpu);
     let ratio = |r: Duration, h: Duration| r.as_secs_f64() / h.as_secs_f64().max(1e-9);
-    let r_cpu = med(relay_runs, |r| r.warm_cpu);
-    let r_rss = med_rss(relay_runs);
-    let verdict = |ok: bool| if ok { "within" } else { "OVER BUDGET" };
-    let rows = [
+    let verdict = |relay: bool, inventory: bool| {
+        let word = |ok: bool| if ok { "within" } else { "OVER BUDGET" };
+        format!("{} / {}", word(relay), word(inventory))
+    };
+    let times = |t: [Duration; 3]| t.map(ms);
+    let rows: [(String, [String; 3], String, String); 8] = [
         (
             "init (exec to first /next)".to_owned(),
-            ms(h_init),
-            ms(r_init),
+            times(init),
             format!("<= {INIT_BUDGET_MULTIPLE}x hello = {}", ms(init_budget)),
-            verdict(r_init <= init_budget),
+            verdict(init[1] <= init_budget, init[2] <= init_budget),
         ),
         (
             format!("init CPU, all threads (schedstat; /{cold_reps})"),
-            ms(h_init_cpu),
-            ms(r_init_cpu),
-            format!("- ({:.2}x hello)", ratio(r_init_cpu, h_init_cpu)),
-            "",
+            times(init_cpu),
+            format!(
+                "- ({:.2}x / {:.2}x hello)",
+                ratio(init_cpu[1], init_cpu[0]),
+                ratio(init_cpu[2], init_cpu[0])
+            ),
+            String::new(),
         ),
         (
             format!("CPU through the first invocation (/{cold_reps})"),
-            ms(h_first_cpu),
-            ms(r_first_cpu),
+            times(first_cpu),
             format!(
-                "<= {FIRST_CPU_BUDGET_MULTIPLE}x hello = {} ({:.2}x)",
+                "<= {FIRST_CPU_BUDGET_MULTIPLE}x hello = {} ({:.2}x / {:.2}x)",
                 ms(first_cpu_budget),
-                ratio(r_first_cpu, h_first_cpu)
+                ratio(first_cpu[1], first_cpu[0]),
+                ratio(first_cpu[2], first_cpu[0])
             ),
-            verdict(r_first_cpu <= first_cpu_budget),
+            verdict(first_cpu[1] <= first_cpu_budget, first_cpu[2] <= first_cpu_budget),
         ),
         (
             "first invocation".to_owned(),
-            ms(med(hello_runs, |r| r.first)),
-            ms(med(relay_runs, |r| r.first)),
+            times(med(&runs, |r| r.first)),
             "-".to_owned(),
-            "",
+            String::new(),
         ),
         (
             "warm invocation, wall p50".to_owned(),
-            ms(med(hello_runs, |r| r.warm_median)),
-            ms(med(relay_runs, |r| r.warm_median)),
-            "- (includes moto's reply)".to_owned(),
-            "",
+            times(med(&runs, |r| r.warm_median)),
+            "- (includes moto's replies)".to_owned(),
+            String::new(),
         ),
         (
             "warm invocation, wall p99".to_owned(),
-            ms(med(hello_runs, |r| r.warm_p99)),
-            ms(med(relay_runs, |r| r.warm_p99)),
+            times(med(&runs, |r| r.warm_p99)),
             "-".to_owned(),
-            "",
+            String::new(),
         ),
         (
             format!("warm CPU user+sys per invocation (/{warm})"),
-            us(med(hello_runs, |r| r.warm_cpu)),
-            us(r_cpu),
+            warm_cpu.map(us),
             format!("<= {}", us(WARM_CPU_BUDGET)),
-            verdict(r_cpu <= WARM_CPU_BUDGET),
+            verdict(warm_cpu[1] <= WARM_CPU_BUDGET, warm_cpu[2] <= WARM_CPU_BUDGET),
         ),
         (
             format!("peak RSS (VmHWM) after {warm} warm"),
-            mb(med_rss(hello_runs)),
-            mb(r_rss),
+            rss.map(mb),
             format!("<= {}", mb(PEAK_RSS_BUDGET)),
-            verdict(r_rss <= PEAK_RSS_BUDGET),
+            verdict(rss[1] <= PEAK_RSS_BUDGET, rss[2] <= PEAK_RSS_BUDGET),
         ),
     ];
     let mut table = format!(
-        "\ncold start and warm invocations: medians of {reps} repetitions (CPU resolution: one {} clock tick / {warm})\n{:<42} {:>12} {:>12}   {:<30} {}\n",
+        "\ncold start and warm invocations: medians of {reps} repetitions (CPU resolution: one {} clock tick / {warm})\n{:<42} {:>12} {:>12} {:>16}   {:<40} {}\n",
         us(process::clock_tick()),
         "figure",
         "hello-world",
         "relay",
-        "budget (relay)",
+        "relay+inventory",
+        "budget (relay / relay+inventory)",
         "verdict"
     );
-    for (figure, h, r, budget, verdict) in rows {
-        table.push_str(&format!("{figure:<42} {h:>12} {r:>12}   {budget:<30} {verdict}\n"));
+    for (figure, [h, r, i], budget, verdict) in rows {
+        table.push_str(&format!(
+            "{figure:<42} {h:>12} {r:>12} {i:>16}   {budget:<40} {verdict}\n"
+        ));
     }
-    table.push_str(&where_it_goes(relay, hello, &env, reps)?);
+    let failed: usize = runs[2].iter().chain(&cold[2]).map(|r| r.inventory_failures).sum();
+    let delta = |a: Duration, b: Duration| format!("{:+.2} ms", (a.as_secs_f64() - b.as_secs_f64()) * 1e3);
+    table.push_str(&format!(
+        "\nthe inventory's cost: relay+inventory - relay (differences of the medians above)\n\
+         {:<62} {:>12}\n{:<62} {:>12}\n{:<62} {:>12}\n{:<62} {:>12}\n{:<62} {:>12}\n",
+        "init CPU (the DynamoDB client)",
+        delta(init_cpu[2], init_cpu[1]),
+        "CPU through the first invocation (the client, GetItem, PutItem)",
+        delta(first_cpu[2], first_cpu[1]),
+        "warm CPU per invocation (GetItem, PutItem)",
+        format!(
+            "{:+.0} µs",
+            (warm_cpu[2].as_secs_f64() - warm_cpu[1].as_secs_f64()) * 1e6
+        ),
+        "peak RSS",
+        format!("{:+.1} MB", (rss[2] as f64 - rss[1] as f64) / 1e6),
+        "inventory calls that failed (logged; published without)",
+        failed,
+    ));
+    table.push_str(&where_it_goes(&subjects, &events, &out_dir, reps)?);
     print!("{table}");
     if let Some(summary) = env_path("PERF_SUMMARY") {
         use std::io::Write;
@@ -428,12 +624,21 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
     Ok(())
 }
 
+fn failures_note(failures: usize) -> String {
+    if failures == 0 {
+        String::new()
+    } else {
+        format!("   ({failures} inventory calls failed; published without)")
+    }
+}
+
 /// Where the relay's cold-start CPU goes: each binary run to its exit with no
-/// environment, then (with `COLD_START_STEPS`) the perf/steps probe.
+/// environment, then (with `COLD_START_STEPS`) the perf/steps probe, without
+/// and with the inventory.
 fn where_it_goes(
-    relay: &Path,
-    hello: &Path,
-    env: &dyn Fn(&str) -> Vec<(String, String)>,
+    subjects: &[Subject; 3],
+    events: &Notifications,
+    out_dir: &Path,
     reps: usize,
 ) -> Result<String, String> {
     let reps = reps.max(5);
@@ -452,60 +657,69 @@ fn where_it_goes(
         }
         Ok(median(times))
     };
-    let (h_exit, r_exit) = (exit_cpu(hello)?, exit_cpu(relay)?);
+    let (h_exit, r_exit) = (exit_cpu(subjects[0].binary)?, exit_cpu(subjects[1].binary)?);
     let mut out = format!(
-        "\nwhere the relay's cold-start CPU goes (medians of {reps} runs)\n{:<62} {:>12} {:>12}\n{:<62} {:>12} {:>12}\n",
+        "\nwhere the relay's cold-start CPU goes (medians of {reps} runs)\n{:<62} {:>12} {:>12} {:>16}\n{:<62} {:>12} {:>12} {:>16}\n",
         "step",
         "hello-world",
         "relay",
+        "relay+inventory",
         "exec to exit with no environment (binary size, std, tracing)",
         ms(h_exit),
         ms(r_exit),
+        "(same binary)",
     );
     let Some(probe) = env_path("COLD_START_STEPS") else {
         out.push_str("(the relay's steps: set COLD_START_STEPS to the perf/steps binary; perf/bench.sh does)\n");
         return Ok(out);
     };
-    let event = manifest_dir().join("events/created.json");
-    let mut runs: Vec<Vec<(String, Duration)>> = Vec::with_capacity(reps);
-    // One unmeasured run: the page cache.
+    // The probe's first invocation, a notification of its own each time.
+    let event = out_dir.join("steps-event.json");
+    let mut runs: [Vec<Vec<(String, Duration)>>; 2] = Default::default();
+    // One unmeasured run each: the page cache.
     for rep in 0..=reps {
-        let output = Command::new(&probe)
-            .arg(&event)
-            .args(std::env::var_os("COLD_START_STEPS_PARTS").map(|_| "--parts"))
-            .env_clear()
-            .envs(env("127.0.0.1:9"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .output()
-            .map_err(|e| format!("{}: {e}", probe.display()))?;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let published = stderr
-            .lines()
-            .find_map(|line| line.strip_prefix("answer\t"))
-            .and_then(|answer| serde_json::from_str::<serde_json::Value>(answer).ok())
-            .is_some_and(|answer| {
-                answer["statusCode"] == 200
-                    && answer["body"]
-                        .as_str()
-                        .unwrap_or("")
-                        .contains(r#""status":"published""#)
-            });
-        if !output.status.success() || !published {
-            return Err(format!("{} failed: {}\n{stderr}", probe.display(), output.status));
-        }
-        let steps = stderr
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
-            .filter_map(|(step, ns)| Some((step.to_owned(), Duration::from_nanos(ns.parse().ok()?))))
-            .collect();
-        if rep > 0 {
-            runs.push(steps);
+        let order = if rep % 2 == 0 { [1, 2] } else { [2, 1] };
+        for i in order {
+            let subject = &subjects[i];
+            std::fs::write(&event, events.next().event).map_err(|e| format!("{}: {e}", event.display()))?;
+            let output = Command::new(&probe)
+                .arg(&event)
+                .args(std::env::var_os("COLD_START_STEPS_PARTS").map(|_| "--parts"))
+                .env_clear()
+                .envs((subject.env)("127.0.0.1:9"))
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("{}: {e}", probe.display()))?;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let published = stderr
+                .lines()
+                .find_map(|line| line.strip_prefix("answer\t"))
+                .and_then(|answer| serde_json::from_str::<serde_json::Value>(answer).ok())
+                .is_some_and(|answer| {
+                    answer["statusCode"] == 200 && answer["body"].as_str().unwrap_or("").contains(PUBLISHED)
+                });
+            let logs = String::from_utf8_lossy(&output.stdout);
+            if !output.status.success() || !published || logs.contains(INVENTORY_FAILED) {
+                return Err(format!(
+                    "{} ({}) failed: {}\n{stderr}{logs}",
+                    probe.display(),
+                    subject.name,
+                    output.status
+                ));
+            }
+            let steps = stderr
+                .lines()
+                .filter_map(|line| line.split_once('\t'))
+                .filter_map(|(step, ns)| Some((step.to_owned(), Duration::from_nanos(ns.parse().ok()?))))
+                .collect();
+            if rep > 0 {
+                runs[i - 1].push(steps);
+            }
         }
     }
-    let names: Vec<String> = runs[0].iter().map(|(step, _)| step.clone()).collect();
-    for (i, name) in names.iter().enumerate() {
-        let step = median(
+    let names: Vec<String> = runs[0][0].iter().map(|(step, _)| step.clone()).collect();
+    let step = |runs: &[Vec<(String, Duration)>], i: usize| {
+        median(
             runs.iter()
                 .map(|run| {
                     run[i]
@@ -513,15 +727,24 @@ fn where_it_goes(
                         .saturating_sub(if i == 0 { Duration::ZERO } else { run[i - 1].1 })
                 })
                 .collect(),
-        );
-        out.push_str(&format!("{:<62} {:>12} {:>12}\n", format!("  {name}"), "", ms(step)));
+        )
+    };
+    for (i, name) in names.iter().enumerate() {
+        out.push_str(&format!(
+            "{:<62} {:>12} {:>12} {:>16}\n",
+            format!("  {name}"),
+            "",
+            ms(step(&runs[0], i)),
+            ms(step(&runs[1], i))
+        ));
     }
-    let total = median(runs.iter().map(|run| run[run.len() - 1].1).collect());
+    let total = |runs: &[Vec<(String, Duration)>]| median(runs.iter().map(|run| run[run.len() - 1].1).collect());
     out.push_str(&format!(
-        "{:<62} {:>12} {:>12}\n",
+        "{:<62} {:>12} {:>12} {:>16}\n",
         "  total (in one process, without the Runtime API client)",
         "",
-        ms(total)
+        ms(total(&runs[0])),
+        ms(total(&runs[1]))
     ));
     Ok(out)
 }
@@ -574,15 +797,20 @@ fn check_same_release_profile() -> Result<(), String> {
 }
 
 mod moto {
-    //! moto on a free loopback port, and the relay's topics and queue in it.
+    //! moto on a free loopback port, and the relay's topics, queue and inventory table in it.
 
     use super::process::spawn_tied;
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
     pub struct Moto {
         pub endpoint: String,
         child: Child,
+        runtime: tokio::runtime::Runtime,
+        sdk: aws_config::SdkConfig,
     }
 
     impl Drop for Moto {
@@ -614,29 +842,33 @@ mod moto {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
+            let endpoint = format!("http://127.0.0.1:{port}");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let sdk = runtime.block_on(
+                aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .endpoint_url(&endpoint)
+                    .region("us-east-1")
+                    .credentials_provider(aws_sdk_sns::config::Credentials::new(
+                        "test", "test", None, None, "bench",
+                    ))
+                    .load(),
+            );
             Ok(Self {
-                endpoint: format!("http://127.0.0.1:{port}"),
+                endpoint,
                 child,
+                runtime,
+                sdk,
             })
         }
 
         /// Three topics and a dead-letter queue, as the relay's environment.
         pub fn topology(&self) -> Result<Vec<(&'static str, String)>, String> {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .endpoint_url(&self.endpoint)
-                    .region("us-east-1")
-                    .credentials_provider(aws_sdk_sns::config::Credentials::new(
-                        "test", "test", None, None, "bench",
-                    ))
-                    .load()
-                    .await;
-                let sns = aws_sdk_sns::Client::new(&sdk);
-                let sqs = aws_sdk_sqs::Client::new(&sdk);
+            self.runtime.block_on(async {
+                let sns = aws_sdk_sns::Client::new(&self.sdk);
+                let sqs = aws_sdk_sqs::Client::new(&self.sdk);
                 let mut env = Vec::new();
                 for (var, name) in [
                     ("CREATED_TOPIC_ARN", "bench-created"),
@@ -655,6 +887,53 @@ mod moto {
                 env.push(("DEAD_LETTER_QUEUE_URL", queue.queue_url.unwrap_or_default()));
                 env.push(("VERIFICATION_TOKEN", super::TOKEN.to_owned()));
                 Ok(env)
+            })
+        }
+
+        /// The inventory table, shaped as template.yaml declares it (key
+        /// `phoneNumberId`, a string; on demand). Its name.
+        pub fn inventory_table(&self) -> Result<String, String> {
+            let name = "bench-inventory";
+            self.runtime.block_on(async {
+                aws_sdk_dynamodb::Client::new(&self.sdk)
+                    .create_table()
+                    .table_name(name)
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .attribute_definitions(
+                        AttributeDefinition::builder()
+                            .attribute_name("phoneNumberId")
+                            .attribute_type(ScalarAttributeType::S)
+                            .build()
+                            .map_err(|e| e.to_string())?,
+                    )
+                    .key_schema(
+                        KeySchemaElement::builder()
+                            .attribute_name("phoneNumberId")
+                            .key_type(KeyType::Hash)
+                            .build()
+                            .map_err(|e| e.to_string())?,
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(name.to_owned())
+            })
+        }
+
+        /// The notification id the inventory holds for phone number `id`.
+        pub fn recorded_notification(&self, table: &str, id: &str) -> Result<Option<String>, String> {
+            self.runtime.block_on(async {
+                let answer = aws_sdk_dynamodb::Client::new(&self.sdk)
+                    .get_item()
+                    .table_name(table)
+                    .key("phoneNumberId", AttributeValue::S(id.to_owned()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(answer
+                    .item
+                    .and_then(|item| item.get("notificationId")?.as_s().ok().cloned()))
             })
         }
     }
