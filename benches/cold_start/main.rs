@@ -822,15 +822,28 @@ mod moto {
 
     impl Moto {
         pub fn start() -> Result<Self, String> {
-            let venv = super::manifest_dir().join(".venv/bin/moto_server");
-            let program = if venv.exists() { venv } else { "moto_server".into() };
+            let venv = super::manifest_dir().join(".venv/bin/python");
+            let program = if venv.exists() { venv } else { "python3".into() };
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .map_err(|e| e.to_string())?
                 .port();
+            // moto's server answers HTTP/1.0-style, closing every connection, so
+            // every AWS call would open a new one; in Lambda the SDK's connections
+            // to SNS and DynamoDB are kept alive. HTTP/1.1 keeps them here too
+            // (COLD_START_MOTO_CLOSE=1 measures the old way).
+            let keep_alive = std::env::var_os("COLD_START_MOTO_CLOSE").is_none();
+            let script = format!(
+                "import sys\n\
+                 from moto.moto_server.werkzeug_app import MotoRequestHandler\n\
+                 if {}: MotoRequestHandler.protocol_version = 'HTTP/1.1'\n\
+                 from moto.server import main\n\
+                 main(['-H', '127.0.0.1', '-p', sys.argv[1]])",
+                if keep_alive { "True" } else { "False" }
+            );
             let child = spawn_tied(
                 Command::new(&program)
-                    .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                    .args(["-c", &script, &port.to_string()])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null()),
             )
