@@ -14,7 +14,7 @@
 #
 # Knobs: COLD_START_REPS (5), COLD_START_WARM (1000), COLD_START_COLD_REPS (21),
 # COLD_START_STEPS_PARTS=1 (the
-# pieces an SDK client is built from), SKIP_ARM64=1, SKIP_HANDLER=1.
+# pieces an SDK client is built from), SKIP_ARM64=1, SKIP_HANDLER=1, SKIP_RECONCILE=1.
 # The first run builds the release profile twice (with and without the
 # dev-dependencies' features) plus arm64: expect 15-20 minutes on 2 cores.
 set -euo pipefail
@@ -70,6 +70,11 @@ cp "$TARGET/release/cold-start-steps" "$OUT/cold-start-steps"
 step "cold start and warm invocations: cargo bench --bench cold_start"
 COLD_START_RELAY=$OUT/cc-number-relay COLD_START_HELLO=$OUT/hello-lambda COLD_START_STEPS=$OUT/cold-start-steps \
     cargo bench --locked --bench cold_start
+
+if [[ "${SKIP_RECONCILE:-}" != 1 ]]; then
+    step "reconciling a large account: cargo bench --bench reconcile (RECONCILE_NUMBERS, default 10,000)"
+    cargo bench --locked --bench reconcile
+fi
 
 if [[ "${SKIP_ARM64:-}" != 1 ]]; then
     step "size: cargo lambda build --release --arm64 (the sam build; cross-compiles with zig)"
