@@ -280,19 +280,6 @@ pub struct Reconciler<'a, A, I, S> {
     pub dry_run: bool,
 }
 
-impl<'a, A, I, S> Reconciler<'a, A, I, S> {
-    /// The same run over another sink.
-    pub fn with_sink<T>(self, sink: &'a T) -> Reconciler<'a, A, I, T> {
-        Reconciler {
-            api: self.api,
-            inventory: self.inventory,
-            sink,
-            mode: self.mode,
-            dry_run: self.dry_run,
-        }
-    }
-}
-
 impl<A: PhoneNumbersApi, I: Inventory, S: Sink> Reconciler<'_, A, I, S> {
     /// `now` is read once, just before the list: the corrections' `occurredAt`.
     pub async fn run(

@@ -14,6 +14,7 @@ use crate::ringcentral::HEAVY_PAGE_INTERVAL;
 use crate::ringcentral::{read_secret, Client, Credentials, ServerUrl, Wait, MAX_EXPIRES_IN};
 use crate::sink::aws::TopicArn;
 use crate::token::VerificationToken;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Every variable the guardian function reads; the template test holds the
@@ -114,53 +115,41 @@ pub struct Guardian {
 }
 
 impl Guardian {
-    /// Reads the credentials (each run, so a rotated secret is picked up),
-    /// then checks, heals and renews.
-    pub async fn check(&self) -> Report {
-        let c = &self.config;
-        let credentials = match self.credentials().await {
-            Ok(credentials) => credentials,
-            Err(error) => return Report::failed(&c.address, error),
-        };
-        let (address, renew_within, token) = (c.address.clone(), c.renew_within, c.verification_token.clone());
-        let run = tokio::task::spawn_blocking(move || {
-            let client = Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(LogWait))
-                .map_err(|e| Report::failed(&address, e.to_string()))?;
-            Ok::<_, Report>(check_heal_renew(&client, &address, renew_within, &token))
-        })
-        .await;
-        match run {
-            Ok(Ok(report) | Err(report)) => report,
-            Err(e) => Report::failed(&c.address, format!("the check stopped: {e}")),
-        }
-    }
-
-    async fn credentials(&self) -> Result<Credentials, String> {
+    /// The RingCentral client of one run: the credentials read from the
+    /// secret each run (so a rotated secret is picked up), one access token
+    /// for the check and the reconciliation alike.
+    async fn client(&self) -> Result<Arc<Client>, String> {
         let c = &self.config;
         let secret = read_secret(&self.secrets, &c.credentials_secret)
             .await
             .map_err(|e| e.to_string())?;
-        Credentials::from_secret(&c.credentials_secret, secret.expose(), c.server.clone()).map_err(|e| e.to_string())
+        let credentials = Credentials::from_secret(&c.credentials_secret, secret.expose(), c.server.clone())
+            .map_err(|e| e.to_string())?;
+        Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(LogWait))
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Checks, heals and renews, on tokio's blocking pool (the client blocks).
+    async fn check(&self, client: Arc<Client>) -> Report {
+        let c = &self.config;
+        let (address, renew_within, token) = (c.address.clone(), c.renew_within, c.verification_token.clone());
+        let run =
+            tokio::task::spawn_blocking(move || check_heal_renew(client.as_ref(), &address, renew_within, &token))
+                .await;
+        run.unwrap_or_else(|e| Report::failed(&c.address, format!("the check stopped: {e}")))
     }
 
     /// Publishes what RingCentral failed to deliver; a finding when it did.
-    async fn reconcile(&self, config: &Reconciliation) -> Option<Finding> {
+    async fn reconcile(&self, config: &Reconciliation, client: &Client) -> Option<Finding> {
         let failed = |error: String| Some(Finding::ReconcileFailed { error });
-        let credentials = match self.credentials().await {
-            Ok(credentials) => credentials,
-            Err(error) => return failed(error),
-        };
-        let client = match Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(LogWait)) {
-            Ok(client) => client,
-            Err(e) => return failed(e.to_string()),
-        };
         let options = crate::runtime::reconcile::Options {
             mode: Mode::Correct,
             dry_run: false,
             to: None,
             page_interval: HEAVY_PAGE_INTERVAL,
         };
-        let report = match crate::runtime::reconcile::run(&self.sdk, config, &client, options, |_| {}).await {
+        let report = match crate::runtime::reconcile::run(&self.sdk, config, client, options, |_| {}).await {
             Ok(report) => report,
             Err(e) => return failed(e.to_string()),
         };
@@ -184,12 +173,25 @@ impl Guardian {
     /// every finding to the alarm topic. The report comes back even when
     /// publishing failed, for the metrics.
     pub async fn run(&self, reconcile: bool) -> (Report, Result<(), AlarmError>) {
-        let mut report = self.check().await;
-        if let Some(config) = &self.config.reconciliation {
-            if reconcile || report.healed > 0 {
-                report.findings.extend(self.reconcile(config).await);
+        let report = match self.client().await {
+            Err(error) => {
+                let mut report = Report::failed(&self.config.address, error.clone());
+                // A reconciliation that was due could not run either, for the same reason.
+                if reconcile && self.config.reconciliation.is_some() {
+                    report.findings.push(Finding::ReconcileFailed { error });
+                }
+                report
             }
-        }
+            Ok(client) => {
+                let mut report = self.check(client.clone()).await;
+                if let Some(config) = &self.config.reconciliation {
+                    if reconcile || report.healed > 0 {
+                        report.findings.extend(self.reconcile(config, &client).await);
+                    }
+                }
+                report
+            }
+        };
         for finding in &report.findings {
             tracing::warn!(finding = finding.kind(), "{}", finding.summary());
         }

@@ -35,24 +35,23 @@ pub async fn run(
     let inventory = DynamoInventory::new(sdk, config.inventory_table.clone(), SCAN_TIMEOUTS);
     let now = time::OffsetDateTime::now_utc();
     let (mode, dry_run) = (options.mode, options.dry_run);
-    let reconciler = Reconciler {
-        api: &api,
-        inventory: &inventory,
-        sink: &(),
-        mode,
-        dry_run,
-    };
+    // One reconciler per kind of sink: the Sink port is generic, not a trait object.
+    macro_rules! over {
+        ($sink:expr) => {
+            Reconciler {
+                api: &api,
+                inventory: &inventory,
+                sink: &$sink,
+                mode,
+                dry_run,
+            }
+            .run(now, progress)
+            .await
+        };
+    }
     match (options.to, dry_run) {
-        (_, true) => reconciler.with_sink(&RecordingSink::default()).run(now, progress).await,
-        (Some(target), false) => {
-            reconciler
-                .with_sink(&TargetSink::new(sdk, target))
-                .run(now, progress)
-                .await
-        }
-        (None, false) => {
-            let sink = AwsSink::topics_only(sdk, config.topics.clone());
-            reconciler.with_sink(&sink).run(now, progress).await
-        }
+        (_, true) => over!(RecordingSink::default()),
+        (Some(target), false) => over!(TargetSink::new(sdk, target)),
+        (None, false) => over!(AwsSink::topics_only(sdk, config.topics.clone())),
     }
 }

@@ -346,6 +346,8 @@ async fn with_an_inventory_the_guardian_reconciles_on_schedule_and_after_a_heal(
     published.unwrap();
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert!(drain_now(&aws, topology.subscriber_of("Created")).await.is_empty());
+    // One access token for the check and the reconciliation: the Auth group allows 5 a minute.
+    assert_eq!(s.standin.token_grants(), 1);
 
     // A number RingCentral never notified: the next scheduled run publishes it and says so.
     s.standin
