@@ -13,6 +13,13 @@
 //! is single-threaded, moto is another process and the stand-in serves from
 //! threads of its own.
 
+// moto as the cold-start benchmark starts it (keep-alive, tied to this process).
+#[path = "cold_start/moto.rs"]
+#[allow(dead_code)] // reading the inventory back is the cold-start benchmark's check
+mod moto;
+#[path = "cold_start/process.rs"]
+#[allow(dead_code)] // the cold-start benchmark's /proc readers; this one only spawns
+mod process;
 #[path = "../tests/it/support/ringcentral_standin/mod.rs"]
 #[allow(dead_code, unused_imports)] // the stand-in serves the tests; this bench uses a part of it
 mod ringcentral_standin;
@@ -25,10 +32,9 @@ use cc_number_relay::reconcile::{Mode, Reconciler, Report};
 use cc_number_relay::ringcentral::{
     Client, Credentials, Listing, PhoneNumbers, PhoneNumbersApi, RingCentralError, Secret, ServerUrl, Sleep,
 };
-use cc_number_relay::sink::aws::{AwsSink, TopicArn, Topics};
+use cc_number_relay::sink::aws::AwsSink;
 use ringcentral_standin::phone_numbers::record;
 use ringcentral_standin::StandIn;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -42,46 +48,31 @@ fn main() {
     } else {
         30
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    if let Err(e) = runtime.block_on(run(numbers, bench)) {
+    if let Err(e) = start(numbers, bench) {
         eprintln!("reconcile: {e}");
         std::process::exit(1);
     }
 }
 
-struct Moto(Child, String);
+/// Used by `moto`: the relay's token in its topology, the venv's location.
+const TOKEN: &str = "ccNumberRelayLocalDemoToken2026x";
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn manifest_dir() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn moto() -> Result<Moto, String> {
-    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    let child = Command::new(&venv)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e} (run dev/bootstrap.sh)", venv.display()))?;
-    let moto = Moto(child, format!("http://127.0.0.1:{port}"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            return Err("moto_server did not listen within 60 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(moto)
+/// moto with the three topics and the inventory table, then the runs.
+fn start(numbers: u64, bench: bool) -> Result<(), String> {
+    let moto = moto::Moto::start()?;
+    let mut env = moto.topology()?;
+    env.push(("INVENTORY_TABLE", moto.inventory_table()?));
+    let config = Reconciliation::from_lookup(&|k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(run(numbers, bench, &moto.endpoint, config))
 }
 
 /// Counts what the reconciler asks of its ports.
@@ -144,32 +135,15 @@ fn e164(n: u64) -> String {
     format!("+1202{:07}", n)
 }
 
-async fn run(numbers: u64, bench: bool) -> Result<(), String> {
-    let moto = moto()?;
+async fn run(numbers: u64, bench: bool, endpoint: &str, config: Reconciliation) -> Result<(), String> {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.1)
+        .endpoint_url(endpoint)
         .region("us-east-1")
         .credentials_provider(aws_sdk_sns::config::Credentials::new(
             "test", "test", None, None, "bench",
         ))
         .load()
         .await;
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let mut arns = Vec::new();
-    for name in ["bench-created", "bench-updated", "bench-deleted"] {
-        let topic = sns.create_topic().name(name).send().await.map_err(|e| e.to_string())?;
-        arns.push(TopicArn::parse(topic.topic_arn.unwrap_or_default())?);
-    }
-    let table = "bench-inventory";
-    create_table(&sdk, table).await?;
-    let config = Reconciliation {
-        topics: Topics {
-            created: arns[0].clone(),
-            updated: arns[1].clone(),
-            deleted: arns[2].clone(),
-        },
-        inventory_table: table.to_owned(),
-    };
 
     let standin = StandIn::start();
     for id in 1..=numbers {
@@ -186,7 +160,7 @@ async fn run(numbers: u64, bench: bool) -> Result<(), String> {
         client: &client,
         page_interval: Duration::ZERO,
     };
-    let inventory = DynamoInventory::new(&sdk, table.to_owned(), SCAN_TIMEOUTS);
+    let inventory = DynamoInventory::new(&sdk, config.inventory_table.clone(), SCAN_TIMEOUTS);
     let sink = AwsSink::topics_only(&sdk, config.topics.clone());
 
     let mut lines = vec![format!(
@@ -290,30 +264,4 @@ async fn measure(api: &PhoneNumbers<'_>, inventory: &DynamoInventory, sink: &Aws
         wall: wall.elapsed(),
         calls,
     })
-}
-
-async fn create_table(sdk: &aws_config::SdkConfig, name: &str) -> Result<(), String> {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    aws_sdk_dynamodb::Client::new(sdk)
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("phoneNumberId")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("phoneNumberId")
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
