@@ -156,7 +156,7 @@ impl ParkedItem {
             return first;
         }
         let mut smaller = self.clone();
-        if let (RawBody::Text(text), Ok(_)) = (&self.raw_body, self.raw_body.bytes()) {
+        if let RawBody::Text(text) = &self.raw_body {
             smaller.raw_body = RawBody::base64(text.as_bytes());
             let second = json(&smaller);
             if second.len() <= MAX_MESSAGE_BYTES {
