@@ -1,16 +1,17 @@
 //! Environment → typed configuration, read once at cold start.
 
 use crate::sink::aws::{QueueUrl, TopicArn, Topics};
-use crate::token::VerificationToken;
+use crate::token::{TokenSet, VerificationToken};
 
 /// Every variable the function reads; the template test holds the SAM
 /// template's environment to exactly this list.
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 8] = [
     "CREATED_TOPIC_ARN",
     "UPDATED_TOPIC_ARN",
     "DELETED_TOPIC_ARN",
     "DEAD_LETTER_QUEUE_URL",
     "VERIFICATION_TOKEN",
+    "VERIFICATION_TOKEN_SECRET_ARN",
     "METRICS_NAMESPACE",
     "INVENTORY_TABLE",
 ];
@@ -19,16 +20,45 @@ pub const ENV_VARS: [&str; 7] = [
 pub struct Config {
     pub topics: Topics,
     pub dead_letter_queue_url: QueueUrl,
-    pub verification_token: VerificationToken,
+    pub tokens: TokenSource,
     pub metrics_namespace: String,
     /// The inventory's DynamoDB table; unset, the relay keeps no inventory.
     pub inventory_table: Option<String>,
+}
+
+/// Where the verification tokens come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `VERIFICATION_TOKEN`: one token, for local runs and tests.
+    Fixed(TokenSet),
+    /// `VERIFICATION_TOKEN_SECRET_ARN`: the deployed secret, read at cold start.
+    Secret(String),
+}
+
+impl TokenSource {
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let fixed = lookup("VERIFICATION_TOKEN").filter(|v| !v.is_empty());
+        let secret = lookup("VERIFICATION_TOKEN_SECRET_ARN").filter(|v| !v.is_empty());
+        match (fixed, secret) {
+            (Some(_), Some(_)) => Err(ConfigError::Ambiguous(
+                "VERIFICATION_TOKEN",
+                "VERIFICATION_TOKEN_SECRET_ARN",
+            )),
+            (None, None) => Err(ConfigError::Missing("VERIFICATION_TOKEN_SECRET_ARN")),
+            (None, Some(secret)) => Ok(Self::Secret(secret)),
+            (Some(token), None) => VerificationToken::parse(token)
+                .map(|t| Self::Fixed(TokenSet::single(t)))
+                .map_err(malformed("VERIFICATION_TOKEN")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    #[error("set only one of {0} and {1}")]
+    Ambiguous(&'static str, &'static str),
     #[error("environment variable {name} is malformed: {problem}")]
     Malformed { name: &'static str, problem: &'static str },
 }
@@ -40,11 +70,10 @@ impl Config {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let destinations = Destinations::from_lookup(&lookup)?;
-        let token = required(&lookup, "VERIFICATION_TOKEN")?;
         Ok(Self {
             topics: destinations.topics,
             dead_letter_queue_url: destinations.dead_letter_queue_url,
-            verification_token: VerificationToken::parse(token).map_err(malformed("VERIFICATION_TOKEN"))?,
+            tokens: TokenSource::from_lookup(&lookup)?,
             metrics_namespace: lookup("METRICS_NAMESPACE")
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| crate::observe::DEFAULT_NAMESPACE.to_owned()),
@@ -155,7 +184,7 @@ mod tests {
 
     #[test]
     fn names_the_missing_variable() {
-        for name in &ENV_VARS[..5] {
+        for name in &ENV_VARS[..4] {
             let mut e = env();
             e.remove(name);
             assert_eq!(
@@ -179,6 +208,25 @@ mod tests {
         assert_eq!(
             message,
             "environment variable VERIFICATION_TOKEN is malformed: must be 1 to 256 visible ASCII characters"
+        );
+    }
+
+    #[test]
+    fn the_token_comes_from_the_environment_or_a_secret_never_both() {
+        let mut e = env();
+        e.remove("VERIFICATION_TOKEN");
+        assert_eq!(
+            load(&e).unwrap_err().to_string(),
+            "environment variable VERIFICATION_TOKEN_SECRET_ARN is not set"
+        );
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token-AbCdEf";
+        e.insert("VERIFICATION_TOKEN_SECRET_ARN", arn.into());
+        assert_eq!(load(&e).unwrap().tokens, TokenSource::Secret(arn.into()));
+        let mut both = env();
+        both.insert("VERIFICATION_TOKEN_SECRET_ARN", arn.into());
+        assert_eq!(
+            load(&both).unwrap_err().to_string(),
+            "set only one of VERIFICATION_TOKEN and VERIFICATION_TOKEN_SECRET_ARN"
         );
     }
 

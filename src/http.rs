@@ -13,9 +13,11 @@
 
 mod auth;
 mod outcome;
+mod verifier;
 
 pub use auth::{VALIDATION_TOKEN, VERIFICATION_TOKEN};
 pub use outcome::{Outcome, Rejection};
+pub use verifier::{Verifier, REREAD_INTERVAL};
 
 use crate::change::{Change, Origin};
 use crate::inventory::Inventory;
@@ -23,7 +25,7 @@ use crate::notification::{self, DecodeError, Identity, Inbound};
 use crate::parked::{ParkReason, ParkedItem};
 use crate::publish::{publish_recorded, Published};
 use crate::sink::Sink;
-use crate::token::VerificationToken;
+use crate::token_store::TokenStore;
 use lambda_http::{http::Method, Body, Request};
 use std::time::Instant;
 
@@ -38,20 +40,20 @@ pub const INVALID_BASE64_MARKER: &str = "x-cc-number-relay-invalid-base64";
 /// One request in, its outcome out (the caller turns it into the answer),
 /// metrics recorded and one summary line logged.
 pub async fn handle(
-    token: &VerificationToken,
+    verifier: &Verifier<impl TokenStore>,
     sink: &impl Sink,
     inventory: &impl Inventory,
     request: &Request,
 ) -> Outcome {
     let started = Instant::now();
-    let outcome = process(token, sink, inventory, request).await;
+    let outcome = process(verifier, sink, inventory, request).await;
     outcome.record_metrics();
     outcome.log_summary(request, started.elapsed());
     outcome
 }
 
 async fn process(
-    token: &VerificationToken,
+    verifier: &Verifier<impl TokenStore>,
     sink: &impl Sink,
     inventory: &impl Inventory,
     request: &Request,
@@ -67,7 +69,7 @@ async fn process(
     if body.is_empty() {
         return auth::handshake(headers);
     }
-    if !auth::authenticated(token, headers) {
+    if !verifier.authenticate(headers).await {
         return Outcome::Rejected(Rejection::Unauthenticated);
     }
     let decoded = if headers.contains_key(INVALID_BASE64_MARKER) {
@@ -141,8 +143,8 @@ mod tests {
     const NOT_E164: &str = include_str!("../events/bodies/parked.json");
     const REMINDER: &str = include_str!("../events/bodies/renewal-reminder.json");
 
-    fn token() -> VerificationToken {
-        VerificationToken::parse(TOKEN.into()).unwrap()
+    fn token() -> Verifier<crate::token_store::Fixed> {
+        Verifier::fixed(crate::token::VerificationToken::parse(TOKEN.into()).unwrap())
     }
 
     fn post(body: &str, headers: &[(&str, &str)]) -> Request {

@@ -13,11 +13,12 @@ const LAYERS: [&[&str]; 4] = [
         "dead_letters",
         "ringcentral",
         "inventory",
+        "token_store",
         "observe",
         "xray",
         "alarm",
     ],
-    &["publish", "http", "redrive", "reconcile", "guardian"],
+    &["publish", "http", "redrive", "reconcile", "guardian", "rotate"],
     &["config", "runtime", "main", "bin", "lib", "layers"],
 ];
 

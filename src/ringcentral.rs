@@ -23,7 +23,7 @@ pub use credentials::{
 };
 pub use error::RingCentralError;
 pub use phone_numbers::{PhoneNumbers, HEAVY_PAGE_INTERVAL};
-pub use secret::{read_secret, verification_token, verification_token_from_secret, SecretError, TokenError};
+pub use secret::{read_secret, verification_token, SecretError, TokenError};
 pub use subscription::{
     new_subscription_body, BlacklistedData, DeliveryMode, Subscription, SubscriptionStatus,
     CONTACT_CENTER_NUMBER_FILTER, MAX_EXPIRES_IN, RENEWAL_REMINDER_FILTER,

@@ -1,6 +1,8 @@
 //! The verification token: the shared secret RingCentral sends with every
 //! notification, and the only thing that tells a real one from a forgery.
+//! During a rotation two are valid at once ([`TokenSet`]).
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// 1 to 256 visible ASCII characters. Debug and Display never show the value.
@@ -21,7 +23,8 @@ impl VerificationToken {
         self.0.as_bytes().ct_eq(candidate).into()
     }
 
-    /// Only for the one place that must send it (creating a subscription).
+    /// Only for the places that must send or store it (creating a
+    /// subscription, writing the secret).
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -33,13 +36,108 @@ impl fmt::Debug for VerificationToken {
     }
 }
 
+/// The tokens that authenticate a notification: the current one, and during
+/// a rotation the previous one too, with the subscriptions still delivering
+/// with it (`retiring`), so an interrupted rotation can be finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSet {
+    pub current: VerificationToken,
+    pub previous: Option<VerificationToken>,
+    /// The subscriptions created with `previous`, deleted at the rotation's end.
+    pub retiring: Vec<String>,
+}
+
+/// Why a secret's text is no token set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenSetError {
+    #[error("it holds no current token (expected {{\"current\":\"…\",\"previous\":\"…\"}})")]
+    NoCurrent,
+    #[error("its {field} token {}", VerificationToken::RULE)]
+    Malformed { field: &'static str },
+}
+
+/// The secret's JSON document. `VERIFICATION_TOKEN` is the older CLI form.
+#[derive(Serialize, Deserialize)]
+struct Document {
+    #[serde(default, alias = "VERIFICATION_TOKEN", skip_serializing_if = "Option::is_none")]
+    current: Option<String>,
+    #[serde(default)]
+    previous: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retiring: Vec<String>,
+}
+
+impl TokenSet {
+    pub fn single(current: VerificationToken) -> Self {
+        Self {
+            current,
+            previous: None,
+            retiring: Vec::new(),
+        }
+    }
+
+    /// A secret's text: `{"current":"…","previous":"…"}` (an empty or absent
+    /// `previous` is none), `{"VERIFICATION_TOKEN":"…"}`, or the token itself.
+    pub fn parse(text: &str) -> Result<Self, TokenSetError> {
+        let document = match serde_json::from_str::<Document>(text) {
+            Ok(document) => document,
+            Err(_) if !text.trim_start().starts_with('{') => Document {
+                current: Some(text.trim().to_owned()),
+                previous: None,
+                retiring: Vec::new(),
+            },
+            Err(_) => return Err(TokenSetError::NoCurrent),
+        };
+        let token =
+            |value: String, field| VerificationToken::parse(value).map_err(|_| TokenSetError::Malformed { field });
+        let current = document
+            .current
+            .filter(|v| !v.is_empty())
+            .ok_or(TokenSetError::NoCurrent)?;
+        Ok(Self {
+            current: token(current, "current")?,
+            previous: document
+                .previous
+                .filter(|v| !v.is_empty())
+                .map(|v| token(v, "previous"))
+                .transpose()?,
+            retiring: document.retiring,
+        })
+    }
+
+    /// The secret's text for this set (it holds the tokens: write it only to the secret).
+    pub fn to_secret_text(&self) -> String {
+        let document = Document {
+            current: Some(self.current.0.clone()),
+            previous: Some(self.previous.as_ref().map(|t| t.0.clone()).unwrap_or_default()),
+            retiring: self.retiring.clone(),
+        };
+        serde_json::to_string(&document).unwrap_or_default()
+    }
+
+    /// Whether `candidate` is one of the tokens. Both are always compared, in
+    /// constant time, so the time taken does not tell which one matched.
+    pub fn matches(&self, candidate: &[u8]) -> bool {
+        let previous = self.previous.as_ref().is_some_and(|p| p.matches(candidate));
+        self.current.matches(candidate) | previous
+    }
+
+    pub fn rotating(&self) -> bool {
+        self.previous.is_some()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn token(value: &str) -> VerificationToken {
+        VerificationToken::parse(value.into()).unwrap()
+    }
+
     #[test]
     fn matches_only_exactly() {
-        let token = VerificationToken::parse("abc123".into()).unwrap();
+        let token = token("abc123");
         assert!(token.matches(b"abc123"));
         assert!(!token.matches(b"abc124"));
         assert!(!token.matches(b"abc12"));
@@ -51,6 +149,52 @@ mod tests {
         for bad in ["", "has space", "tab\t", &"x".repeat(257)] {
             assert_eq!(VerificationToken::parse(bad.to_owned()), Err(VerificationToken::RULE));
         }
-        assert!(!format!("{:?}", VerificationToken::parse("s3cret".into()).unwrap()).contains("s3cret"));
+        assert!(!format!("{:?}", token("s3cret")).contains("s3cret"));
+    }
+
+    #[test]
+    fn a_set_matches_its_current_and_previous_tokens_only() {
+        let set = TokenSet::parse(r#"{"current":"newToken1","previous":"oldToken1"}"#).unwrap();
+        assert!(set.matches(b"newToken1"));
+        assert!(set.matches(b"oldToken1"));
+        assert!(!set.matches(b"newToken2"));
+        assert!(!set.matches(b""));
+        assert!(set.rotating());
+        assert!(!format!("{set:?}").contains("Token1"));
+    }
+
+    #[test]
+    fn reads_every_form_of_the_secret() {
+        let stack_created = TokenSet::parse(r#"{"previous":"","current":"abc"}"#).unwrap();
+        assert_eq!(stack_created, TokenSet::single(token("abc")));
+        assert_eq!(TokenSet::parse("abc\n").unwrap(), TokenSet::single(token("abc")));
+        assert_eq!(
+            TokenSet::parse(r#"{"VERIFICATION_TOKEN":"abc"}"#).unwrap(),
+            TokenSet::single(token("abc"))
+        );
+        let rotating = TokenSet::parse(r#"{"current":"b","previous":"a","retiring":["s1"]}"#).unwrap();
+        assert_eq!(rotating.retiring, ["s1"]);
+        assert_eq!(TokenSet::parse(&rotating.to_secret_text()).unwrap(), rotating);
+        assert_eq!(
+            TokenSet::single(token("abc")).to_secret_text(),
+            r#"{"current":"abc","previous":""}"#
+        );
+    }
+
+    #[test]
+    fn a_bad_secret_is_named_without_its_content() {
+        assert_eq!(TokenSet::parse(r#"{"previous":"a"}"#), Err(TokenSetError::NoCurrent));
+        assert_eq!(TokenSet::parse(r#"{"current":""}"#), Err(TokenSetError::NoCurrent));
+        assert_eq!(TokenSet::parse("{not json"), Err(TokenSetError::NoCurrent));
+        let bad = TokenSet::parse(r#"{"current":"ok","previous":"has space"}"#).unwrap_err();
+        assert_eq!(bad, TokenSetError::Malformed { field: "previous" });
+        assert_eq!(
+            bad.to_string(),
+            "its previous token must be 1 to 256 visible ASCII characters"
+        );
+        assert_eq!(
+            TokenSet::parse("two words"),
+            Err(TokenSetError::Malformed { field: "current" })
+        );
     }
 }

@@ -11,7 +11,9 @@ use cc_number_relay::ringcentral::{SubscriptionApi, TokenError};
 use cc_number_relay::sink::target::Target;
 use cc_number_relay::sink::{aws::AwsSink, recording::RecordingSink, Sink};
 use cc_number_relay::token::VerificationToken;
-use cc_number_relay::{config, guardian, ringcentral, runtime};
+use cc_number_relay::token_store::secrets_manager::{SecretTokens, OPERATOR_TIMEOUTS};
+use cc_number_relay::token_store::{generate_token, TokenStore};
+use cc_number_relay::{config, guardian, ringcentral, rotate, runtime};
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -91,6 +93,25 @@ enum Command {
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
+    /// Rotate the verification token in its secret with no refused delivery:
+    /// a new token becomes current (the old one stays valid as previous), a
+    /// subscription to ADDRESS is created with it, and once that one is
+    /// Active the old subscriptions are deleted and the previous token
+    /// dropped. A rerun finishes an interrupted rotation.
+    RotateToken {
+        #[arg(long)]
+        address: String,
+        /// The token secret: the stack's VerificationTokenSecretArn output.
+        #[arg(long, value_name = "SECRET")]
+        token_secret: String,
+        /// Seconds to pause after making the new token current and before
+        /// dropping the previous one; at least the relay's re-read interval
+        /// (60 s) in a deployment.
+        #[arg(long, value_name = "SECONDS", default_value_t = ROTATION_SETTLE.as_secs_f64())]
+        settle: f64,
+        #[command(flatten)]
+        ringcentral: RingCentralArgs,
+    },
     /// Recreate a blacklisted, inactive or missing subscription to ADDRESS,
     /// then delete the dead one.
     Heal {
@@ -115,8 +136,8 @@ struct RingCentralArgs {
 
 #[derive(Args)]
 struct TokenArgs {
-    /// Read the verification token from this Secrets Manager secret (the token,
-    /// or a JSON object with VERIFICATION_TOKEN) instead of VERIFICATION_TOKEN.
+    /// Read the current verification token from this Secrets Manager secret
+    /// (the stack's VerificationTokenSecretArn output) instead of VERIFICATION_TOKEN.
     #[arg(long, value_name = "SECRET")]
     verification_token_secret: Option<String>,
 }
@@ -125,6 +146,11 @@ struct TokenArgs {
 const STILL_FAILING: u8 = 3;
 /// Exit status of `status` when a subscription needs attention.
 const NEEDS_ATTENTION: u8 = 3;
+/// The rotation's pauses: the relay's re-read interval, and one second more.
+const ROTATION_SETTLE: Duration = Duration::from_secs(61);
+/// How long a rotation waits for the new subscription to be Active.
+const ACTIVE_POLL: Duration = Duration::from_secs(5);
+const ACTIVE_POLLS: u32 = 12;
 /// How long a command waits on RingCentral's rate limits in all.
 const RATE_LIMIT_BUDGET: Duration = Duration::from_secs(180);
 
@@ -156,6 +182,12 @@ async fn main() -> ExitCode {
             token,
             ringcentral,
         } => finish(heal(&address, &token, &ringcentral).await),
+        Command::RotateToken {
+            address,
+            token_secret,
+            settle,
+            ringcentral,
+        } => finish(rotate_token(&address, token_secret, settle, &ringcentral).await),
     }
 }
 
@@ -208,18 +240,60 @@ async fn verification_token(args: &TokenArgs) -> Result<VerificationToken, Strin
                 }
                 other => other.to_string(),
             }),
-        Some(id) => {
-            let secret = ringcentral::read_secret(&secrets_client().await, id)
-                .await
-                .map_err(|e| e.to_string())?;
-            ringcentral::verification_token_from_secret(id, &secret).map_err(|e| match e {
-                TokenError::Missing => format!(
-                    "secret {id} holds no verification token (the token itself, or a JSON object with VERIFICATION_TOKEN)"
-                ),
-                other => other.to_string(),
-            })
+        Some(id) => token_store(id.clone())
+            .await
+            .read()
+            .await
+            .map(|tokens| tokens.current)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+async fn token_store(secret: String) -> SecretTokens {
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    SecretTokens::new(&sdk, secret, OPERATOR_TIMEOUTS)
+}
+
+/// Pauses, saying why and for how long.
+struct StderrPause;
+
+impl ringcentral::Wait for StderrPause {
+    fn wait(&self, delay: Duration, operation: &str) {
+        if !delay.is_zero() {
+            eprintln!("rotate-token: waiting {} s before {operation}", delay.as_secs_f64());
+            std::thread::sleep(delay);
         }
     }
+}
+
+async fn rotate_token(
+    address: &str,
+    token_secret: String,
+    settle: f64,
+    args: &RingCentralArgs,
+) -> Result<ExitCode, String> {
+    let settle =
+        Duration::try_from_secs_f64(settle).map_err(|_| format!("--settle {settle}: expected seconds, 0 or more"))?;
+    let store = token_store(token_secret).await;
+    let client = client(args).await?;
+    let new = generate_token().map_err(|e| e.to_string())?;
+    let pace = rotate::Pace {
+        settle,
+        poll: ACTIVE_POLL,
+        polls: ACTIVE_POLLS,
+    };
+    rotate::rotate(
+        &store,
+        &client,
+        address,
+        || new,
+        pace,
+        &StderrPause,
+        |step| println!("rotate-token: {}", step.line()),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn subscribe(

@@ -1,7 +1,7 @@
 //! The validation handshake and per-notification authentication.
 
 use super::{Outcome, Rejection};
-use crate::token::VerificationToken;
+use crate::token::TokenSet;
 use lambda_http::http::HeaderMap;
 
 pub const VALIDATION_TOKEN: &str = "validation-token";
@@ -27,12 +27,14 @@ pub fn handshake(headers: &HeaderMap) -> Outcome {
 /// `Verification-Token` is the documented header; one version of
 /// RingCentral's guide sends the token as `Validation-Token` instead, so a
 /// request with a body may carry it there. Every candidate is compared, so
-/// the time taken does not depend on which header matched.
-pub fn authenticated(token: &VerificationToken, headers: &HeaderMap) -> bool {
+/// the time taken does not depend on which header matched, and each is
+/// compared with every token of the set (current and, during a rotation,
+/// previous).
+pub fn authenticated(tokens: &TokenSet, headers: &HeaderMap) -> bool {
     let mut matched = false;
     for name in [VERIFICATION_TOKEN, VALIDATION_TOKEN] {
         for value in headers.get_all(name) {
-            matched |= token.matches(value.as_bytes());
+            matched |= tokens.matches(value.as_bytes());
         }
     }
     matched

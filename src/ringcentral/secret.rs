@@ -1,5 +1,5 @@
-//! Secrets Manager: the guardian's RingCentral credentials, and optionally
-//! the CLI's credentials and verification token.
+//! Secrets Manager: the guardian's and the CLI's RingCentral credentials;
+//! the verification token as the CLI takes it from the environment.
 
 use super::credentials::Secret;
 use crate::token::VerificationToken;
@@ -45,31 +45,22 @@ pub fn verification_token(value: Option<String>, origin: &str) -> Result<Verific
     })
 }
 
-/// A secret holding the token itself, or a JSON object with `VERIFICATION_TOKEN`.
-pub fn verification_token_from_secret(id: &str, secret: &Secret) -> Result<VerificationToken, TokenError> {
-    let text = secret.expose();
-    let value = match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(object)) => object
-            .get("VERIFICATION_TOKEN")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned),
-        _ => Some(text.trim().to_owned()),
-    };
-    verification_token(value, &format!("the verification token in secret {id}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_token_secret_is_the_token_or_an_object_holding_it() {
-        let plain = Secret::new("abc123\n".into());
-        assert_eq!(verification_token_from_secret("s", &plain).unwrap().expose(), "abc123");
-        let object = Secret::new(r#"{"VERIFICATION_TOKEN":"xyz"}"#.into());
-        assert_eq!(verification_token_from_secret("s", &object).unwrap().expose(), "xyz");
-        let bad = Secret::new(r#"{"other":"xyz"}"#.into());
-        assert_eq!(verification_token_from_secret("s", &bad), Err(TokenError::Missing));
+    fn a_token_from_the_environment_is_checked_as_the_relay_checks_it() {
+        assert_eq!(
+            verification_token(Some("abc123".into()), "VERIFICATION_TOKEN")
+                .unwrap()
+                .expose(),
+            "abc123"
+        );
+        assert_eq!(
+            verification_token(Some(String::new()), "VERIFICATION_TOKEN"),
+            Err(TokenError::Missing)
+        );
         assert!(verification_token(Some("has space".into()), "VERIFICATION_TOKEN").is_err());
     }
 }

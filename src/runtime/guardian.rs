@@ -5,7 +5,7 @@
 //! closed) and on the reconciliation schedule (event `{"reconcile": true}`).
 
 use crate::alarm::{publish_findings, AlarmError};
-use crate::config::{ConfigError, Reconciliation};
+use crate::config::{ConfigError, Reconciliation, TokenSource};
 use crate::finding::Finding;
 use crate::guardian::{check_heal_renew, Report, DEFAULT_RENEW_WITHIN, RATE_LIMIT_BUDGET};
 use crate::observe;
@@ -14,12 +14,13 @@ use crate::ringcentral::HEAVY_PAGE_INTERVAL;
 use crate::ringcentral::{read_secret, Client, Credentials, ServerUrl, Wait, MAX_EXPIRES_IN};
 use crate::sink::aws::TopicArn;
 use crate::token::VerificationToken;
+use crate::token_store::{secrets_manager::SecretTokens, TokenStore};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Every variable the guardian function reads; the template test holds the
 /// guardian's environment to exactly this list.
-pub const ENV_VARS: [&str; 11] = [
+pub const ENV_VARS: [&str; 12] = [
     "INVENTORY_TABLE",
     "CREATED_TOPIC_ARN",
     "UPDATED_TOPIC_ARN",
@@ -29,6 +30,7 @@ pub const ENV_VARS: [&str; 11] = [
     "RINGCENTRAL_CREDENTIALS_SECRET",
     "RINGCENTRAL_SERVER_URL",
     "VERIFICATION_TOKEN",
+    "VERIFICATION_TOKEN_SECRET_ARN",
     "RENEW_WITHIN_SECONDS",
     "METRICS_NAMESPACE",
 ];
@@ -40,7 +42,9 @@ pub struct GuardianConfig {
     pub alarm_topic: TopicArn,
     pub credentials_secret: String,
     pub server: ServerUrl,
-    pub verification_token: VerificationToken,
+    /// The token a recreated subscription must carry: the secret's current
+    /// one, read each run (a rotation is picked up), or `VERIFICATION_TOKEN`.
+    pub tokens: TokenSource,
     pub renew_within: Duration,
     pub metrics_namespace: String,
     /// With `INVENTORY_TABLE` set: the topics and table to reconcile with.
@@ -59,8 +63,7 @@ impl GuardianConfig {
         if !(address.starts_with("https://") || address.starts_with("http://")) {
             return Err(malformed("WEBHOOK_ADDRESS")("expected the webhook's http(s):// URL"));
         }
-        let token =
-            VerificationToken::parse(required("VERIFICATION_TOKEN")?).map_err(malformed("VERIFICATION_TOKEN"))?;
+        let tokens = TokenSource::from_lookup(lookup)?;
         let renew_within = match lookup("RENEW_WITHIN_SECONDS").filter(|v| !v.is_empty()) {
             None => DEFAULT_RENEW_WITHIN,
             Some(v) => v
@@ -79,7 +82,7 @@ impl GuardianConfig {
             credentials_secret: required("RINGCENTRAL_CREDENTIALS_SECRET")?,
             server: ServerUrl::from_lookup(lookup)
                 .map_err(|_| malformed("RINGCENTRAL_SERVER_URL")("expected http(s)://host[:port] without a path"))?,
-            verification_token: token,
+            tokens,
             renew_within,
             metrics_namespace: lookup("METRICS_NAMESPACE")
                 .filter(|v| !v.is_empty())
@@ -115,6 +118,18 @@ pub struct Guardian {
 }
 
 impl Guardian {
+    /// The current verification token, read each run from the token secret.
+    async fn current_token(&self) -> Result<VerificationToken, String> {
+        match &self.config.tokens {
+            TokenSource::Fixed(tokens) => Ok(tokens.current.clone()),
+            TokenSource::Secret(arn) => SecretTokens::from_client(self.secrets.clone(), arn.clone())
+                .read()
+                .await
+                .map(|tokens| tokens.current)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
     /// The RingCentral client of one run: the credentials read from the
     /// secret each run (so a rotated secret is picked up), one access token
     /// for the check and the reconciliation alike.
@@ -131,9 +146,9 @@ impl Guardian {
     }
 
     /// Checks, heals and renews, on tokio's blocking pool (the client blocks).
-    async fn check(&self, client: Arc<Client>) -> Report {
+    async fn check(&self, client: Arc<Client>, token: VerificationToken) -> Report {
         let c = &self.config;
-        let (address, renew_within, token) = (c.address.clone(), c.renew_within, c.verification_token.clone());
+        let (address, renew_within) = (c.address.clone(), c.renew_within);
         let run =
             tokio::task::spawn_blocking(move || check_heal_renew(client.as_ref(), &address, renew_within, &token))
                 .await;
@@ -173,7 +188,11 @@ impl Guardian {
     /// every finding to the alarm topic. The report comes back even when
     /// publishing failed, for the metrics.
     pub async fn run(&self, reconcile: bool) -> (Report, Result<(), AlarmError>) {
-        let report = match self.client().await {
+        let client_and_token = match self.client().await {
+            Ok(client) => self.current_token().await.map(|token| (client, token)),
+            Err(error) => Err(error),
+        };
+        let report = match client_and_token {
             Err(error) => {
                 let mut report = Report::failed(&self.config.address, error.clone());
                 // A reconciliation that was due could not run either, for the same reason.
@@ -182,8 +201,8 @@ impl Guardian {
                 }
                 report
             }
-            Ok(client) => {
-                let mut report = self.check(client.clone()).await;
+            Ok((client, token)) => {
+                let mut report = self.check(client.clone(), token).await;
                 if let Some(config) = &self.config.reconciliation {
                     if reconcile || report.healed > 0 {
                         report.findings.extend(self.reconcile(config, &client).await);

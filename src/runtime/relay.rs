@@ -3,12 +3,12 @@
 //! AWS sink, and metrics are flushed once per invocation.
 
 use super::event::{parse_event, unreadable_event_answer};
-use crate::http;
+use crate::http::{self, Verifier};
 use crate::inventory::Inventory;
 use crate::observe;
 use crate::sink::instrumented::Instrumented;
 use crate::sink::Sink;
-use crate::token::VerificationToken;
+use crate::token_store::{Fixed, TokenStore};
 use crate::xray::{Trace, XRay};
 use lambda_http::{lambda_runtime, service_fn, tower::Service, Adapter, Body, Error, LambdaEvent, Request};
 use lambda_http::{RequestExt, Response};
@@ -18,15 +18,16 @@ use std::time::{Instant, SystemTime};
 
 /// Everything a request needs, built once at cold start.
 #[derive(Debug)]
-pub struct Relay<S, I> {
-    pub token: VerificationToken,
+pub struct Relay<S, I, T = Fixed> {
+    /// The verification tokens, read at cold start.
+    pub verifier: Verifier<T>,
     pub sink: S,
     /// `None` without `INVENTORY_TABLE`.
     pub inventory: Option<I>,
     pub xray: XRay,
 }
 
-impl<S: Sink, I: Inventory> Relay<S, I> {
+impl<S: Sink, I: Inventory, T: TokenStore> Relay<S, I, T> {
     /// One request, answered; the handler's X-Ray subsegment around it.
     pub async fn answer(&self, request: Request) -> Response<Body> {
         let (started, wall) = (Instant::now(), SystemTime::now());
@@ -39,7 +40,7 @@ impl<S: Sink, I: Inventory> Relay<S, I> {
             xray: &self.xray,
             trace: trace.as_ref(),
         };
-        let outcome = http::handle(&self.token, &sink, &self.inventory, &request).await;
+        let outcome = http::handle(&self.verifier, &sink, &self.inventory, &request).await;
         let fault = outcome.status().is_server_error();
         self.xray.handler(trace.as_ref(), wall, started.elapsed(), fault);
         outcome.answer()
@@ -56,8 +57,8 @@ enum Answer<R> {
 }
 
 /// Serves invocations until the runtime stops.
-pub async fn run<S: Sink + Send, I: Inventory + Send>(
-    relay: Relay<S, I>,
+pub async fn run<S: Sink + Send, I: Inventory + Send, T: TokenStore + Send>(
+    relay: Relay<S, I, T>,
     metrics: &'static metrics_cloudwatch_embedded::Collector,
 ) -> Result<(), Error> {
     let relay = &relay;

@@ -83,7 +83,7 @@ async fn every_outcome_logs_one_summary_line_emits_its_metric_and_never_the_toke
     let mut relay = topology.relay(&aws.sdk);
     relay.xray = XRay::to(&daemon_address);
     let broken = Relay {
-        token: topology.config().verification_token,
+        verifier: crate::support::verifier(),
         sink: missing_sinks(&aws.sdk, None),
         inventory: None,
         xray: XRay::default(),

@@ -28,7 +28,7 @@ fn relay_with(aws: &Aws, env: &[(&str, String)]) -> TestRelay {
         cc_number_relay::config::Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
     Relay {
-        token: config.verification_token,
+        verifier: crate::support::verifier(),
         sink: AwsSink::new(&aws.sdk, config.topics, config.dead_letter_queue_url),
         inventory: None,
         xray: Default::default(),

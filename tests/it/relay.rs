@@ -348,7 +348,7 @@ async fn failed_publish_parks_the_normalized_change() {
     let aws = Aws::moto().await;
     let topology = Topology::create(&aws, false).await;
     let relay = Relay {
-        token: topology.config().verification_token,
+        verifier: crate::support::verifier(),
         sink: missing_sinks(&aws.sdk, Some(&topology.dead_letter_queue)),
         inventory: None,
         xray: Default::default(),
@@ -379,7 +379,7 @@ async fn failed_publish_parks_the_normalized_change() {
 async fn when_publish_and_parking_both_fail_the_answer_is_503() {
     let aws = Aws::moto().await;
     let relay = Relay {
-        token: cc_number_relay::token::VerificationToken::parse(TOKEN.to_owned()).unwrap(),
+        verifier: crate::support::verifier(),
         sink: missing_sinks(&aws.sdk, None),
         inventory: None,
         xray: Default::default(),

@@ -22,6 +22,11 @@ use std::process::Command;
 /// The token in `events/*.json`; tests and the local run use the same one.
 pub const TOKEN: &str = "ccNumberRelayLocalDemoToken2026x";
 
+/// The relay's verifier with [`TOKEN`], as `VERIFICATION_TOKEN` configures it.
+pub fn verifier() -> cc_number_relay::http::Verifier<cc_number_relay::token_store::Fixed> {
+    cc_number_relay::http::Verifier::fixed(cc_number_relay::token::VerificationToken::parse(TOKEN.to_owned()).unwrap())
+}
+
 /// A tool from the project's venv (or PATH), or a failure that says how to install it.
 pub fn dev_tool(name: &str) -> std::path::PathBuf {
     let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -228,7 +228,7 @@ impl Topology {
     pub fn relay(&self, sdk: &aws_config::SdkConfig) -> TestRelay {
         let config = self.config();
         Relay {
-            token: config.verification_token,
+            verifier: crate::support::verifier(),
             sink: AwsSink::new(sdk, config.topics, config.dead_letter_queue_url),
             inventory: None,
             xray: Default::default(),

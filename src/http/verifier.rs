@@ -1,0 +1,217 @@
+//! Which tokens authenticate a notification, kept fresh without polling.
+//!
+//! The tokens are read once at cold start. A notification whose token
+//! matches none of them may be the first one of a rotation this instance
+//! has not seen: the store is re-read before the 401, but at most once per
+//! [`REREAD_INTERVAL`], so a flood of bad tokens costs one read a minute,
+//! not one per request.
+
+use super::auth;
+use crate::token::{TokenSet, VerificationToken};
+use crate::token_store::{Fixed, TokenStore, TokenStoreError};
+use lambda_http::http::HeaderMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const REREAD_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+pub struct Verifier<T> {
+    store: T,
+    reread_interval: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    tokens: Arc<TokenSet>,
+    last_read: Instant,
+}
+
+impl Verifier<Fixed> {
+    /// One token that never changes (`VERIFICATION_TOKEN`).
+    pub fn fixed(token: VerificationToken) -> Self {
+        let tokens = TokenSet::single(token);
+        Self::with(Fixed(tokens.clone()), tokens, REREAD_INTERVAL)
+    }
+}
+
+impl<T: TokenStore> Verifier<T> {
+    /// Reads the store once (at cold start).
+    pub async fn load(store: T) -> Result<Self, TokenStoreError> {
+        let tokens = store.read().await?;
+        Ok(Self::with(store, tokens, REREAD_INTERVAL))
+    }
+
+    /// `tokens` as just read from `store`; re-read no more often than `reread_interval`.
+    pub fn with(store: T, tokens: TokenSet, reread_interval: Duration) -> Self {
+        Self {
+            store,
+            reread_interval,
+            state: Mutex::new(State {
+                tokens: Arc::new(tokens),
+                last_read: Instant::now(),
+            }),
+        }
+    }
+
+    /// Whether the request carries one of the tokens, re-reading them first
+    /// when it carries none that is known and the last read is old enough.
+    ///
+    /// A match on the previous token also re-reads (as rarely): once a
+    /// rotation has finished, the old token stops working within the
+    /// interval on warm instances too, which is what revoking a leaked
+    /// token needs.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> bool {
+        let tokens = self.tokens();
+        if auth::authenticated(&tokens, headers) {
+            let by_previous =
+                tokens.rotating() && !auth::authenticated(&TokenSet::single(tokens.current.clone()), headers);
+            if !(by_previous && self.store.can_change() && self.claim_reread()) {
+                return true;
+            }
+        } else {
+            let carries_a_token = [auth::VERIFICATION_TOKEN, auth::VALIDATION_TOKEN]
+                .iter()
+                .any(|name| headers.contains_key(*name));
+            if !carries_a_token || !self.store.can_change() || !self.claim_reread() {
+                return false;
+            }
+        }
+        match self.store.read().await {
+            Ok(tokens) => {
+                let tokens = Arc::new(tokens);
+                tracing::info!(
+                    rotating = tokens.rotating(),
+                    "re-read the verification tokens after an unknown or previous one"
+                );
+                self.lock().tokens = tokens.clone();
+                auth::authenticated(&tokens, headers)
+            }
+            Err(error) => {
+                tracing::warn!("re-reading the verification tokens failed, kept the ones read before: {error}");
+                false
+            }
+        }
+    }
+
+    pub fn tokens(&self) -> Arc<TokenSet> {
+        self.lock().tokens.clone()
+    }
+
+    /// Takes the right to re-read, when the last read is old enough.
+    fn claim_reread(&self) -> bool {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let due = now.duration_since(state.last_read) >= self.reread_interval;
+        if due {
+            state.last_read = now;
+        }
+        due
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Nothing panics while holding it; were it poisoned, the state is still whole.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token_store::memory::MemoryTokens;
+    use std::sync::atomic::Ordering;
+
+    fn set(current: &str, previous: Option<&str>) -> TokenSet {
+        TokenSet {
+            current: VerificationToken::parse(current.into()).unwrap(),
+            previous: previous.map(|p| VerificationToken::parse(p.into()).unwrap()),
+            retiring: Vec::new(),
+        }
+    }
+
+    fn carrying(token: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(auth::VERIFICATION_TOKEN, token.parse().unwrap());
+        headers
+    }
+
+    fn verifier(store: MemoryTokens, interval: Duration) -> Verifier<MemoryTokens> {
+        let tokens = store.current();
+        Verifier::with(store, tokens, interval)
+    }
+
+    #[tokio::test]
+    async fn both_tokens_of_a_rotation_authenticate_without_a_reread() {
+        // Just read, as at cold start.
+        let v = verifier(MemoryTokens::new(set("new", Some("old"))), REREAD_INTERVAL);
+        assert!(v.authenticate(&carrying("new")).await);
+        assert!(v.authenticate(&carrying("old")).await);
+        assert_eq!(v.store.reads(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_token_rereads_and_picks_up_a_rotation_at_once() {
+        let v = verifier(MemoryTokens::new(set("old", None)), Duration::ZERO);
+        v.store.replace(set("new", Some("old")));
+        assert!(
+            v.authenticate(&carrying("new")).await,
+            "the rotation's token, on its first delivery"
+        );
+        assert_eq!(v.store.reads(), 1);
+        assert!(v.authenticate(&carrying("new")).await);
+        assert_eq!(v.store.reads(), 1, "the current token needs no read");
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_bad_tokens_costs_one_read_per_interval() {
+        let v = verifier(MemoryTokens::new(set("good", None)), REREAD_INTERVAL);
+        // Just read (cold start): nothing is re-read within the minute.
+        for _ in 0..1000 {
+            assert!(!v.authenticate(&carrying("forged")).await);
+        }
+        assert_eq!(v.store.reads(), 0);
+        let v = verifier(MemoryTokens::new(set("good", None)), Duration::ZERO);
+        v.state.lock().unwrap().last_read -= Duration::from_millis(5);
+        let v = Verifier {
+            reread_interval: Duration::from_secs(3600),
+            ..v
+        };
+        for _ in 0..1000 {
+            assert!(!v.authenticate(&carrying("forged")).await);
+        }
+        assert_eq!(v.store.reads(), 0, "within the hour");
+        v.state.lock().unwrap().last_read -= Duration::from_secs(3600);
+        for _ in 0..1000 {
+            assert!(!v.authenticate(&carrying("forged")).await);
+        }
+        assert_eq!(v.store.reads(), 1, "one read once the interval has passed");
+    }
+
+    #[tokio::test]
+    async fn a_failed_reread_keeps_the_tokens_read_before() {
+        let v = verifier(MemoryTokens::new(set("good", None)), Duration::ZERO);
+        v.store.failing.store(true, Ordering::SeqCst);
+        assert!(!v.authenticate(&carrying("other")).await);
+        assert!(v.authenticate(&carrying("good")).await);
+        assert_eq!(v.store.reads(), 1);
+    }
+
+    #[tokio::test]
+    async fn once_a_rotation_is_over_the_previous_token_stops_working_within_the_interval() {
+        let v = verifier(MemoryTokens::new(set("new", Some("old"))), Duration::ZERO);
+        assert!(v.authenticate(&carrying("old")).await, "still previous");
+        assert_eq!(v.store.reads(), 1);
+        v.store.replace(set("new", None));
+        assert!(!v.authenticate(&carrying("old")).await, "dropped by the rotation");
+        assert!(v.authenticate(&carrying("new")).await);
+        assert_eq!(v.store.reads(), 2, "the current token needs no read");
+    }
+
+    #[tokio::test]
+    async fn a_fixed_token_is_never_reread() {
+        let v = Verifier::fixed(VerificationToken::parse("good".into()).unwrap());
+        assert!(!v.authenticate(&carrying("other")).await);
+        assert!(v.authenticate(&carrying("good")).await);
+    }
+}

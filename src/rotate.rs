@@ -1,0 +1,480 @@
+//! Rotating the verification token with no refused and no missed delivery,
+//! over the [`TokenStore`] and [`SubscriptionApi`] ports.
+//!
+//! The token store itself holds the rotation's progress, so a rerun after
+//! an interruption at any step finishes the job:
+//!
+//! 1. A new token becomes current, the old one previous (both authenticate),
+//!    and the subscriptions delivering now are recorded as `retiring`. Then
+//!    a pause of the relay's re-read interval: an instance that re-read the
+//!    secret just before (a bad token) may re-read again when the first
+//!    delivery with the new token arrives.
+//! 2. A subscription with the new token is created (RingCentral's handshake
+//!    must pass), or, on a rerun, the one created before is found: any
+//!    subscription to the address that is not retiring.
+//! 3. Once it is Active, the retiring subscriptions are deleted. While both
+//!    deliver, each change arrives twice with different uuids; the
+//!    inventory answers the second `duplicate` (same number, same state,
+//!    same instant), so subscribers get it once.
+//! 4. After another pause (deliveries already in flight from the old
+//!    subscriptions), the previous token is dropped.
+//!
+//! At every step, every subscription that can deliver carries a token the
+//! store holds; `tests` checks that after every call.
+
+use crate::ringcentral::{RingCentralError, Subscription, SubscriptionApi, Wait, MAX_EXPIRES_IN};
+use crate::token::{TokenSet, VerificationToken};
+use crate::token_store::{TokenStore, TokenStoreError};
+use std::time::Duration;
+
+/// How long the rotation pauses and how patiently it waits for Active.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// After making the new token current, and before dropping the previous
+    /// one: at least the relay's re-read interval.
+    pub settle: Duration,
+    /// Between checks that the new subscription is Active.
+    pub poll: Duration,
+    pub polls: u32,
+}
+
+/// What the rotation did, one step at a time (the CLI prints each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Began { retiring: Vec<String> },
+    Resumed { retiring: Vec<String> },
+    Created { id: String },
+    Found { id: String },
+    Active { id: String },
+    Deleted { id: String },
+    AlreadyGone { id: String },
+    Finished,
+}
+
+impl Step {
+    pub fn line(&self) -> String {
+        let list = |ids: &[String]| {
+            if ids.is_empty() {
+                "none".to_owned()
+            } else {
+                ids.join(", ")
+            }
+        };
+        match self {
+            Step::Began { retiring } => format!(
+                "new token is current; the old one stays valid as previous; subscriptions to retire: {}",
+                list(retiring)
+            ),
+            Step::Resumed { retiring } => format!(
+                "resuming the rotation begun earlier; subscriptions to retire: {}",
+                list(retiring)
+            ),
+            Step::Created { id } => format!("created subscription {id} with the new token"),
+            Step::Found { id } => format!("found subscription {id}, created with the new token earlier"),
+            Step::Active { id } => format!("subscription {id} is Active"),
+            Step::Deleted { id } => format!("deleted subscription {id}"),
+            Step::AlreadyGone { id } => format!("subscription {id} was already gone"),
+            Step::Finished => "previous token dropped: the rotation is complete".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error(transparent)]
+    Store(#[from] TokenStoreError),
+    #[error("{0}; rerun rotate-token to finish the rotation")]
+    RingCentral(#[from] RingCentralError),
+    #[error("subscription {id} is {status}, not Active, after {polls} checks; rerun rotate-token to finish the rotation (both tokens stay valid meanwhile)")]
+    NotActive { id: String, status: String, polls: u32 },
+    #[error("subscription {id}, created with the new token, is gone; rerun rotate-token to create another")]
+    Vanished { id: String },
+}
+
+/// Rotates, or finishes a rotation an earlier run began. `generate` makes
+/// the new token (called only when a rotation begins).
+pub async fn rotate(
+    store: &impl TokenStore,
+    api: &impl SubscriptionApi,
+    address: &str,
+    generate: impl FnOnce() -> VerificationToken,
+    pace: Pace,
+    wait: &dyn Wait,
+    mut progress: impl FnMut(Step),
+) -> Result<(), RotationError> {
+    let mut tokens = store.read().await?;
+    if tokens.rotating() {
+        progress(Step::Resumed {
+            retiring: tokens.retiring.clone(),
+        });
+    } else {
+        let retiring = api.subscriptions_to(address)?.into_iter().map(|s| s.id).collect();
+        tokens = TokenSet {
+            previous: Some(tokens.current),
+            current: generate(),
+            retiring,
+        };
+        store.write(&tokens).await?;
+        progress(Step::Began {
+            retiring: tokens.retiring.clone(),
+        });
+        wait.wait(
+            pace.settle,
+            "creating the new subscription (relay instances re-read the secret at most once a minute)",
+        );
+    }
+    let successor = successor(api, address, &tokens, &mut progress)?;
+    await_active(api, address, &successor, pace, wait)?;
+    progress(Step::Active { id: successor.clone() });
+    for id in &tokens.retiring {
+        match api.delete_subscription(id) {
+            Ok(()) => progress(Step::Deleted { id: id.clone() }),
+            Err(RingCentralError::NotFound(_)) => progress(Step::AlreadyGone { id: id.clone() }),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    wait.wait(
+        pace.settle,
+        "dropping the previous token (deliveries in flight from the old subscriptions)",
+    );
+    store.write(&TokenSet::single(tokens.current)).await?;
+    progress(Step::Finished);
+    Ok(())
+}
+
+/// The subscription with the new token: one found (a rerun), preferring an
+/// Active one, or a new one.
+fn successor(
+    api: &impl SubscriptionApi,
+    address: &str,
+    tokens: &TokenSet,
+    progress: &mut impl FnMut(Step),
+) -> Result<String, RotationError> {
+    let candidates: Vec<Subscription> = api
+        .subscriptions_to(address)?
+        .into_iter()
+        .filter(|s| !tokens.retiring.contains(&s.id))
+        .collect();
+    if let Some(found) = candidates.iter().find(|s| s.is_active()).or(candidates.first()) {
+        progress(Step::Found { id: found.id.clone() });
+        return Ok(found.id.clone());
+    }
+    let created = api.create_subscription(address, &tokens.current, MAX_EXPIRES_IN)?;
+    progress(Step::Created { id: created.id.clone() });
+    Ok(created.id)
+}
+
+fn await_active(
+    api: &impl SubscriptionApi,
+    address: &str,
+    id: &str,
+    pace: Pace,
+    wait: &dyn Wait,
+) -> Result<(), RotationError> {
+    for check in 1..=pace.polls.max(1) {
+        let found = api.subscriptions_to(address)?.into_iter().find(|s| s.id == id);
+        match found {
+            None => return Err(RotationError::Vanished { id: id.to_owned() }),
+            Some(s) if s.is_active() => return Ok(()),
+            Some(s) if check == pace.polls.max(1) => {
+                return Err(RotationError::NotActive {
+                    id: id.to_owned(),
+                    status: s.status.to_string(),
+                    polls: check,
+                })
+            }
+            Some(_) => wait.wait(pace.poll, "checking that the new subscription is Active"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ringcentral::{DeliveryMode, SubscriptionStatus};
+    use crate::token_store::memory::MemoryTokens;
+    use std::cell::{Cell, RefCell};
+    use std::sync::Mutex;
+
+    const ADDRESS: &str = "https://relay.example/webhook";
+
+    fn token(value: &str) -> VerificationToken {
+        VerificationToken::parse(value.into()).unwrap()
+    }
+
+    /// RingCentral's subscriptions, each with the token it delivers with; it
+    /// fails the call numbered `fail_at`, and after every call records any
+    /// deliverable subscription whose token the store does not hold (a 401).
+    struct FakeRingCentral<'a> {
+        store: &'a MemoryTokens,
+        subscriptions: RefCell<Vec<(Subscription, String)>>,
+        calls: Cell<usize>,
+        fail_at: Cell<Option<usize>>,
+        /// The new subscription reads as Suspended for this many listings.
+        inactive_listings: Cell<u32>,
+        refused: RefCell<Vec<String>>,
+    }
+
+    fn subscription(id: &str, status: SubscriptionStatus) -> Subscription {
+        Subscription {
+            id: id.into(),
+            status,
+            expiration_time: None,
+            expires_in: None,
+            event_filters: vec![],
+            delivery_mode: DeliveryMode {
+                transport_type: Some("WebHook".into()),
+                address: Some(ADDRESS.into()),
+            },
+            blacklisted_data: None,
+        }
+    }
+
+    impl<'a> FakeRingCentral<'a> {
+        fn new(store: &'a MemoryTokens, existing: &[(&str, &str)]) -> Self {
+            Self {
+                store,
+                subscriptions: RefCell::new(
+                    existing
+                        .iter()
+                        .map(|(id, t)| (subscription(id, SubscriptionStatus::Active), t.to_string()))
+                        .collect(),
+                ),
+                calls: Cell::new(0),
+                fail_at: Cell::new(None),
+                inactive_listings: Cell::new(0),
+                refused: RefCell::new(Vec::new()),
+            }
+        }
+
+        fn call(&self) -> Result<(), RingCentralError> {
+            let n = self.calls.get();
+            self.calls.set(n + 1);
+            self.check();
+            if self.fail_at.get() == Some(n) {
+                return Err(RingCentralError::Transport {
+                    server: "https://platform.ringcentral.example".into(),
+                    operation: "a call",
+                    detail: "connection reset".into(),
+                });
+            }
+            Ok(())
+        }
+
+        /// What the relay would answer each subscription's delivery right now.
+        fn check(&self) {
+            let tokens = self.store.current();
+            for (s, t) in self.subscriptions.borrow().iter() {
+                if !tokens.matches(t.as_bytes()) {
+                    self.refused.borrow_mut().push(s.id.clone());
+                }
+            }
+        }
+
+        fn tokens_delivering(&self) -> Vec<String> {
+            self.subscriptions.borrow().iter().map(|(_, t)| t.clone()).collect()
+        }
+    }
+
+    impl SubscriptionApi for FakeRingCentral<'_> {
+        fn subscriptions_to(&self, _: &str) -> Result<Vec<Subscription>, RingCentralError> {
+            self.call()?;
+            let mut all: Vec<Subscription> = self.subscriptions.borrow().iter().map(|(s, _)| s.clone()).collect();
+            if self.inactive_listings.get() > 0 {
+                self.inactive_listings.set(self.inactive_listings.get() - 1);
+                for s in all.iter_mut().skip(1) {
+                    s.status = SubscriptionStatus::Other("Suspended".into());
+                }
+            }
+            Ok(all)
+        }
+        fn create_subscription(
+            &self,
+            address: &str,
+            token: &VerificationToken,
+            _: u32,
+        ) -> Result<Subscription, RingCentralError> {
+            self.call()?;
+            let id = format!("sub-{}", self.calls.get());
+            let mut created = subscription(&id, SubscriptionStatus::Active);
+            created.delivery_mode.address = Some(address.into());
+            self.subscriptions
+                .borrow_mut()
+                .push((created.clone(), token.expose().to_owned()));
+            Ok(created)
+        }
+        fn renew_subscription(&self, _: &str) -> Result<Subscription, RingCentralError> {
+            unreachable!("a rotation renews nothing")
+        }
+        fn delete_subscription(&self, id: &str) -> Result<(), RingCentralError> {
+            self.call()?;
+            let mut all = self.subscriptions.borrow_mut();
+            let before = all.len();
+            all.retain(|(s, _)| s.id != id);
+            if all.len() == before {
+                return Err(RingCentralError::NotFound(id.into()));
+            }
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct Waits(Mutex<Vec<Duration>>);
+
+    impl Wait for Waits {
+        fn wait(&self, delay: Duration, _: &str) {
+            self.0.lock().unwrap().push(delay);
+        }
+    }
+
+    const PACE: Pace = Pace {
+        settle: Duration::from_secs(61),
+        poll: Duration::from_secs(5),
+        polls: 3,
+    };
+
+    async fn run(store: &MemoryTokens, api: &FakeRingCentral<'_>, new: &str) -> Result<Vec<Step>, RotationError> {
+        let mut steps = Vec::new();
+        rotate(
+            store,
+            api,
+            ADDRESS,
+            || token(new),
+            PACE,
+            &Waits::default(),
+            |s| steps.push(s),
+        )
+        .await
+        .map(|()| steps)
+    }
+
+    fn finished(store: &MemoryTokens, api: &FakeRingCentral<'_>, new: &str) {
+        api.check();
+        assert_eq!(store.current(), TokenSet::single(token(new)));
+        assert_eq!(api.tokens_delivering(), [new], "one subscription, with the new token");
+        assert!(api.refused.borrow().is_empty(), "refused: {:?}", api.refused.borrow());
+    }
+
+    #[tokio::test]
+    async fn a_rotation_replaces_the_subscription_and_then_drops_the_old_token() {
+        let store = MemoryTokens::new(TokenSet::single(token("old")));
+        let api = FakeRingCentral::new(&store, &[("sub-old", "old")]);
+        let steps = run(&store, &api, "new").await.unwrap();
+        let lines: Vec<String> = steps.iter().map(Step::line).collect();
+        assert_eq!(
+            lines,
+            [
+                "new token is current; the old one stays valid as previous; subscriptions to retire: sub-old",
+                "created subscription sub-3 with the new token",
+                "subscription sub-3 is Active",
+                "deleted subscription sub-old",
+                "previous token dropped: the rotation is complete",
+            ]
+        );
+        let writes = store.writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), 2);
+        assert_eq!(writes[0].current, token("new"));
+        assert_eq!(writes[0].previous, Some(token("old")));
+        assert_eq!(writes[0].retiring, ["sub-old"]);
+        finished(&store, &api, "new");
+    }
+
+    #[tokio::test]
+    async fn interrupted_at_any_call_a_rerun_finishes_and_nothing_is_ever_refused() {
+        // 5 RingCentral calls in an uninterrupted rotation: list, list, create, list, delete.
+        for fail_at in 0..5 {
+            let store = MemoryTokens::new(TokenSet::single(token("old")));
+            let api = FakeRingCentral::new(&store, &[("sub-old", "old")]);
+            api.fail_at.set(Some(fail_at));
+            let first = run(&store, &api, "new").await;
+            assert!(first.is_err(), "call {fail_at} failed, so the run did");
+            let message = first.unwrap_err().to_string();
+            assert!(
+                message.ends_with("rerun rotate-token to finish the rotation"),
+                "{message}"
+            );
+            api.fail_at.set(None);
+            // A rerun generates no other token once the rotation has begun.
+            let new = if fail_at == 0 { "new" } else { "unused" };
+            run(&store, &api, new).await.unwrap();
+            finished(&store, &api, "new");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_final_write_is_finished_by_a_rerun() {
+        let store = MemoryTokens::new(TokenSet::single(token("old")));
+        let api = FakeRingCentral::new(&store, &[("sub-old", "old")]);
+        rotate(
+            &store,
+            &api,
+            ADDRESS,
+            || token("new"),
+            PACE,
+            &FailStoreOnSecondSettle(&store),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert!(store.current().rotating());
+        store.failing.store(false, std::sync::atomic::Ordering::SeqCst);
+        let steps = run(&store, &api, "unused").await.unwrap();
+        assert!(steps.contains(&Step::Found { id: "sub-3".into() }), "{steps:?}");
+        assert!(steps.contains(&Step::AlreadyGone { id: "sub-old".into() }), "{steps:?}");
+        finished(&store, &api, "new");
+    }
+
+    /// Makes the store unreachable during the pause before the final write.
+    struct FailStoreOnSecondSettle<'a>(&'a MemoryTokens);
+
+    impl Wait for FailStoreOnSecondSettle<'_> {
+        fn wait(&self, _: Duration, operation: &str) {
+            if operation.starts_with("dropping") {
+                self.0.failing.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn it_waits_for_active_and_stops_with_both_tokens_valid_when_it_never_is() {
+        let store = MemoryTokens::new(TokenSet::single(token("old")));
+        let api = FakeRingCentral::new(&store, &[("sub-old", "old")]);
+        api.inactive_listings.set(10);
+        let error = run(&store, &api, "new").await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "subscription sub-3 is Suspended, not Active, after 3 checks; rerun rotate-token to finish the rotation (both tokens stay valid meanwhile)"
+        );
+        assert!(store.current().rotating());
+        assert_eq!(
+            api.tokens_delivering(),
+            ["old", "new"],
+            "the old subscription still delivers"
+        );
+        api.inactive_listings.set(2);
+        let waits = Waits::default();
+        rotate(&store, &api, ADDRESS, || token("unused"), PACE, &waits, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            *waits.0.lock().unwrap(),
+            [PACE.poll, PACE.settle],
+            "one poll, then the pause before dropping"
+        );
+        finished(&store, &api, "new");
+    }
+
+    #[tokio::test]
+    async fn a_rotation_waits_the_reread_interval_before_creating_the_subscription() {
+        let store = MemoryTokens::new(TokenSet::single(token("old")));
+        let api = FakeRingCentral::new(&store, &[]);
+        let waits = Waits::default();
+        rotate(&store, &api, ADDRESS, || token("new"), PACE, &waits, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(*waits.0.lock().unwrap(), [PACE.settle, PACE.settle]);
+        assert!(PACE.settle >= crate::http::REREAD_INTERVAL);
+        finished(&store, &api, "new");
+    }
+}
