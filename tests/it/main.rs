@@ -27,3 +27,4 @@ mod ringcentral_client;
 mod runtime;
 mod standin;
 mod template;
+mod tokens;

@@ -118,6 +118,8 @@ struct State {
     log: Vec<Logged>,
     handshakes: Vec<Handshake>,
     numbers: phone_numbers::Numbers,
+    /// How long a DELETE of a subscription takes before it is gone.
+    delete_delay: Duration,
 }
 
 pub struct StandIn {
@@ -215,6 +217,7 @@ impl StandIn {
             log: vec![],
             handshakes: vec![],
             numbers: phone_numbers::Numbers::default(),
+            delete_delay: Duration::ZERO,
         }));
         let (listening, shared, base) = (server.clone(), state.clone(), url.clone());
         std::thread::spawn(move || {
@@ -246,6 +249,11 @@ impl StandIn {
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
         f(&mut self.state.lock().unwrap())
+    }
+
+    /// A slow DELETE: the subscription keeps delivering until it answers.
+    pub fn delay_deletes(&self, delay: Duration) {
+        self.with(|s| s.delete_delay = delay);
     }
 
     pub fn set_token_lifetime(&self, seconds: u64) {
@@ -329,7 +337,13 @@ impl StandIn {
     /// Sends a notification to the subscription's address, as RingCentral
     /// would; a failed delivery blacklists the subscription.
     pub fn deliver(&self, id: &str, body: &str) -> Delivery {
-        let sub = self.subscription(id).unwrap();
+        self.deliver_if_subscribed(id, body).expect("no such subscription")
+    }
+
+    /// As [`StandIn::deliver`], or `None` when the subscription is gone
+    /// (deleted meanwhile: RingCentral delivers nothing for it).
+    pub fn deliver_if_subscribed(&self, id: &str, body: &str) -> Option<Delivery> {
+        let sub = self.subscription(id)?;
         let mut headers = vec![
             ("Content-Type", "application/json; charset=UTF-8".to_owned()),
             ("Accept", "application/json".to_owned()),
@@ -361,17 +375,17 @@ impl StandIn {
         if let Some(reason) = reason {
             self.blacklist(id, &reason);
         }
-        Delivery {
+        Some(Delivery {
             status,
             answer_bytes,
             body: text,
             blacklisted,
-        }
+        })
     }
 
     pub fn blacklist(&self, id: &str, reason: &str) {
         self.with(|s| {
-            let sub = s.subscriptions.get_mut(id).unwrap();
+            let Some(sub) = s.subscriptions.get_mut(id) else { return };
             sub.status = "Blacklisted".to_owned();
             sub.blacklisted = Some((rfc3339(OffsetDateTime::now_utc()), reason.to_owned()));
         });
@@ -518,6 +532,8 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
             }
         }
         ("DELETE", [id]) => {
+            let delay = state.lock().unwrap().delete_delay;
+            std::thread::sleep(delay);
             let mut s = state.lock().unwrap();
             match s.subscriptions.remove(*id) {
                 Some(_) => Answer {
