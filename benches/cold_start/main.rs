@@ -611,6 +611,9 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
         "inventory calls that failed (logged; published without)",
         failed,
     ));
+    table.push_str(&secret_cost(
+        &moto, &topology, &endpoint, relay, &events, &out_dir, cold_reps,
+    )?);
     table.push_str(&where_it_goes(&subjects, &events, &out_dir, reps)?);
     print!("{table}");
     if let Some(summary) = env_path("PERF_SUMMARY") {
@@ -623,6 +626,68 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
         file.write_all(table.as_bytes()).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The token secret's cost at cold start: the relay with
+/// `VERIFICATION_TOKEN_SECRET_ARN` (a Secrets Manager client and one
+/// GetSecretValue before the first `/next`) against `VERIFICATION_TOKEN`,
+/// in turn, `reps` cold starts each.
+fn secret_cost(
+    moto: &moto::Moto,
+    topology: &[(&'static str, String)],
+    endpoint: &str,
+    relay: &Path,
+    events: &Notifications,
+    out_dir: &Path,
+    reps: usize,
+) -> Result<String, String> {
+    let arn = moto.token_secret()?;
+    let mut with_secret: Vec<(&'static str, String)> = topology
+        .iter()
+        .filter(|(k, _)| *k != "VERIFICATION_TOKEN")
+        .cloned()
+        .collect();
+    with_secret.push(("VERIFICATION_TOKEN_SECRET_ARN", arn));
+    let plain = |api: &str| lambda_env(api, endpoint, topology);
+    let secret = |api: &str| lambda_env(api, endpoint, &with_secret);
+    let envs: [&dyn Fn(&str) -> Vec<(String, String)>; 2] = [&plain, &secret];
+    let mut runs: [Vec<Run>; 2] = Default::default();
+    measure(
+        relay,
+        &secret,
+        events,
+        0,
+        PUBLISHED,
+        &out_dir.join("relay+secret-warmup.log"),
+    )?;
+    for rep in 0..reps {
+        for i in [rep % 2, 1 - rep % 2] {
+            std::thread::sleep(Duration::from_millis(100));
+            let log = out_dir.join(if i == 0 {
+                "relay-plain-token.log"
+            } else {
+                "relay+secret.log"
+            });
+            runs[i].push(measure(relay, envs[i], events, 0, PUBLISHED, &log)?);
+        }
+    }
+    let med = |f: fn(&Run) -> Duration| runs.each_ref().map(|r| median(r.iter().map(f).collect()));
+    let row = |name: &str, [plain, secret]: [Duration; 2]| {
+        format!(
+            "{name:<46} {:>12} {:>12} {:>+10.2} ms\n",
+            ms(plain),
+            ms(secret),
+            (secret.as_secs_f64() - plain.as_secs_f64()) * 1e3
+        )
+    };
+    let mut out = format!(
+        "\nthe token secret's cost at cold start (medians of {reps} cold starts each; Secrets Manager is moto on loopback)\n{:<46} {:>12} {:>12} {:>13}\n",
+        "figure", "token in env", "token secret", "difference"
+    );
+    out.push_str(&row("init, exec to the first /next (wall)", med(|r| r.init)));
+    out.push_str(&row("init CPU", med(|r| r.init_cpu)));
+    out.push_str(&row("CPU through the first invocation", med(|r| r.first_cpu)));
+    Ok(out)
 }
 
 fn failures_note(failures: usize) -> String {

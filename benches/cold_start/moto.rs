@@ -137,6 +137,20 @@ impl Moto {
         })
     }
 
+    /// The token secret, as the stack creates it, holding `TOKEN`; its ARN.
+    pub fn token_secret(&self) -> Result<String, String> {
+        self.runtime.block_on(async {
+            let created = aws_sdk_secretsmanager::Client::new(&self.sdk)
+                .create_secret()
+                .name("bench-verification-token")
+                .secret_string(format!(r#"{{"current":"{}","previous":""}}"#, super::TOKEN))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            created.arn.ok_or_else(|| "CreateSecret returned no ARN".to_owned())
+        })
+    }
+
     /// The notification id the inventory holds for phone number `id`.
     pub fn recorded_notification(&self, table: &str, id: &str) -> Result<Option<String>, String> {
         self.runtime.block_on(async {
