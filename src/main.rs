@@ -1,12 +1,11 @@
 //! The relay Lambda: configuration, clients built once, run.
 
-use cc_number_relay::config::{Config, TokenSource};
+use cc_number_relay::config::Config;
 use cc_number_relay::http::Verifier;
 use cc_number_relay::inventory::dynamodb::{DynamoInventory, RELAY_TIMEOUTS};
 use cc_number_relay::observe;
 use cc_number_relay::runtime::{self, relay::Relay};
 use cc_number_relay::sink::aws::AwsSink;
-use cc_number_relay::token_store::{secrets_manager, Configured, Fixed};
 use cc_number_relay::xray::XRay;
 use lambda_http::Error;
 
@@ -16,14 +15,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env().unwrap_or_else(|e| cold_start_failed(e));
     let metrics = observe::init(&config.metrics_namespace)?;
     let sdk = runtime::aws::sdk_config().await;
-    let tokens = match config.tokens {
-        TokenSource::Fixed(tokens) => Configured::Fixed(Fixed(tokens)),
-        TokenSource::Secret(arn) => Configured::Secret(secrets_manager::SecretTokens::new(
-            &sdk,
-            arn,
-            secrets_manager::RELAY_TIMEOUTS,
-        )),
-    };
+    let tokens = runtime::relay::token_store(&sdk, config.tokens);
     let relay = Relay {
         verifier: Verifier::load(tokens).await.unwrap_or_else(|e| cold_start_failed(e)),
         sink: AwsSink::new(&sdk, config.topics, config.dead_letter_queue_url),

@@ -3,12 +3,13 @@
 //! AWS sink, and metrics are flushed once per invocation.
 
 use super::event::{parse_event, unreadable_event_answer};
+use crate::config::TokenSource;
 use crate::http::{self, Verifier};
 use crate::inventory::Inventory;
 use crate::observe;
 use crate::sink::instrumented::Instrumented;
 use crate::sink::Sink;
-use crate::token_store::{Fixed, TokenStore};
+use crate::token_store::{secrets_manager, Configured, Fixed, TokenStore};
 use crate::xray::{Trace, XRay};
 use lambda_http::{lambda_runtime, service_fn, tower::Service, Adapter, Body, Error, LambdaEvent, Request};
 use lambda_http::{RequestExt, Response};
@@ -44,6 +45,19 @@ impl<S: Sink, I: Inventory, T: TokenStore> Relay<S, I, T> {
         let fault = outcome.status().is_server_error();
         self.xray.handler(trace.as_ref(), wall, started.elapsed(), fault);
         outcome.answer()
+    }
+}
+
+/// The token store the configuration names, its client built from `sdk`
+/// with the relay's short time limits.
+pub fn token_store(sdk: &aws_config::SdkConfig, source: TokenSource) -> Configured {
+    match source {
+        TokenSource::Fixed(tokens) => Configured::Fixed(Fixed(tokens)),
+        TokenSource::Secret(arn) => Configured::Secret(secrets_manager::SecretTokens::new(
+            sdk,
+            arn,
+            secrets_manager::RELAY_TIMEOUTS,
+        )),
     }
 }
 

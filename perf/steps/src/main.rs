@@ -91,10 +91,14 @@ async fn main() {
         .inventory_table
         .map(|table| DynamoInventory::new(&sdk, table, RELAY_TIMEOUTS));
     steps.mark("inventory client (when INVENTORY_TABLE is set)");
+    let verifier = cc_number_relay::http::Verifier::load(runtime::relay::token_store(&sdk, config.tokens))
+        .await
+        .expect("the verification tokens");
+    steps.mark("verification tokens (GetSecretValue with VERIFICATION_TOKEN_SECRET_ARN)");
     let xray = XRay::from_env();
     steps.mark("X-Ray emitter");
     let relay = Relay {
-        token: config.verification_token,
+        verifier,
         sink,
         inventory,
         xray,
