@@ -5,12 +5,13 @@ use crate::token::VerificationToken;
 
 /// Every variable the function reads; the template test holds the SAM
 /// template's environment to exactly this list.
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 8] = [
     "CREATED_TOPIC_ARN",
     "UPDATED_TOPIC_ARN",
     "DELETED_TOPIC_ARN",
     "DEAD_LETTER_QUEUE_URL",
     "VERIFICATION_TOKEN",
+    "VERIFICATION_TOKEN_SECRET_ARN",
     "METRICS_NAMESPACE",
     "INVENTORY_TABLE",
 ];
