@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Run the relay on this machine: `make run`.
 
-1. starts moto (SNS, SQS and CloudFormation) in this process, on a free loopback port;
-2. deploys template.yaml into it (dev/topology.py) and adds one subscriber queue per topic;
+1. starts moto (SNS, SQS, DynamoDB, Secrets Manager, CloudFormation) in this process,
+   on a free loopback port;
+2. deploys template.yaml into it (dev/topology.py), puts the demo token into the stack's
+   verification token secret, and adds one subscriber queue per topic;
 3. starts `cargo lambda watch` with the function's environment from that stack;
 4. once the function answers a handshake, prints ready-to-paste `cargo lambda invoke` and `curl` commands;
 5. prints every message a subscriber receives and everything parked in the
@@ -35,8 +37,9 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 FUNCTION_NAME = "cc-number-relay"  # the binary, and the local stack's name
-# A fixed, obviously local token (32+ letters and digits, as the template demands);
-# events/*.json carry the same value in their verification-token header.
+# A fixed, obviously local token (32 letters and digits, like the one the stack generates);
+# dev/topology.py puts it into the local stack's secret as "current", and events/*.json
+# carry the same value in their verification-token header.
 DEMO_TOKEN = "ccNumberRelayLocalDemoToken2026x"
 COLOR = sys.stdout.isatty() and "NO_COLOR" not in os.environ
 _print_lock = threading.Lock()  # the pollers and the watch echo print from their own threads
@@ -68,6 +71,9 @@ def free_port(preferred: int) -> int:
 def function_env(topo: topology.Topology, endpoint: str, json_logs: bool) -> dict[str, str]:
     # Nothing from the developer's own AWS setup may steer the function to real AWS.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AMAZON_"))}
+    # The relay reads its token from the secret the template names; a VERIFICATION_TOKEN left in
+    # the developer's shell beside it would be a configuration error (both set).
+    env.pop("VERIFICATION_TOKEN", None)
     env.update(topo.env)  # exactly what the template gives the function
     env.update(
         PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -143,7 +149,8 @@ def announce_when_up(url: str, invoke_port: int) -> None:
 def print_commands(invoke_port: int) -> None:
     url = f"http://127.0.0.1:{invoke_port}/lambda-url/{FUNCTION_NAME}/"
     lines = [
-        "", f"Ready. From another terminal, in {ROOT}:", f"  VERIFICATION_TOKEN = {DEMO_TOKEN}", "",
+        "", f"Ready. From another terminal, in {ROOT}:",
+        f"  verification token (\"current\" in the stack's secret) = {DEMO_TOKEN}", "",
         "  API Gateway HTTP API (v2) events, through the Lambda invoke API",
         '  (cargo-lambda lives in .venv/bin: export PATH="$PWD/.venv/bin:$PATH" first):',
     ]
@@ -236,6 +243,8 @@ def main() -> int:
         for t in topo.topics:
             out(f"    {t.env_var:<22} {t.arn}", f"    {'':<22} subscriber {t.subscriber_queue_url} (raw delivery)")
         out(f"    {'DEAD_LETTER_QUEUE_URL':<22} {topo.dead_letter_queue_url}")
+        out(f"    {topology.TOKEN_SECRET_VAR} {topo.verification_token_secret_arn}",
+            f"    {'':<22} holds {{\"current\":\"{DEMO_TOKEN}\",\"previous\":\"\"}}")
 
         invoke_port = free_port(args.invoke_port)
         step(f"starting cargo lambda watch on 127.0.0.1:{invoke_port}; the first build takes a few minutes…")

@@ -6,8 +6,17 @@ AWS::Serverless resources into plain CloudFormation, and moto creates the
 stack, evaluating every Ref, Sub and If itself. The relay function's
 environment is then read back from the function moto created, so the local
 topics, queue, names and variables are the template's own and cannot drift.
-Resource types moto cannot model (API Gateway v2, alarms, the secret) are
-skipped by moto with a warning, which we silence; the relay does not use them.
+Resource types moto cannot model (API Gateway v2, alarms) are skipped by moto
+with a warning, which we silence; the relay does not use them.
+
+Secrets are the exception: moto's CloudFormation cannot create an
+AWS::SecretsManager::Secret either, but the relay reads its verification token
+from one. So each secret of the template is created here, in moto's Secrets
+Manager, as the template declares it (its Name, its SecretString, or a value
+made as its GenerateSecretString says), and every Ref to it (and ${Secret} in a
+Sub) is replaced by its ARN before moto creates the stack. Then the local demo
+token is put into the verification token secret (PutSecretValue, as a rotation
+would), so events/*.json and the README's curl examples authenticate.
 
 Each topic the function publishes to also gets one subscriber queue (raw
 delivery; FIFO for a FIFO topic), so a local run can show what a subscriber
@@ -64,6 +73,11 @@ class Topology:
     env: dict[str, str]  # the function's Environment.Variables, as deployed
     topics: list[Topic]
     dead_letter_queue_url: str
+    verification_token_secret_arn: str
+
+
+# The relay's variable that names its token secret (src/config.rs).
+TOKEN_SECRET_VAR = "VERIFICATION_TOKEN_SECRET_ARN"
 
 
 def local_session() -> boto3.session.Session:
@@ -99,12 +113,69 @@ def sam_to_cloudformation(binary: str) -> tuple[dict, str]:
         raise TemplateError(f"SAM transform failed: {getattr(exc, 'causes', exc)}") from exc
 
 
+def _substitute(node, arns: dict[str, str]):
+    """`node` with every {"Ref": secret} replaced by the secret's ARN, and ${secret} in Fn::Sub strings too."""
+    if isinstance(node, list):
+        return [_substitute(item, arns) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Ref"} and node["Ref"] in arns:
+        return arns[node["Ref"]]
+    if set(node) == {"Fn::Sub"}:
+        sub = node["Fn::Sub"]
+        text, variables = (sub, None) if isinstance(sub, str) else (sub[0], sub[1])
+        for logical_id, arn in arns.items():
+            text = text.replace("${" + logical_id + "}", arn)
+        return {"Fn::Sub": text if variables is None else [text, _substitute(variables, arns)]}
+    return {key: _substitute(value, arns) for key, value in node.items()}
+
+
+def create_secrets(template: dict, stack_name: str, secretsmanager) -> dict:
+    """Creates the template's secrets in moto (see the module's docstring); returns the template without
+    them, every reference to one replaced by its ARN."""
+    arns = {}
+    for logical_id, resource in list(template["Resources"].items()):
+        if resource["Type"] != "AWS::SecretsManager::Secret":
+            continue
+        properties = resource.get("Properties", {})
+        name = properties.get("Name", f"{stack_name}-{logical_id}")
+        if isinstance(name, dict) and set(name) == {"Fn::Sub"} and isinstance(name["Fn::Sub"], str):
+            name = name["Fn::Sub"].replace("${AWS::StackName}", stack_name)
+        if not isinstance(name, str) or "${" in name:
+            raise TemplateError(f"{logical_id}: make run cannot resolve the secret's Name {name!r}")
+        if "SecretString" in properties:
+            value = properties["SecretString"]
+        elif "GenerateSecretString" in properties:
+            generate = properties["GenerateSecretString"]
+            options = {k: v for k, v in generate.items() if k not in ("SecretStringTemplate", "GenerateStringKey")}
+            generated = secretsmanager.get_random_password(**options)["RandomPassword"]
+            if "SecretStringTemplate" in generate:
+                value = json.loads(generate["SecretStringTemplate"])
+                value[generate["GenerateStringKey"]] = generated
+                value = json.dumps(value)
+            else:
+                value = generated
+        else:
+            value = None
+        if not isinstance(value, (str, type(None))):
+            raise TemplateError(f"{logical_id}: make run cannot resolve the secret's value")
+        created = secretsmanager.create_secret(
+            Name=name, **({"SecretString": value} if value is not None else {}),
+            **({"Description": properties["Description"]} if isinstance(properties.get("Description"), str) else {}),
+        )
+        arns[logical_id] = created["ARN"]
+        del template["Resources"][logical_id]
+    return _substitute(template, arns)
+
+
 def deploy(endpoint: str, topic_type: str, token: str, stack_name: str, binary: str) -> Topology:
     template, relay_id = sam_to_cloudformation(binary)
     session = local_session()
-    s3, cfn, lam, sns, sqs = (
-        session.client(service, endpoint_url=endpoint) for service in ("s3", "cloudformation", "lambda", "sns", "sqs")
+    s3, cfn, lam, sns, sqs, secretsmanager = (
+        session.client(service, endpoint_url=endpoint)
+        for service in ("s3", "cloudformation", "lambda", "sns", "sqs", "secretsmanager")
     )
+    template = create_secrets(template, stack_name, secretsmanager)
 
     # moto's Lambda insists on reading the code package; the real code runs under cargo lambda watch.
     package = io.BytesIO()
@@ -113,7 +184,7 @@ def deploy(endpoint: str, topic_type: str, token: str, stack_name: str, binary: 
     s3.create_bucket(Bucket=CODE_BUCKET)
     s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=package.getvalue())
 
-    parameters = {"TopicType": topic_type, "VerificationToken": token}
+    parameters = {"TopicType": topic_type}
     try:  # moto creates the whole stack within this call
         cfn.create_stack(
             StackName=stack_name,
@@ -131,6 +202,12 @@ def deploy(endpoint: str, topic_type: str, token: str, stack_name: str, binary: 
     resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     name = next(r["PhysicalResourceId"] for r in resources if r.get("LogicalResourceId") == relay_id)
     env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    if TOKEN_SECRET_VAR not in env:
+        raise TemplateError(f"the relay's environment in template.yaml has no {TOKEN_SECRET_VAR}")
+    # The local demo token in place of the generated one, in the shape the relay reads.
+    secretsmanager.put_secret_value(
+        SecretId=env[TOKEN_SECRET_VAR], SecretString=json.dumps({"current": token, "previous": ""})
+    )
 
     topics = []
     for var, arn in env.items():
@@ -144,4 +221,4 @@ def deploy(endpoint: str, topic_type: str, token: str, stack_name: str, binary: 
         queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
         topics.append(Topic(var, arn, url))
-    return Topology(env, topics, env["DEAD_LETTER_QUEUE_URL"])
+    return Topology(env, topics, env["DEAD_LETTER_QUEUE_URL"], env[TOKEN_SECRET_VAR])

@@ -4,7 +4,8 @@ use crate::sink::aws::{QueueUrl, TopicArn, Topics};
 use crate::token::{TokenSet, VerificationToken};
 
 /// Every variable the function reads; the template test holds the SAM
-/// template's environment to exactly this list.
+/// template's environment to exactly this list, less `VERIFICATION_TOKEN`
+/// (local runs and tests only: a deployed function reads the secret).
 pub const ENV_VARS: [&str; 8] = [
     "CREATED_TOPIC_ARN",
     "UPDATED_TOPIC_ARN",

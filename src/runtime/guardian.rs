@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Every variable the guardian function reads; the template test holds the
-/// guardian's environment to exactly this list.
+/// guardian's environment to exactly this list, less `VERIFICATION_TOKEN`
+/// (local runs and tests only: a deployed function reads the secret).
 pub const ENV_VARS: [&str; 12] = [
     "INVENTORY_TABLE",
     "CREATED_TOPIC_ARN",

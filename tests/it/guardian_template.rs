@@ -1,10 +1,13 @@
 //! The guardian in the SAM template against the code: its environment is
-//! exactly what `GuardianConfig` reads, its policy grants exactly the secret,
-//! the alarm topic and that topic's key, it runs on the schedule parameter
+//! exactly what `GuardianConfig` reads, its policy grants exactly its two
+//! secrets (the credentials, the verification token: read only), the alarm
+//! topic and that topic's key, it runs on the schedule parameter
 //! (every 15 minutes by default), and the relay's subscription request in the
 //! template is the one the CLI sends.
 
-use crate::support::{as_list, template};
+use crate::support::template;
+use crate::support::template::grants;
+use crate::template::LOCAL_ONLY;
 
 use cc_number_relay::runtime::guardian::ENV_VARS;
 use serde_json::{json, Value};
@@ -34,11 +37,19 @@ fn the_guardian_environment_is_exactly_what_the_code_reads() {
     let template = template();
     let variables = &guardian(&template)["Properties"]["Environment"]["Variables"];
     let in_template: BTreeSet<&str> = variables.as_object().unwrap().keys().map(String::as_str).collect();
-    let in_code: BTreeSet<&str> = ENV_VARS.into_iter().collect();
+    // VERIFICATION_TOKEN is for local runs only; the template gives the secret.
+    let in_code: BTreeSet<&str> = ENV_VARS.into_iter().filter(|v| *v != LOCAL_ONLY).collect();
     assert_eq!(in_template, in_code);
-    // The same token as the relay, so a recreated subscription authenticates.
+    // The same token secret as the relay, so a recreated subscription authenticates.
     let relay = &template["Resources"]["RelayFunction"]["Properties"]["Environment"]["Variables"];
-    assert_eq!(variables["VERIFICATION_TOKEN"], relay["VERIFICATION_TOKEN"]);
+    assert_eq!(
+        variables["VERIFICATION_TOKEN_SECRET_ARN"],
+        json!({"Ref": "VerificationTokenSecret"})
+    );
+    assert_eq!(
+        variables["VERIFICATION_TOKEN_SECRET_ARN"],
+        relay["VERIFICATION_TOKEN_SECRET_ARN"]
+    );
     assert_eq!(variables["METRICS_NAMESPACE"], relay["METRICS_NAMESPACE"]);
     // The address it guards is the webhook URL the stack gives RingCentral.
     assert_eq!(variables["WEBHOOK_ADDRESS"], template["Outputs"]["WebhookUrl"]["Value"]);
@@ -65,22 +76,17 @@ fn the_guardian_environment_is_exactly_what_the_code_reads() {
 fn the_guardian_may_do_exactly_what_the_code_does() {
     let template = template();
     let function = guardian(&template);
-    let mut granted: Vec<(String, Value)> = Vec::new();
-    for policy in as_list(&function["Properties"]["Policies"]) {
-        assert!(policy.is_object(), "only inline statements: {policy}");
-        for statement in as_list(&policy["Statement"]) {
-            assert_eq!(statement["Effect"], "Allow");
-            for action in as_list(&statement["Action"]) {
-                for resource in as_list(&statement["Resource"]) {
-                    granted.push((action.as_str().unwrap().to_owned(), resource));
-                }
-            }
-        }
-    }
+    let mut granted = grants(function);
     let mut expected = vec![
         (
             "secretsmanager:GetSecretValue".to_owned(),
             json!({"Ref": "RingCentralCredentials"}),
+        ),
+        // The current token, for the subscriptions it creates; read only:
+        // rotating is the operator's (cc-number-relay-ctl rotate-token).
+        (
+            "secretsmanager:GetSecretValue".to_owned(),
+            json!({"Ref": "VerificationTokenSecret"}),
         ),
         ("sns:Publish".to_owned(), json!({"Ref": "AlarmTopic"})),
         (

@@ -1,7 +1,11 @@
 //! The SAM template against the code: the function's environment is exactly
 //! what `Config` reads, and its policy grants exactly the ARNs and URL the
-//! code uses, nothing more. The template is decoded by cfn-lint's own parser.
+//! code uses, nothing more; the verification token is in no function's
+//! environment, only in the secret the stack generates, which the relay may
+//! read and nothing else; the webhook's throttle admits the burst the runbook
+//! plans for. The template is decoded by cfn-lint's own parser.
 
+use crate::support::template::{documented_figure, functions, grants, number};
 use crate::support::{as_list, template};
 
 use cc_number_relay::config::ENV_VARS;
@@ -19,13 +23,169 @@ fn function(template: &Value) -> &Value {
     function
 }
 
+/// Read by the code for local runs and tests only: a deployed function gets
+/// the token's secret instead (`VERIFICATION_TOKEN_SECRET_ARN`).
+pub const LOCAL_ONLY: &str = "VERIFICATION_TOKEN";
+
+/// The secret that holds the verification token.
+const TOKEN_SECRET: &str = "VerificationTokenSecret";
+
 #[test]
 fn the_function_environment_is_exactly_what_the_code_reads() {
     let template = template();
     let variables = &function(&template)["Properties"]["Environment"]["Variables"];
     let in_template: BTreeSet<&str> = variables.as_object().unwrap().keys().map(String::as_str).collect();
-    let in_code: BTreeSet<&str> = ENV_VARS.into_iter().collect();
+    let in_code: BTreeSet<&str> = ENV_VARS.into_iter().filter(|v| *v != LOCAL_ONLY).collect();
     assert_eq!(in_template, in_code);
+    assert_eq!(variables["VERIFICATION_TOKEN_SECRET_ARN"], json!({"Ref": TOKEN_SECRET}));
+}
+
+#[test]
+fn no_function_environment_holds_the_token() {
+    let template = template();
+    assert!(
+        template["Globals"]["Function"]["Environment"].is_null(),
+        "no environment shared by every function"
+    );
+    let all = functions(&template);
+    assert_eq!(
+        all.len(),
+        2,
+        "the relay and the guardian: {:?}",
+        all.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for (id, function) in &all {
+        let variables = function["Properties"]["Environment"]["Variables"].as_object().unwrap();
+        assert!(!variables.contains_key(LOCAL_ONLY), "{id} has {LOCAL_ONLY}");
+        for (name, value) in variables {
+            // Every value is a reference: a literal could be a token (any 1 to
+            // 256 visible characters are one), and the local demo token must
+            // never be deployed.
+            assert!(value.is_object(), "{id}'s {name} is a literal: {value}");
+            assert!(
+                !value.to_string().contains(crate::support::TOKEN),
+                "{id}'s {name} holds the demo token"
+            );
+            // A reference to a parameter must not be one that hands a secret in.
+            if let Some(parameter) = value["Ref"].as_str() {
+                let parameter = &template["Parameters"][parameter];
+                assert_ne!(
+                    parameter["NoEcho"],
+                    json!(true),
+                    "{id}'s {name} refers to a NoEcho parameter"
+                );
+            }
+        }
+        if variables.contains_key("VERIFICATION_TOKEN_SECRET_ARN") {
+            assert_eq!(
+                variables["VERIFICATION_TOKEN_SECRET_ARN"],
+                json!({"Ref": TOKEN_SECRET}),
+                "{id}"
+            );
+        }
+    }
+    // Nobody types the token in: the template asks for no secret at all.
+    for (name, parameter) in template["Parameters"].as_object().unwrap() {
+        assert_ne!(parameter["NoEcho"], json!(true), "parameter {name} is NoEcho");
+    }
+}
+
+#[test]
+fn the_stack_generates_the_token_in_the_shape_the_code_reads() {
+    let template = template();
+    let secret = &template["Resources"][TOKEN_SECRET];
+    assert_eq!(secret["Type"], "AWS::SecretsManager::Secret");
+    let properties = &secret["Properties"];
+    assert!(
+        properties.get("SecretString").is_none(),
+        "generated, not written in the template"
+    );
+    let generate = &properties["GenerateSecretString"];
+    // {"current": <generated>, "previous": ""}
+    let shape: Value = serde_json::from_str(generate["SecretStringTemplate"].as_str().unwrap()).unwrap();
+    assert_eq!(shape, json!({"previous": ""}));
+    assert_eq!(generate["GenerateStringKey"], "current");
+    // Letters and digits only (RingCentral echoes the token in a header), and
+    // long enough to guess never; such a string is a valid token.
+    assert_eq!(generate["ExcludePunctuation"], true);
+    assert!(generate.get("IncludeSpace").is_none_or(|v| v == false));
+    let length = generate["PasswordLength"].as_u64().unwrap();
+    assert!((32..=256).contains(&length), "{length} characters");
+    let example = "aB3".repeat(length as usize)[..length as usize].to_owned();
+    assert!(cc_number_relay::token::VerificationToken::parse(example).is_ok());
+    assert_eq!(
+        template["Outputs"]["VerificationTokenSecretArn"]["Value"],
+        json!({"Ref": TOKEN_SECRET})
+    );
+}
+
+#[test]
+fn the_relay_may_read_its_token_secret_and_no_other() {
+    let template = template();
+    let secrets: Vec<(String, Value)> = grants(function(&template))
+        .into_iter()
+        .filter(|(action, _)| action.starts_with("secretsmanager:"))
+        .collect();
+    assert_eq!(
+        secrets,
+        vec![("secretsmanager:GetSecretValue".to_owned(), json!({"Ref": TOKEN_SECRET}))]
+    );
+    // No statement of the relay names all resources, or an action by pattern.
+    for policy in as_list(&function(&template)["Properties"]["Policies"]) {
+        for statement in as_list(&policy["Statement"]) {
+            for field in ["Resource", "Action"] {
+                for value in as_list(&statement[field]) {
+                    assert!(!value.to_string().contains('*'), "{field} {value} in {statement}");
+                }
+            }
+            assert!(statement.get("NotResource").is_none() && statement.get("NotAction").is_none());
+        }
+    }
+}
+
+#[test]
+fn the_throttle_admits_the_documented_burst() {
+    let template = template();
+    // The one place the burst is stated; the template's limits must admit it.
+    let (line, burst) = documented_figure("docs/runbook.md", "The largest legitimate burst planned for:");
+    assert!(line.contains("within one second"), "the figure is per second: {line}");
+    let settings = &template["Resources"]["WebhookStage"]["Properties"]["DefaultRouteSettings"];
+    let rate = number(&template, &settings["ThrottlingRateLimit"]);
+    let bucket = number(&template, &settings["ThrottlingBurstLimit"]);
+    // The bucket takes the whole burst at once, and the rate refills it as
+    // fast, so one such burst a second, for ever, is never answered 429.
+    assert!(
+        bucket >= burst as f64,
+        "burst limit {bucket} < the documented burst {burst}"
+    );
+    assert!(
+        rate >= burst as f64,
+        "rate limit {rate}/s < the documented burst {burst} a second"
+    );
+    // No route overrides the stage's defaults.
+    assert!(template["Resources"]["WebhookStage"]["Properties"]["RouteSettings"].is_null());
+    // The runbook's parameter table states the template's defaults.
+    let runbook = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/runbook.md")).unwrap();
+    for parameter in ["WebhookRateLimit", "WebhookBurstLimit", "RelayReservedConcurrency"] {
+        let default = &template["Parameters"][parameter]["Default"];
+        let row = format!("| `{parameter}` | `{default}` |");
+        assert!(runbook.contains(&row), "docs/runbook.md has no row `{row}`");
+    }
+}
+
+#[test]
+fn the_relay_reserves_no_concurrency_unless_asked() {
+    let template = template();
+    let reserved = &function(&template)["Properties"]["ReservedConcurrentExecutions"];
+    assert_eq!(
+        reserved,
+        &json!({"Fn::If": ["HasReservedConcurrency", {"Ref": "RelayReservedConcurrency"}, {"Ref": "AWS::NoValue"}]})
+    );
+    assert_eq!(
+        template["Conditions"]["HasReservedConcurrency"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "RelayReservedConcurrency"}, 0]}]})
+    );
+    assert_eq!(template["Parameters"]["RelayReservedConcurrency"]["Default"], 0);
 }
 
 #[test]
@@ -51,21 +211,7 @@ fn the_function_may_publish_and_park_exactly_where_the_code_does() {
         .expect("DEAD_LETTER_QUEUE_URL is a !Ref to the queue");
     assert_eq!(template["Resources"][queue]["Type"], "AWS::SQS::Queue");
 
-    let mut granted: Vec<(String, Value)> = Vec::new();
-    for policy in as_list(&function["Properties"]["Policies"]) {
-        assert!(
-            policy.is_object(),
-            "only inline statements, no managed policy: {policy}"
-        );
-        for statement in as_list(&policy["Statement"]) {
-            assert_eq!(statement["Effect"], "Allow");
-            for action in as_list(&statement["Action"]) {
-                for resource in as_list(&statement["Resource"]) {
-                    granted.push((action.as_str().unwrap().to_owned(), resource));
-                }
-            }
-        }
-    }
+    let mut granted = grants(function);
     let mut expected: Vec<(String, Value)> = topic_refs
         .iter()
         .map(|t| ("sns:Publish".to_owned(), json!({"Ref": t})))
@@ -79,6 +225,12 @@ fn the_function_may_publish_and_park_exactly_where_the_code_does() {
     for action in ["dynamodb:GetItem", "dynamodb:PutItem"] {
         expected.push((action.to_owned(), json!({"Fn::GetAtt": [table, "Arn"]})));
     }
+    // The token: read, on its own secret only.
+    let secret = env["VERIFICATION_TOKEN_SECRET_ARN"]["Ref"]
+        .as_str()
+        .expect("VERIFICATION_TOKEN_SECRET_ARN is a !Ref to the secret");
+    assert_eq!(template["Resources"][secret]["Type"], "AWS::SecretsManager::Secret");
+    expected.push(("secretsmanager:GetSecretValue".to_owned(), json!({"Ref": secret})));
     let sort = |v: &mut Vec<(String, Value)>| v.sort_by_key(|(a, r)| format!("{a}{r}"));
     sort(&mut granted);
     sort(&mut expected);
@@ -105,6 +257,34 @@ fn the_function_fits_ringcentrals_three_seconds() {
         budget.as_millis() <= 2300,
         "inventory read, publish and parking may take {budget:?}"
     );
+}
+
+#[test]
+fn the_subscribe_command_takes_the_token_from_the_secret() {
+    let template = template();
+    let outputs = &template["Outputs"];
+    let address = outputs["WebhookUrl"]["Value"]["Fn::Sub"].as_str().unwrap();
+    let command = outputs["SubscribeCommand"]["Value"]["Fn::Sub"].as_str().unwrap();
+    assert_eq!(
+        command,
+        format!(
+            "cc-number-relay-ctl subscribe --address {address} --verification-token-secret ${{{TOKEN_SECRET}}} \
+             --credentials-secret ${{RingCentralCredentials}}"
+        )
+    );
+    assert!(!serde_json::to_string(outputs)
+        .unwrap()
+        .contains("<your VerificationToken>"));
+    // The CLI takes those options.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_cc-number-relay-ctl"))
+        .args(["subscribe", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success(), "{}", String::from_utf8_lossy(&help.stderr));
+    for option in ["--address", "--verification-token-secret", "--credentials-secret"] {
+        assert!(text.contains(option), "subscribe has no {option}:\n{text}");
+    }
 }
 
 #[test]
