@@ -6,14 +6,16 @@
 //!
 //! 1. **Domain**, no AWS and no HTTP: [`change`] (the normalized, versioned
 //!    event and its newtypes), [`notification`] (RingCentral's wire format and
-//!    the one `decode` step), [`token`] (the verification token), [`parked`]
+//!    the one `decode` step), [`token`] (the verification tokens: current and previous), [`parked`]
 //!    (the dead-letter item and why it was parked), [`finding`] (what the
 //!    guardian found or did).
 //! 2. **Ports**, traits with their adapters beside them: [`sink`] (publish a
 //!    change, park an item; SNS/SQS, recording, instrumented), [`dead_letters`]
 //!    (the queue as redrive reads it; SQS), [`inventory`] (what subscribers
 //!    were last told; DynamoDB, memory), [`ringcentral`] (the subscription and
-//!    phone-number APIs; HTTP client, credentials, Secrets Manager). Support for adapters and
+//!    phone-number APIs; HTTP client, credentials, Secrets Manager),
+//!    [`token_store`] (the verification tokens; Secrets Manager, fixed,
+//!    memory). Support for adapters and
 //!    core: [`observe`] (metric names, EMF), [`xray`] (trace subsegments),
 //!    [`alarm`] (findings to SNS).
 //! 3. **Core**, the product's decisions, generic over the ports and unit-tested
@@ -21,7 +23,8 @@
 //!    inventory beside it: duplicates, stale, recording), [`http`] (the
 //!    webhook: request → outcome → answer), [`redrive`] (the dead-letter
 //!    queue back through the decoder), [`reconcile`] (RingCentral's list
-//!    against the inventory), [`guardian`] (subscription health, heal, renew).
+//!    against the inventory), [`guardian`] (subscription health, heal, renew),
+//!    [`rotate`] (a new verification token with no refused delivery).
 //! 4. **Entry wiring**: [`config`] (environment → typed configuration),
 //!    [`runtime`] (SDK configuration, the Lambda loops of the relay and the
 //!    guardian); `main.rs`, `bin/ctl.rs` and `bin/guardian.rs` only wire.
