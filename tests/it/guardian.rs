@@ -52,6 +52,10 @@ async fn setup_reconciling(behavior: Behavior, credentials: &str, more: Vec<(&'s
         ("RINGCENTRAL_SERVER_URL", standin.url.clone()),
         ("VERIFICATION_TOKEN", TOKEN.to_owned()),
     ];
+    // A token secret, as deployed, replaces the local token.
+    if more.iter().any(|(k, _)| *k == "VERIFICATION_TOKEN_SECRET_ARN") {
+        env.retain(|(k, _)| *k != "VERIFICATION_TOKEN");
+    }
     env.extend(more);
     let config =
         GuardianConfig::from_lookup(&|k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
@@ -392,4 +396,65 @@ async fn with_an_inventory_the_guardian_reconciles_on_schedule_and_after_a_heal(
     }));
     let deleted = drain(&aws, topology.subscriber_of("Deleted"), 1).await;
     assert_eq!(deleted[0].json()["phoneNumber"]["id"], "5001");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recreated_subscription_carries_the_token_secrets_current_token_read_each_run() {
+    let aws = Aws::moto().await;
+    let arn = secrets(&aws)
+        .await
+        .create_secret()
+        .name(unique("token"))
+        .secret_string(r#"{"current":"tokenFromSecret1","previous":""}"#)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let credentials = StandIn::credentials_secret_json();
+    let s = setup_reconciling(
+        Behavior::Echo,
+        &credentials,
+        vec![("VERIFICATION_TOKEN_SECRET_ARN", arn.clone())],
+    )
+    .await;
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["Missing", "Healed"]);
+    assert_eq!(s.live()[0].verification_token.as_deref(), Some("tokenFromSecret1"));
+
+    // A rotation wrote a new current token; the next heal uses it.
+    secrets(&aws)
+        .await
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(r#"{"current":"tokenFromSecret2","previous":"tokenFromSecret1"}"#)
+        .send()
+        .await
+        .unwrap();
+    s.standin
+        .blacklist(&s.live()[0].id, "Webhook responses with code: [503]");
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["Blacklisted", "Healed"]);
+    let live: Vec<Sub> = s.live().into_iter().filter(|l| l.status == "Active").collect();
+    assert_eq!(live[0].verification_token.as_deref(), Some("tokenFromSecret2"));
+
+    // A token secret that cannot be read fails the run, naming the secret, not a token.
+    secrets(&aws)
+        .await
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(r#"{"previous":"tokenFromSecret2"}"#)
+        .send()
+        .await
+        .unwrap();
+    let report = s.run().await;
+    assert_eq!(kinds(&report), ["CheckFailed"]);
+    let summary = report.findings[0].summary();
+    assert!(
+        summary.contains(&format!(
+            "the token secret {arn} is malformed: it holds no current token"
+        )),
+        "{summary}"
+    );
+    assert!(!summary.contains("tokenFromSecret"), "{summary}");
 }
