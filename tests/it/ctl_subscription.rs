@@ -146,7 +146,8 @@ async fn credentials_and_token_can_come_from_secrets_manager() {
         (&credentials, StandIn::credentials_secret_json()),
         (
             &token,
-            r#"{"VERIFICATION_TOKEN":"tokenFromTheSecret0123456789abcd"}"#.to_owned(),
+            // As the stack creates it, mid-rotation: subscribe takes `current`.
+            r#"{"current":"tokenFromTheSecret0123456789abcd","previous":"olderToken"}"#.to_owned(),
         ),
     ] {
         secrets
@@ -195,6 +196,28 @@ async fn credentials_and_token_can_come_from_secrets_manager() {
         "{}",
         missing.stderr
     );
+
+    let rotate = ctl(
+        &server,
+        &[
+            "rotate-token",
+            "--address",
+            &webhook.address,
+            "--token-secret",
+            "ctl-no-such-token-secret",
+            "--credentials-secret",
+            &credentials,
+        ],
+    );
+    assert_eq!(rotate.code, 1);
+    assert!(
+        one_error_line(&rotate).starts_with(
+            "cc-number-relay-ctl: cannot read the token secret ctl-no-such-token-secret: ResourceNotFoundException"
+        ),
+        "{}",
+        rotate.stderr
+    );
+    assert!(standin.subscriptions().len() == 1, "rotate-token changed nothing");
 }
 
 #[test]
