@@ -99,6 +99,7 @@ enum Command {
     /// Active the old subscriptions are deleted and the previous token
     /// dropped. A rerun finishes an interrupted rotation.
     RotateToken {
+        /// The webhook URL: the stack's WebhookUrl output.
         #[arg(long)]
         address: String,
         /// The token secret: the stack's VerificationTokenSecretArn output.
