@@ -122,7 +122,11 @@ impl RuntimeApi {
                 )
             }),
             Ok(Err(error)) => Err(format!("{id}: the function reported an error: {error}")),
-            Err(RecvTimeoutError::Timeout) => Err(format!("{id}: no answer within {timeout:?}; {}", self.status())),
+            Err(RecvTimeoutError::Timeout) => {
+                // Not handed out later to an instance that nobody waits for.
+                self.shared.state.lock().unwrap().queue.retain(|q| q.id != id);
+                Err(format!("{id}: no answer within {timeout:?}; {}", self.status()))
+            }
             Err(RecvTimeoutError::Disconnected) => Err(format!("{id}: the emulator dropped the invocation")),
         }
     }
