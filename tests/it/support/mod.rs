@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod logs;
 pub mod moto;
 pub mod ringcentral_standin;
+pub mod runtime_api;
 pub mod template;
 
 pub use ctl::*;
