@@ -628,6 +628,9 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// A function's environment, given the Runtime API's address.
+type LambdaEnv<'a> = dyn Fn(&str) -> Vec<(String, String)> + 'a;
+
 /// The token secret's cost at cold start: the relay with
 /// `VERIFICATION_TOKEN_SECRET_ARN` (a Secrets Manager client and one
 /// GetSecretValue before the first `/next`) against `VERIFICATION_TOKEN`,
@@ -650,7 +653,7 @@ fn secret_cost(
     with_secret.push(("VERIFICATION_TOKEN_SECRET_ARN", arn));
     let plain = |api: &str| lambda_env(api, endpoint, topology);
     let secret = |api: &str| lambda_env(api, endpoint, &with_secret);
-    let envs: [&dyn Fn(&str) -> Vec<(String, String)>; 2] = [&plain, &secret];
+    let envs: [&LambdaEnv<'_>; 2] = [&plain, &secret];
     let mut runs: [Vec<Run>; 2] = Default::default();
     measure(
         relay,
