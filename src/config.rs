@@ -45,7 +45,7 @@ impl TokenSource {
                 "VERIFICATION_TOKEN",
                 "VERIFICATION_TOKEN_SECRET_ARN",
             )),
-            (None, None) => Err(ConfigError::Missing("VERIFICATION_TOKEN_SECRET_ARN")),
+            (None, None) => Err(ConfigError::NoToken),
             (None, Some(secret)) => Ok(Self::Secret(secret)),
             (Some(token), None) => VerificationToken::parse(token)
                 .map(|t| Self::Fixed(TokenSet::single(t)))
@@ -58,6 +58,8 @@ impl TokenSource {
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    #[error("environment variable VERIFICATION_TOKEN_SECRET_ARN (or, for local runs, VERIFICATION_TOKEN) is not set")]
+    NoToken,
     #[error("set only one of {0} and {1}")]
     Ambiguous(&'static str, &'static str),
     #[error("environment variable {name} is malformed: {problem}")]
@@ -218,7 +220,7 @@ mod tests {
         e.remove("VERIFICATION_TOKEN");
         assert_eq!(
             load(&e).unwrap_err().to_string(),
-            "environment variable VERIFICATION_TOKEN_SECRET_ARN is not set"
+            "environment variable VERIFICATION_TOKEN_SECRET_ARN (or, for local runs, VERIFICATION_TOKEN) is not set"
         );
         let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token-AbCdEf";
         e.insert("VERIFICATION_TOKEN_SECRET_ARN", arn.into());

@@ -35,10 +35,14 @@ fn each_missing_variable_is_named_in_one_line() {
         assert!(!ok);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1, "{text}");
-        assert!(
-            lines[0].contains(&format!("cold start failed: environment variable {name} is not set")),
-            "{text}"
-        );
+        let expected = match name {
+            "VERIFICATION_TOKEN" => {
+                "environment variable VERIFICATION_TOKEN_SECRET_ARN (or, for local runs, VERIFICATION_TOKEN) is not set"
+                    .to_owned()
+            }
+            _ => format!("environment variable {name} is not set"),
+        };
+        assert!(lines[0].contains(&format!("cold start failed: {expected}")), "{text}");
     }
 }
 
