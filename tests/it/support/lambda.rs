@@ -88,3 +88,13 @@ impl Watch {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
+
+/// The log (`cc-number-relay-watch-<pid>-<port>.log` in the temp dir) is
+/// kept only when the test failed, so passing runs do not pile up there.
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
