@@ -377,6 +377,9 @@ fn measure(
     Ok(run)
 }
 
+/// A function's environment, given the Runtime API's address.
+type EnvFn<'a> = dyn Fn(&str) -> Vec<(String, String)> + 'a;
+
 /// One configuration measured: a binary and the environment it is started with.
 struct Subject<'a> {
     name: &'static str,
@@ -496,7 +499,17 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
             // Let the previous process's exit and moto's side of its connection
             // finish first: on 2 cores they would run beside the one measured.
             std::thread::sleep(Duration::from_millis(100));
-            cold[i].push(measured(subject, 0, &log)?);
+            let run = measured(subject, 0, &log)?;
+            if std::env::var_os("COLD_START_PRINT_COLD").is_some() {
+                // Each cold start, for comparing binaries run in turn under one name.
+                println!(
+                    "cold {:<16} {rep:>4} {:>10} {:>10}",
+                    subject.name,
+                    ms(run.init_cpu),
+                    ms(run.first_cpu)
+                );
+            }
+            cold[i].push(run);
         }
     }
     let med =
@@ -628,9 +641,6 @@ fn run(relay: &Path, hello: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// A function's environment, given the Runtime API's address.
-type LambdaEnv<'a> = dyn Fn(&str) -> Vec<(String, String)> + 'a;
-
 /// The token secret's cost at cold start: the relay with
 /// `VERIFICATION_TOKEN_SECRET_ARN` (a Secrets Manager client and one
 /// GetSecretValue before the first `/next`) against `VERIFICATION_TOKEN`,
@@ -653,7 +663,7 @@ fn secret_cost(
     with_secret.push(("VERIFICATION_TOKEN_SECRET_ARN", arn));
     let plain = |api: &str| lambda_env(api, endpoint, topology);
     let secret = |api: &str| lambda_env(api, endpoint, &with_secret);
-    let envs: [&LambdaEnv<'_>; 2] = [&plain, &secret];
+    let envs: [&EnvFn<'_>; 2] = [&plain, &secret];
     let mut runs: [Vec<Run>; 2] = Default::default();
     measure(
         relay,

@@ -32,19 +32,20 @@ impl Moto {
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        // moto's server answers HTTP/1.0-style, closing every connection, so
-        // every AWS call would open a new one; in Lambda the SDK's connections
-        // to SNS and DynamoDB are kept alive. HTTP/1.1 keeps them here too
-        // (COLD_START_MOTO_CLOSE=1 measures the old way).
+        // moto's server (Werkzeug's) closes every connection: it adds
+        // `Connection: close` to every answer whatever the protocol version
+        // (serving.py: "Always close the connection. This disables HTTP/1.1
+        // keep-alive"), so every SDK call opened a new TCP connection (an
+        // `strace` of the relay: one `connect` per SNS and DynamoDB call), while
+        // in Lambda the SDK's pool keeps its connections to SNS and DynamoDB.
+        // Dropping the header is not enough (Werkzeug then drops the
+        // connection at the next request). So a small HTTP/1.1 front in
+        // moto's process keeps the function's connections alive and forwards
+        // each request to moto on a connection of its own; its CPU is moto's
+        // process's, not the function's. COLD_START_MOTO_CLOSE=1 measures the
+        // old way (a connection per call).
         let keep_alive = std::env::var_os("COLD_START_MOTO_CLOSE").is_none();
-        let script = format!(
-            "import sys\n\
-             from moto.moto_server.werkzeug_app import MotoRequestHandler\n\
-             if {}: MotoRequestHandler.protocol_version = 'HTTP/1.1'\n\
-             from moto.server import main\n\
-             main(['-H', '127.0.0.1', '-p', sys.argv[1]])",
-            if keep_alive { "True" } else { "False" }
-        );
+        let script = format!("{}{MOTO_MAIN}", if keep_alive { KEEP_ALIVE_FRONT } else { "" });
         let child = spawn_tied(
             Command::new(&program)
                 .args(["-c", &script, &port.to_string()])
@@ -168,3 +169,53 @@ impl Moto {
         })
     }
 }
+
+/// moto's own server on `BACKEND` (the port asked for, unless the front below took it).
+const MOTO_MAIN: &str = "\
+import sys
+from moto.server import main
+main(['-H', '127.0.0.1', '-p', str(globals().get('BACKEND', sys.argv[1]))])
+";
+
+/// An HTTP/1.1 server on the port asked for, keeping its clients' connections
+/// alive, that forwards each request to moto (on a free port of its own) and
+/// answers with moto's status, headers (less `Connection`) and body. It listens
+/// only once moto does, so the benchmark's wait for the port still means "moto
+/// is up".
+const KEEP_ALIVE_FRONT: &str = "\
+import http.client, socket, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    BACKEND = s.getsockname()[1]
+class Front(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+    def forward(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        moto = http.client.HTTPConnection('127.0.0.1', BACKEND)
+        moto.request(self.command, self.path, body, dict(self.headers))
+        answer = moto.getresponse()
+        data = answer.read()
+        moto.close()
+        self.send_response_only(answer.status, answer.reason)
+        for name, value in answer.getheaders():
+            if name.lower() not in ('connection', 'content-length', 'transfer-encoding'):
+                self.send_header(name, value)
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(data)
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
+    def log_message(self, *args):
+        pass
+def front():
+    while True:
+        try:
+            socket.create_connection(('127.0.0.1', BACKEND)).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), Front).serve_forever()
+threading.Thread(target=front, daemon=True).start()
+";

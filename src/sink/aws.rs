@@ -11,6 +11,7 @@ use aws_config::SdkConfig;
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::operation::RequestId;
 use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_smithy_runtime_api::client::stalled_stream_protection::StalledStreamProtectionConfig;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -42,7 +43,27 @@ pub const SQS_TIMEOUTS: CallBudget = CallBudget {
     max_attempts: 2,
 };
 
+/// The SDK's stalled-stream protection: a call whose body moves at under
+/// 1 B/s for this long fails (its default grace period, `BehaviorVersion`
+/// 2024-03-28 and later).
+const STALLED_STREAM_GRACE: Duration = Duration::from_secs(5);
+
 impl CallBudget {
+    /// Off when every attempt is cut short before the protection could fire
+    /// (all the relay's budgets: 250-550 ms against its 5 s grace period), so
+    /// nothing changes but its cost: two interceptors and a throughput check
+    /// wrapped around every request and response body (a warm profile of the
+    /// relay with the inventory showed it on each of the three calls).
+    pub fn stalled_stream_protection(&self) -> StalledStreamProtectionConfig {
+        if self.attempt < STALLED_STREAM_GRACE {
+            StalledStreamProtectionConfig::disabled()
+        } else {
+            StalledStreamProtectionConfig::enabled()
+                .grace_period(STALLED_STREAM_GRACE)
+                .build()
+        }
+    }
+
     pub fn timeouts(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
             .connect_timeout(self.connect)
@@ -138,6 +159,7 @@ impl AwsSink {
         let sns = aws_sdk_sns::config::Builder::from(sdk)
             .timeout_config(SNS_TIMEOUTS.timeouts())
             .retry_config(SNS_TIMEOUTS.retries())
+            .stalled_stream_protection(SNS_TIMEOUTS.stalled_stream_protection())
             .build();
         Self {
             sns: aws_sdk_sns::Client::from_conf(sns),
@@ -153,6 +175,7 @@ impl AwsSink {
             let conf = aws_sdk_sqs::config::Builder::from(&self.sdk)
                 .timeout_config(SQS_TIMEOUTS.timeouts())
                 .retry_config(SQS_TIMEOUTS.retries())
+                .stalled_stream_protection(SQS_TIMEOUTS.stalled_stream_protection())
                 .build();
             aws_sdk_sqs::Client::from_conf(conf)
         })
@@ -246,4 +269,23 @@ fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
 
 fn flatten(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stalled_stream_protection_is_off_only_where_every_attempt_ends_before_it_could_fire() {
+        for budget in [SNS_TIMEOUTS, SQS_TIMEOUTS] {
+            assert!(!budget.stalled_stream_protection().is_enabled(), "{budget:?}");
+        }
+        let long = CallBudget {
+            attempt: STALLED_STREAM_GRACE,
+            ..SNS_TIMEOUTS
+        };
+        let kept = long.stalled_stream_protection();
+        assert!(kept.is_enabled() && kept.upload_enabled() && kept.download_enabled());
+        assert_eq!(kept.grace_period(), STALLED_STREAM_GRACE);
+    }
 }

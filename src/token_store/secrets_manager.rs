@@ -36,6 +36,7 @@ impl SecretTokens {
         let conf = aws_sdk_secretsmanager::config::Builder::from(sdk)
             .timeout_config(budget.timeouts())
             .retry_config(budget.retries())
+            .stalled_stream_protection(budget.stalled_stream_protection())
             .build();
         Self {
             client: aws_sdk_secretsmanager::Client::from_conf(conf),
