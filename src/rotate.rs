@@ -27,6 +27,9 @@ use crate::token::{TokenSet, VerificationToken};
 use crate::token_store::{TokenStore, TokenStoreError};
 use std::time::Duration;
 
+/// The pauses' default: the relay's re-read interval, and one second more.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(61);
+
 /// How long the rotation pauses and how patiently it waits for Active.
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
@@ -329,7 +332,7 @@ mod tests {
     }
 
     const PACE: Pace = Pace {
-        settle: Duration::from_secs(61),
+        settle: DEFAULT_SETTLE,
         poll: Duration::from_secs(5),
         polls: 3,
     };
@@ -474,7 +477,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(*waits.0.lock().unwrap(), [PACE.settle, PACE.settle]);
-        assert!(PACE.settle >= crate::http::REREAD_INTERVAL);
+        assert!(
+            DEFAULT_SETTLE > crate::http::REREAD_INTERVAL,
+            "the CLI's default outlasts the relay's interval"
+        );
         finished(&store, &api, "new");
     }
 }

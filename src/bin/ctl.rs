@@ -108,7 +108,7 @@ enum Command {
         /// Seconds to pause after making the new token current and before
         /// dropping the previous one; at least the relay's re-read interval
         /// (60 s) in a deployment.
-        #[arg(long, value_name = "SECONDS", default_value_t = ROTATION_SETTLE.as_secs_f64())]
+        #[arg(long, value_name = "SECONDS", default_value_t = rotate::DEFAULT_SETTLE.as_secs_f64())]
         settle: f64,
         #[command(flatten)]
         ringcentral: RingCentralArgs,
@@ -147,8 +147,6 @@ struct TokenArgs {
 const STILL_FAILING: u8 = 3;
 /// Exit status of `status` when a subscription needs attention.
 const NEEDS_ATTENTION: u8 = 3;
-/// The rotation's pauses: the relay's re-read interval, and one second more.
-const ROTATION_SETTLE: Duration = Duration::from_secs(61);
 /// How long a rotation waits for the new subscription to be Active.
 const ACTIVE_POLL: Duration = Duration::from_secs(5);
 const ACTIVE_POLLS: u32 = 12;
