@@ -47,6 +47,15 @@ pub struct TokenSet {
     pub retiring: Vec<String>,
 }
 
+/// Which token of a [`TokenSet`] a candidate is; ordered, so the best of
+/// several candidates is their maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TokenMatch {
+    None,
+    Previous,
+    Current,
+}
+
 /// Why a secret's text is no token set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenSetError {
@@ -115,11 +124,21 @@ impl TokenSet {
         serde_json::to_string(&document).unwrap_or_default()
     }
 
-    /// Whether `candidate` is one of the tokens. Both are always compared, in
+    /// Which of the tokens `candidate` is. Both are always compared, in
     /// constant time, so the time taken does not tell which one matched.
-    pub fn matches(&self, candidate: &[u8]) -> bool {
+    pub fn match_of(&self, candidate: &[u8]) -> TokenMatch {
         let previous = self.previous.as_ref().is_some_and(|p| p.matches(candidate));
-        self.current.matches(candidate) | previous
+        let current = self.current.matches(candidate);
+        match (current, previous) {
+            (true, _) => TokenMatch::Current,
+            (false, true) => TokenMatch::Previous,
+            (false, false) => TokenMatch::None,
+        }
+    }
+
+    /// Whether `candidate` is one of the tokens.
+    pub fn matches(&self, candidate: &[u8]) -> bool {
+        self.match_of(candidate) != TokenMatch::None
     }
 
     pub fn rotating(&self) -> bool {
@@ -157,6 +176,9 @@ mod tests {
         let set = TokenSet::parse(r#"{"current":"newToken1","previous":"oldToken1"}"#).unwrap();
         assert!(set.matches(b"newToken1"));
         assert!(set.matches(b"oldToken1"));
+        assert_eq!(set.match_of(b"newToken1"), TokenMatch::Current);
+        assert_eq!(set.match_of(b"oldToken1"), TokenMatch::Previous);
+        assert_eq!(set.match_of(b"newToken2"), TokenMatch::None);
         assert!(!set.matches(b"newToken2"));
         assert!(!set.matches(b""));
         assert!(set.rotating());

@@ -1,7 +1,7 @@
 //! The validation handshake and per-notification authentication.
 
 use super::{Outcome, Rejection};
-use crate::token::TokenSet;
+use crate::token::{TokenMatch, TokenSet};
 use lambda_http::http::HeaderMap;
 
 pub const VALIDATION_TOKEN: &str = "validation-token";
@@ -24,18 +24,26 @@ pub fn handshake(headers: &HeaderMap) -> Outcome {
     }
 }
 
+/// The headers that may carry the verification token.
+const TOKEN_HEADERS: [&str; 2] = [VERIFICATION_TOKEN, VALIDATION_TOKEN];
+
 /// `Verification-Token` is the documented header; one version of
 /// RingCentral's guide sends the token as `Validation-Token` instead, so a
 /// request with a body may carry it there. Every candidate is compared, so
 /// the time taken does not depend on which header matched, and each is
 /// compared with every token of the set (current and, during a rotation,
-/// previous).
-pub fn authenticated(tokens: &TokenSet, headers: &HeaderMap) -> bool {
-    let mut matched = false;
-    for name in [VERIFICATION_TOKEN, VALIDATION_TOKEN] {
+/// previous); the best match counts.
+pub fn authenticated(tokens: &TokenSet, headers: &HeaderMap) -> TokenMatch {
+    let mut best = TokenMatch::None;
+    for name in TOKEN_HEADERS {
         for value in headers.get_all(name) {
-            matched |= tokens.matches(value.as_bytes());
+            best = best.max(tokens.match_of(value.as_bytes()));
         }
     }
-    matched
+    best
+}
+
+/// Whether the request carries any token at all.
+pub fn carries_token(headers: &HeaderMap) -> bool {
+    TOKEN_HEADERS.iter().any(|name| headers.contains_key(*name))
 }

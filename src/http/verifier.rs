@@ -8,7 +8,7 @@
 //! unknown token after it may re-read at once.
 
 use super::auth;
-use crate::token::{TokenSet, VerificationToken};
+use crate::token::{TokenMatch, TokenSet, VerificationToken};
 use crate::token_store::{Fixed, TokenStore, TokenStoreError};
 use lambda_http::http::HeaderMap;
 use std::sync::{Arc, Mutex};
@@ -64,20 +64,14 @@ impl<T: TokenStore> Verifier<T> {
     /// interval on warm instances too, which is what revoking a leaked
     /// token needs.
     pub async fn authenticate(&self, headers: &HeaderMap) -> bool {
-        let tokens = self.tokens();
-        if auth::authenticated(&tokens, headers) {
-            let by_previous =
-                tokens.rotating() && !auth::authenticated(&TokenSet::single(tokens.current.clone()), headers);
-            if !(by_previous && self.store.can_change() && self.claim_reread()) {
-                return true;
-            }
-        } else {
-            let carries_a_token = [auth::VERIFICATION_TOKEN, auth::VALIDATION_TOKEN]
-                .iter()
-                .any(|name| headers.contains_key(*name));
-            if !carries_a_token || !self.store.can_change() || !self.claim_reread() {
-                return false;
-            }
+        let known = auth::authenticated(&self.tokens(), headers);
+        let worth_a_reread = match known {
+            TokenMatch::Current => false,
+            TokenMatch::Previous => true,
+            TokenMatch::None => auth::carries_token(headers),
+        };
+        if !(worth_a_reread && self.store.can_change() && self.claim_reread()) {
+            return known != TokenMatch::None;
         }
         match self.store.read().await {
             Ok(tokens) => {
@@ -87,11 +81,12 @@ impl<T: TokenStore> Verifier<T> {
                     "re-read the verification tokens after an unknown or previous one"
                 );
                 self.lock().tokens = tokens.clone();
-                auth::authenticated(&tokens, headers)
+                auth::authenticated(&tokens, headers) != TokenMatch::None
             }
             Err(error) => {
+                // The tokens read before still stand, for this request too.
                 tracing::warn!("re-reading the verification tokens failed, kept the ones read before: {error}");
-                false
+                known != TokenMatch::None
             }
         }
     }
@@ -211,6 +206,14 @@ mod tests {
         assert!(!v.authenticate(&carrying("old")).await, "dropped by the rotation");
         assert!(v.authenticate(&carrying("new")).await);
         assert_eq!(v.store.reads(), 2, "the current token needs no read");
+    }
+
+    #[tokio::test]
+    async fn a_failed_reread_on_the_previous_token_still_accepts_it() {
+        let v = verifier(MemoryTokens::new(set("new", Some("old"))), Duration::ZERO);
+        v.store.failing.store(true, Ordering::SeqCst);
+        assert!(v.authenticate(&carrying("old")).await);
+        assert_eq!(v.store.reads(), 1);
     }
 
     #[tokio::test]
