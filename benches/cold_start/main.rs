@@ -754,15 +754,19 @@ fn where_it_goes(
     };
     // The probe's first invocation, a notification of its own each time.
     let event = out_dir.join("steps-event.json");
+    let second = out_dir.join("steps-event-2.json");
     let mut runs: [Vec<Vec<(String, Duration)>>; 2] = Default::default();
     // One unmeasured run each: the page cache.
     for rep in 0..=reps {
         let order = if rep % 2 == 0 { [1, 2] } else { [2, 1] };
         for i in order {
             let subject = &subjects[i];
-            std::fs::write(&event, events.next().event).map_err(|e| format!("{}: {e}", event.display()))?;
+            for path in [&event, &second] {
+                std::fs::write(path, events.next().event).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
             let output = Command::new(&probe)
                 .arg(&event)
+                .arg(&second)
                 .args(std::env::var_os("COLD_START_STEPS_PARTS").map(|_| "--parts"))
                 .env_clear()
                 .envs((subject.env)("127.0.0.1:9"))
@@ -770,12 +774,15 @@ fn where_it_goes(
                 .output()
                 .map_err(|e| format!("{}: {e}", probe.display()))?;
             let stderr = String::from_utf8_lossy(&output.stderr);
-            let published = stderr
+            let answers: Vec<_> = stderr
                 .lines()
-                .find_map(|line| line.strip_prefix("answer\t"))
-                .and_then(|answer| serde_json::from_str::<serde_json::Value>(answer).ok())
-                .is_some_and(|answer| {
-                    answer["statusCode"] == 200 && answer["body"].as_str().unwrap_or("").contains(PUBLISHED)
+                .filter_map(|line| line.strip_prefix("answer\t"))
+                .collect();
+            let published = answers.len() == 2
+                && answers.iter().all(|answer| {
+                    serde_json::from_str::<serde_json::Value>(answer).is_ok_and(|answer| {
+                        answer["statusCode"] == 200 && answer["body"].as_str().unwrap_or("").contains(PUBLISHED)
+                    })
                 });
             let logs = String::from_utf8_lossy(&output.stdout);
             if !output.status.success() || !published || logs.contains(INVENTORY_FAILED) {
@@ -825,6 +832,29 @@ fn where_it_goes(
         ms(total(&runs[0])),
         ms(total(&runs[1]))
     ));
+    // What the clients' first calls set up once: the first invocation's excess
+    // over the second (medians of the per-run differences).
+    let first = names.iter().position(|n| n.starts_with("first invocation"));
+    let second = names.iter().position(|n| n.starts_with("second invocation"));
+    if let (Some(first), Some(second)) = (first, second) {
+        let set_up = |runs: &[Vec<(String, Duration)>]| {
+            let excess = runs
+                .iter()
+                .map(|run| {
+                    let took = |i: usize| run[i].1.saturating_sub(run[i - 1].1);
+                    took(first).saturating_sub(took(second))
+                })
+                .collect();
+            ms(median(excess))
+        };
+        out.push_str(&format!(
+            "{:<62} {:>12} {:>12} {:>16}\n",
+            "  first calls' one-off set-up (first - second invocation)",
+            "",
+            set_up(&runs[0]),
+            set_up(&runs[1])
+        ));
+    }
     Ok(out)
 }
 

@@ -22,8 +22,12 @@ const TOLD: &str = "told";
 /// On the webhook path the inventory gets one short attempt per call: it
 /// must never cost the notification or RingCentral's 3 s (a slow read is
 /// treated as "nothing known", a slow write is repaired by reconciliation).
+/// The connect timeout is the other clients' 300 ms, although the 250 ms
+/// attempt cuts a connection off first: the SDK keeps one TLS connector per
+/// timeout setting, so an equal one lets DynamoDB use the connector SNS and
+/// Secrets Manager already built instead of building its own on the first call.
 pub const RELAY_TIMEOUTS: CallBudget = CallBudget {
-    connect: Duration::from_millis(200),
+    connect: Duration::from_millis(300),
     attempt: Duration::from_millis(250),
     operation: Duration::from_millis(250),
     max_attempts: 1,
@@ -224,5 +228,18 @@ mod tests {
     fn the_webhook_path_reads_without_stalled_stream_protection_and_the_scan_keeps_it() {
         assert!(!RELAY_TIMEOUTS.stalled_stream_protection().is_enabled());
         assert!(SCAN_TIMEOUTS.stalled_stream_protection().is_enabled());
+    }
+
+    #[test]
+    fn the_webhook_path_connects_with_the_same_timeout_as_the_other_clients_so_they_share_a_connector() {
+        use crate::sink::aws::{SNS_TIMEOUTS, SQS_TIMEOUTS};
+        let secret = crate::token_store::secrets_manager::RELAY_TIMEOUTS;
+        for other in [SNS_TIMEOUTS, SQS_TIMEOUTS, secret] {
+            assert_eq!(RELAY_TIMEOUTS.connect, other.connect);
+        }
+        assert!(
+            RELAY_TIMEOUTS.attempt < RELAY_TIMEOUTS.connect,
+            "the attempt still bounds the call"
+        );
     }
 }
