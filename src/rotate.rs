@@ -10,12 +10,15 @@
 //!    secret just before (a bad token) may re-read again when the first
 //!    delivery with the new token arrives.
 //! 2. A subscription with the new token is created (RingCentral's handshake
-//!    must pass), or, on a rerun, the one created before is found: any
-//!    subscription to the address that is not retiring.
-//! 3. Once it is Active, the retiring subscriptions are deleted. While both
-//!    deliver, each change arrives twice with different uuids; the
-//!    inventory answers the second `duplicate` (same number, same state,
-//!    same instant), so subscribers get it once.
+//!    must pass) and recorded as the `successor`, or, on a rerun, the one
+//!    recorded before is found.
+//! 3. Once it is Active, every other subscription to the address is deleted:
+//!    the retiring ones, and any created meanwhile (the guardian healing a
+//!    dead subscription with the token it read before step 1, or an earlier
+//!    run that stopped before recording its successor). While both deliver,
+//!    each change arrives twice with different uuids; the inventory answers
+//!    the second `duplicate` (same number, same state, same instant), so
+//!    subscribers get it once.
 //! 4. After another pause (deliveries already in flight from the old
 //!    subscriptions), the previous token is dropped.
 //!
@@ -116,6 +119,7 @@ pub async fn rotate(
             previous: Some(tokens.current),
             current: generate(),
             retiring,
+            successor: None,
         };
         store.write(&tokens).await?;
         progress(Step::Began {
@@ -126,10 +130,16 @@ pub async fn rotate(
             "creating the new subscription (relay instances re-read the secret at most once a minute)",
         );
     }
-    let successor = successor(api, address, &tokens, &mut progress)?;
-    await_active(api, address, &successor, pace, wait)?;
+    let successor = successor(store, api, address, &mut tokens, &mut progress).await?;
+    let listed = await_active(api, address, &successor, pace, wait)?;
     progress(Step::Active { id: successor.clone() });
-    for id in &tokens.retiring {
+    let mut others = tokens.retiring.clone();
+    for s in listed {
+        if s.id != successor && !others.contains(&s.id) {
+            others.push(s.id);
+        }
+    }
+    for id in &others {
         match api.delete_subscription(id) {
             Ok(()) => progress(Step::Deleted { id: id.clone() }),
             Err(RingCentralError::NotFound(_)) => progress(Step::AlreadyGone { id: id.clone() }),
@@ -145,51 +155,57 @@ pub async fn rotate(
     Ok(())
 }
 
-/// The subscription with the new token: one found (a rerun), preferring an
-/// Active one, or a new one.
-fn successor(
+/// The subscription with the new token: the one an earlier run created and
+/// recorded, if RingCentral still has it, or a new one, recorded at once. A
+/// subscription is never adopted for being there: the guardian may have
+/// created it with the old token.
+async fn successor(
+    store: &impl TokenStore,
     api: &impl SubscriptionApi,
     address: &str,
-    tokens: &TokenSet,
+    tokens: &mut TokenSet,
     progress: &mut impl FnMut(Step),
 ) -> Result<String, RotationError> {
-    let candidates: Vec<Subscription> = api
-        .subscriptions_to(address)?
-        .into_iter()
-        .filter(|s| !tokens.retiring.contains(&s.id))
-        .collect();
-    if let Some(found) = candidates.iter().find(|s| s.is_active()).or(candidates.first()) {
-        progress(Step::Found { id: found.id.clone() });
-        return Ok(found.id.clone());
+    if let Some(recorded) = tokens.successor.clone() {
+        if api.subscriptions_to(address)?.iter().any(|s| s.id == recorded) {
+            progress(Step::Found { id: recorded.clone() });
+            return Ok(recorded);
+        }
     }
     let created = api.create_subscription(address, &tokens.current, MAX_EXPIRES_IN)?;
     progress(Step::Created { id: created.id.clone() });
+    tokens.successor = Some(created.id.clone());
+    store.write(tokens).await?;
     Ok(created.id)
 }
 
+/// Waits until `id` is Active; returns that listing of the address.
 fn await_active(
     api: &impl SubscriptionApi,
     address: &str,
     id: &str,
     pace: Pace,
     wait: &dyn Wait,
-) -> Result<(), RotationError> {
-    for check in 1..=pace.polls.max(1) {
-        let found = api.subscriptions_to(address)?.into_iter().find(|s| s.id == id);
-        match found {
+) -> Result<Vec<Subscription>, RotationError> {
+    let polls = pace.polls.max(1);
+    let mut check = 1;
+    loop {
+        let listed = api.subscriptions_to(address)?;
+        let status = match listed.iter().find(|s| s.id == id) {
             None => return Err(RotationError::Vanished { id: id.to_owned() }),
-            Some(s) if s.is_active() => return Ok(()),
-            Some(s) if check == pace.polls.max(1) => {
-                return Err(RotationError::NotActive {
-                    id: id.to_owned(),
-                    status: s.status.to_string(),
-                    polls: check,
-                })
-            }
-            Some(_) => wait.wait(pace.poll, "checking that the new subscription is Active"),
+            Some(s) if s.is_active() => return Ok(listed),
+            Some(s) => s.status.to_string(),
+        };
+        if check == polls {
+            return Err(RotationError::NotActive {
+                id: id.to_owned(),
+                status,
+                polls: check,
+            });
         }
+        wait.wait(pace.poll, "checking that the new subscription is Active");
+        check += 1;
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -216,6 +232,10 @@ mod tests {
         fail_at: Cell<Option<usize>>,
         /// The new subscription reads as Suspended for this many listings.
         inactive_listings: Cell<u32>,
+        /// The token store fails from the moment a subscription is created.
+        fail_store_on_create: Cell<bool>,
+        /// Before this call, a subscription with the old token appears.
+        guardian_heals_before_call: Cell<Option<usize>>,
         refused: RefCell<Vec<String>>,
     }
 
@@ -247,6 +267,8 @@ mod tests {
                 calls: Cell::new(0),
                 fail_at: Cell::new(None),
                 inactive_listings: Cell::new(0),
+                fail_store_on_create: Cell::new(false),
+                guardian_heals_before_call: Cell::new(None),
                 refused: RefCell::new(Vec::new()),
             }
         }
@@ -254,6 +276,11 @@ mod tests {
         fn call(&self) -> Result<(), RingCentralError> {
             let n = self.calls.get();
             self.calls.set(n + 1);
+            if self.guardian_heals_before_call.get() == Some(n) {
+                self.subscriptions
+                    .borrow_mut()
+                    .push((subscription("sub-guardian", SubscriptionStatus::Active), "old".into()));
+            }
             self.check();
             if self.fail_at.get() == Some(n) {
                 return Err(RingCentralError::Transport {
@@ -305,6 +332,9 @@ mod tests {
             self.subscriptions
                 .borrow_mut()
                 .push((created.clone(), token.expose().to_owned()));
+            if self.fail_store_on_create.get() {
+                self.store.failing.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
             Ok(created)
         }
         fn renew_subscription(&self, _: &str) -> Result<Subscription, RingCentralError> {
@@ -369,24 +399,26 @@ mod tests {
             lines,
             [
                 "new token is current; the old one stays valid as previous; subscriptions to retire: sub-old",
-                "created subscription sub-3 with the new token",
-                "subscription sub-3 is Active",
+                "created subscription sub-2 with the new token",
+                "subscription sub-2 is Active",
                 "deleted subscription sub-old",
                 "previous token dropped: the rotation is complete",
             ]
         );
         let writes = store.writes.lock().unwrap().clone();
-        assert_eq!(writes.len(), 2);
+        assert_eq!(writes.len(), 3);
         assert_eq!(writes[0].current, token("new"));
         assert_eq!(writes[0].previous, Some(token("old")));
         assert_eq!(writes[0].retiring, ["sub-old"]);
+        assert_eq!(writes[0].successor, None);
+        assert_eq!(writes[1].successor.as_deref(), Some("sub-2"), "recorded once created");
         finished(&store, &api, "new");
     }
 
     #[tokio::test]
     async fn interrupted_at_any_call_a_rerun_finishes_and_nothing_is_ever_refused() {
-        // 5 RingCentral calls in an uninterrupted rotation: list, list, create, list, delete.
-        for fail_at in 0..5 {
+        // 4 RingCentral calls in an uninterrupted rotation: list, create, list, delete.
+        for fail_at in 0..4 {
             let store = MemoryTokens::new(TokenSet::single(token("old")));
             let api = FakeRingCentral::new(&store, &[("sub-old", "old")]);
             api.fail_at.set(Some(fail_at));
@@ -423,7 +455,7 @@ mod tests {
         assert!(store.current().rotating());
         store.failing.store(false, std::sync::atomic::Ordering::SeqCst);
         let steps = run(&store, &api, "unused").await.unwrap();
-        assert!(steps.contains(&Step::Found { id: "sub-3".into() }), "{steps:?}");
+        assert!(steps.contains(&Step::Found { id: "sub-2".into() }), "{steps:?}");
         assert!(steps.contains(&Step::AlreadyGone { id: "sub-old".into() }), "{steps:?}");
         finished(&store, &api, "new");
     }
@@ -447,7 +479,7 @@ mod tests {
         let error = run(&store, &api, "new").await.unwrap_err();
         assert_eq!(
             error.to_string(),
-            "subscription sub-3 is Suspended, not Active, after 3 checks; rerun rotate-token to finish the rotation (both tokens stay valid meanwhile)"
+            "subscription sub-2 is Suspended, not Active, after 3 checks; rerun rotate-token to finish the rotation (both tokens stay valid meanwhile)"
         );
         assert!(store.current().rotating());
         assert_eq!(
@@ -465,6 +497,39 @@ mod tests {
             [PACE.poll, PACE.settle],
             "one poll, then the pause before dropping"
         );
+        finished(&store, &api, "new");
+    }
+
+    #[tokio::test]
+    async fn a_subscription_the_guardian_creates_with_the_old_token_meanwhile_is_not_kept() {
+        let store = MemoryTokens::new(TokenSet::single(token("old")));
+        let api = FakeRingCentral::new(&store, &[("sub-old", "old")]);
+        // The guardian read the old token just before the rotation began, and
+        // heals a dead subscription with it after the first call.
+        api.guardian_heals_before_call.set(Some(1));
+        let steps = run(&store, &api, "new").await.unwrap();
+        assert!(steps.contains(&Step::Created { id: "sub-2".into() }), "{steps:?}");
+        assert!(
+            steps.contains(&Step::Deleted {
+                id: "sub-guardian".into()
+            }),
+            "{steps:?}"
+        );
+        finished(&store, &api, "new");
+    }
+
+    #[tokio::test]
+    async fn a_subscription_created_but_not_recorded_is_deleted_by_the_rerun() {
+        let store = MemoryTokens::new(TokenSet::single(token("old")));
+        let api = FakeRingCentral::new(&store, &[("sub-old", "old")]);
+        api.fail_store_on_create.set(true);
+        let error = run(&store, &api, "new").await.unwrap_err();
+        assert!(matches!(error, RotationError::Store(_)), "{error}");
+        assert_eq!(api.tokens_delivering(), ["old", "new"]);
+        store.failing.store(false, std::sync::atomic::Ordering::SeqCst);
+        api.fail_store_on_create.set(false);
+        let steps = run(&store, &api, "unused").await.unwrap();
+        assert!(steps.contains(&Step::Deleted { id: "sub-2".into() }), "{steps:?}");
         finished(&store, &api, "new");
     }
 

@@ -38,13 +38,16 @@ impl fmt::Debug for VerificationToken {
 
 /// The tokens that authenticate a notification: the current one, and during
 /// a rotation the previous one too, with the subscriptions still delivering
-/// with it (`retiring`), so an interrupted rotation can be finished.
+/// with it (`retiring`) and the one created with `current` (`successor`), so
+/// an interrupted rotation can be finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSet {
     pub current: VerificationToken,
     pub previous: Option<VerificationToken>,
     /// The subscriptions created with `previous`, deleted at the rotation's end.
     pub retiring: Vec<String>,
+    /// The subscription the rotation created with `current`: the one it keeps.
+    pub successor: Option<String>,
 }
 
 /// Which token of a [`TokenSet`] a candidate is; ordered, so the best of
@@ -74,6 +77,8 @@ struct Document {
     previous: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     retiring: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    successor: Option<String>,
 }
 
 impl TokenSet {
@@ -82,6 +87,7 @@ impl TokenSet {
             current,
             previous: None,
             retiring: Vec::new(),
+            successor: None,
         }
     }
 
@@ -94,6 +100,7 @@ impl TokenSet {
                 current: Some(text.trim().to_owned()),
                 previous: None,
                 retiring: Vec::new(),
+                successor: None,
             },
             Err(_) => return Err(TokenSetError::NoCurrent),
         };
@@ -111,6 +118,7 @@ impl TokenSet {
                 .map(|v| token(v, "previous"))
                 .transpose()?,
             retiring: document.retiring,
+            successor: document.successor.filter(|id| !id.is_empty()),
         })
     }
 
@@ -120,6 +128,7 @@ impl TokenSet {
             current: Some(self.current.0.clone()),
             previous: Some(self.previous.as_ref().map(|t| t.0.clone()).unwrap_or_default()),
             retiring: self.retiring.clone(),
+            successor: self.successor.clone(),
         };
         serde_json::to_string(&document).unwrap_or_default()
     }
@@ -196,6 +205,10 @@ mod tests {
         );
         let rotating = TokenSet::parse(r#"{"current":"b","previous":"a","retiring":["s1"]}"#).unwrap();
         assert_eq!(rotating.retiring, ["s1"]);
+        assert_eq!(rotating.successor, None);
+        let created = TokenSet::parse(r#"{"current":"b","previous":"a","retiring":["s1"],"successor":"s2"}"#).unwrap();
+        assert_eq!(created.successor.as_deref(), Some("s2"));
+        assert_eq!(TokenSet::parse(&created.to_secret_text()).unwrap(), created);
         assert_eq!(TokenSet::parse(&rotating.to_secret_text()).unwrap(), rotating);
         assert_eq!(
             TokenSet::single(token("abc")).to_secret_text(),

@@ -125,6 +125,7 @@ mod tests {
             current: VerificationToken::parse(current.into()).unwrap(),
             previous: previous.map(|p| VerificationToken::parse(p.into()).unwrap()),
             retiring: Vec::new(),
+            successor: None,
         }
     }
 
