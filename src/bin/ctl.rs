@@ -1,6 +1,6 @@
 //! Operator commands for cc-number-relay.
 
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, SdkConfig};
 use cc_number_relay::config::Destinations;
 use cc_number_relay::dead_letters::sqs::SqsDeadLetters;
 use cc_number_relay::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
@@ -211,8 +211,17 @@ impl ringcentral::Wait for StderrWait {
     }
 }
 
+/// The operator's AWS configuration, loaded once, when a command first needs
+/// it (`subscribe` with everything in the environment needs none).
+static AWS: tokio::sync::OnceCell<SdkConfig> = tokio::sync::OnceCell::const_new();
+
+async fn aws() -> &'static SdkConfig {
+    AWS.get_or_init(|| aws_config::load_defaults(BehaviorVersion::latest()))
+        .await
+}
+
 async fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&aws_config::load_defaults(BehaviorVersion::latest()).await)
+    aws_sdk_secretsmanager::Client::new(aws().await)
 }
 
 async fn client(args: &RingCentralArgs) -> Result<ringcentral::Client, String> {
@@ -249,8 +258,7 @@ async fn verification_token(args: &TokenArgs) -> Result<VerificationToken, Strin
 }
 
 async fn token_store(secret: String) -> SecretTokens {
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
-    SecretTokens::new(&sdk, secret, OPERATOR_TIMEOUTS)
+    SecretTokens::new(aws().await, secret, OPERATOR_TIMEOUTS)
 }
 
 /// Pauses, saying why and for how long.
@@ -396,14 +404,14 @@ async fn reconcile(
     let page_interval = Duration::try_from_secs_f64(page_interval)
         .map_err(|_| format!("--page-interval {page_interval}: expected seconds, 0 or more"))?;
     let client = client(args).await?;
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let sdk = aws().await;
     let options = runtime::reconcile::Options {
         mode: if snapshot { Mode::Snapshot } else { Mode::Correct },
         dry_run,
         to,
         page_interval,
     };
-    let report = runtime::reconcile::run(&sdk, &config, &client, options, |progress| match progress {
+    let report = runtime::reconcile::run(sdk, &config, &client, options, |progress| match progress {
         Progress::Page { page, numbers } => {
             eprintln!("reconcile: page {page} read, {numbers} Contact Center numbers so far")
         }
@@ -434,7 +442,7 @@ async fn redrive(dry_run: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let sdk = aws().await;
     eprintln!(
         "redrive: reading {}{}",
         destinations.dead_letter_queue_url.as_str(),
@@ -442,18 +450,18 @@ async fn redrive(dry_run: bool) -> ExitCode {
     );
     // A client with ordinary time limits: long polls outlast the relay's.
     let queue = SqsDeadLetters {
-        client: aws_sdk_sqs::Client::new(&sdk),
+        client: aws_sdk_sqs::Client::new(sdk),
         queue: destinations.dead_letter_queue_url.clone(),
     };
     // Optional: without it, redrive publishes as the relay did before it had one.
     let inventory = std::env::var("INVENTORY_TABLE")
         .ok()
         .filter(|t| !t.is_empty())
-        .map(|table| DynamoInventory::new(&sdk, table, SCAN_TIMEOUTS));
+        .map(|table| DynamoInventory::new(sdk, table, SCAN_TIMEOUTS));
     let result = if dry_run {
         run_redrive(&queue, &RecordingSink::default(), &ReadOnly(inventory), true).await
     } else {
-        let sink = AwsSink::new(&sdk, destinations.topics, destinations.dead_letter_queue_url);
+        let sink = AwsSink::new(sdk, destinations.topics, destinations.dead_letter_queue_url);
         run_redrive(&queue, &sink, &inventory, false).await
     };
     match result {
