@@ -16,7 +16,8 @@
 # COLD_START_STEPS_PARTS=1 (the
 # pieces an SDK client is built from), COLD_START_MOTO_CLOSE=1 (moto closing every
 # connection, as before its keep-alive front), COLD_START_PRINT_COLD=1 (each cold start's
-# CPU on a line of its own), SKIP_ARM64=1, SKIP_HANDLER=1, SKIP_RECONCILE=1.
+# CPU on a line of its own), COLD_START_XRAY=1 (every invocation sampled, X-Ray
+# subsegments sent to a local UDP socket), SKIP_ARM64=1, SKIP_HANDLER=1, SKIP_RECONCILE=1.
 # The first run builds the release profile twice (with and without the
 # dev-dependencies' features) plus arm64: expect 15-20 minutes on 2 cores.
 set -euo pipefail

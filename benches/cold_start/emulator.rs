@@ -122,7 +122,10 @@ impl RuntimeApiEmulator {
             ),
             (
                 "Lambda-Runtime-Trace-Id",
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0".to_owned(),
+                format!(
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled={}",
+                    u8::from(std::env::var_os("COLD_START_XRAY").is_some())
+                ),
             ),
         ];
         let (written_tx, written_rx) = mpsc::channel();
