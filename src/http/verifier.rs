@@ -111,10 +111,6 @@ impl<T: TokenStore> Verifier<T> {
         }
     }
 
-    pub fn tokens(&self) -> Arc<TokenSet> {
-        self.lock().tokens.clone()
-    }
-
     /// Takes the right to re-read, when the last read is old enough.
     fn claim_reread(&self) -> bool {
         let mut state = self.lock();
