@@ -4,6 +4,7 @@ use super::aws::{failure_of, TopicArn};
 use crate::change::{Change, Delivery};
 use crate::parked::PublishFailure;
 use aws_sdk_sns::types::MessageAttributeValue;
+pub use cc_number_change::attributes::message_attributes;
 
 pub(super) async fn publish(
     client: &aws_sdk_sns::Client,
@@ -39,30 +40,4 @@ pub(super) async fn publish(
             request_id,
         }
     })
-}
-
-/// The attributes subscribers filter on. SNS refuses empty values, so an
-/// absent or empty optional is left out rather than sent blank. `origin` and
-/// `stale` are always there, so a filter policy can match `stale: ["false"]`.
-pub fn message_attributes(change: &Change, delivery: Delivery) -> Vec<(&'static str, &str)> {
-    let optional = [
-        ("usageType", change.phone_number.usage_type.as_deref()),
-        ("accountId", change.account_id.as_ref().map(|a| a.as_str())),
-        (
-            "contactCenterProviderId",
-            change.contact_center_provider.as_ref().and_then(|p| p.id.as_deref()),
-        ),
-    ];
-    let mut attributes = vec![
-        ("eventType", change.change_type.as_str()),
-        ("phoneNumberId", change.phone_number.id.as_str()),
-        ("origin", delivery.origin.as_str()),
-        ("stale", if delivery.stale { "true" } else { "false" }),
-    ];
-    attributes.extend(
-        optional
-            .into_iter()
-            .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v))),
-    );
-    attributes
 }
