@@ -26,5 +26,6 @@ mod relay;
 mod ringcentral_client;
 mod runtime;
 mod standin;
+mod subscriber;
 mod template;
 mod tokens;

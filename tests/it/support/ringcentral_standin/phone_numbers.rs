@@ -51,6 +51,19 @@ impl StandIn {
         self.with(|s| s.numbers.records.insert(id, record));
     }
 
+    /// The ids of RingCentral's Contact Center numbers now: the truth a
+    /// subscriber's directory must converge to.
+    pub fn contact_center_ids(&self) -> std::collections::BTreeSet<String> {
+        self.with(|s| {
+            s.numbers
+                .records
+                .iter()
+                .filter(|(_, r)| r["usageType"] == "ContactCenterNumber")
+                .map(|(id, _)| id.to_string())
+                .collect()
+        })
+    }
+
     /// RingCentral no longer has it.
     pub fn remove_number(&self, id: u64) {
         self.with(|s| s.numbers.records.remove(&id));
