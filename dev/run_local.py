@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no dev/__pycache__ in the work tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import directory_local  # noqa: E402
 import topology  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
@@ -91,17 +92,18 @@ def function_env(topo: topology.Topology, endpoint: str, json_logs: bool) -> dic
     return env
 
 
-def start_watch(invoke_port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_watch(invoke_port: int, env: dict[str, str], binary: str = FUNCTION_NAME, cwd: Path = ROOT,
+                mark: str = "  fn │ ") -> subprocess.Popen:
     watch = subprocess.Popen(
         ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(invoke_port),
-         "--bin", FUNCTION_NAME, "--color", "always" if COLOR else "never"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+         "--bin", binary, "--color", "always" if COLOR else "never"],
+        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,  # its own process group, so stop_watch reaches cargo and the function too
     )
 
     def echo() -> None:  # build output and function logs, marked apart from what subscribers receive
         for line in watch.stdout:
-            out("  fn │ " + line.rstrip("\n"))
+            out(mark + line.rstrip("\n"))
 
     threading.Thread(target=echo, daemon=True).start()
     return watch
@@ -219,6 +221,24 @@ def poll(endpoint: str, queue_url: str, **how) -> None:
 # ------------------------------------------------------------------------- main
 
 
+def start_directory(endpoint: str, topo: topology.Topology, port: int, json_logs: bool):
+    """The example subscriber beside the relay: its table and queue in moto, its own watch, its feeder."""
+    session = topology.local_session()
+
+    def client(service: str):
+        return session.client(service, endpoint_url=endpoint)
+
+    table, queue_url, queue_arn = directory_local.deploy(client, topo.env, FUNCTION_NAME)
+    env = function_env(topo, endpoint, json_logs)
+    env["DIRECTORY_TABLE"] = table
+    step(f"example subscriber: {directory_local.FUNCTION} on 127.0.0.1:{port}, table {table}, "
+         f"fed from {queue_url} (raw delivery)")
+    watch = start_watch(port, env, directory_local.FUNCTION, ROOT / "examples" / "number-directory", "  dir │ ")
+    threading.Thread(target=directory_local.feed, daemon=True,
+                     args=(client, table, queue_url, queue_arn, port, out, STOPPING)).start()
+    return watch
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run the relay locally against moto (make run).")
     parser.add_argument("--topic-type", default="Standard", choices=["Standard", "Fifo"])
@@ -235,6 +255,7 @@ def main() -> int:
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     watch = None
+    watches: list[subprocess.Popen] = []
     try:
         moto.start()
         endpoint = "http://{}:{}".format(*moto.get_host_and_port())
@@ -261,6 +282,12 @@ def main() -> int:
         for thread in threads:
             thread.daemon = True
             thread.start()
+        if args.topic_type == "Standard":
+            directory = start_directory(endpoint, topo, free_port(args.invoke_port + 1), args.json_logs)
+            if directory:
+                watches.append(directory)
+        else:
+            out("run_local: the example subscriber (examples/number-directory) runs with TopicType=Standard only")
         while watch.poll() is None:
             time.sleep(0.5)
         out(f"run_local: cargo lambda watch exited with status {watch.returncode}")
@@ -276,8 +303,9 @@ def main() -> int:
         STOPPING.set()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
-        if watch:
-            stop_watch(watch)
+        for w in [watch, *watches]:
+            if w:
+                stop_watch(w)
         moto.stop()
 
 

@@ -5,6 +5,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+# The size of a built bootstrap, and zipped as Lambda stores it.
+bootstrap_size() {
+    local bootstrap=$1 label=$2 zip
+    zip=$(mktemp --suffix=.zip)
+    rm -f "$zip"
+    (cd "$(dirname "$bootstrap")" && python3 -m zipfile -c "$zip" bootstrap)
+    printf '%s: %s bytes; zipped: %s bytes\n' "$label" "$(stat -c %s "$bootstrap")" "$(stat -c %s "$zip")"
+    rm -f "$zip"
+}
 started=$SECONDS
 
 bash dev/bootstrap.sh
@@ -18,10 +27,10 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (the first build of the AWS SDK takes a few minutes)"
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "cargo test (starts moto on loopback ports; drives the binary through cargo lambda)"
-cargo test --locked --all-targets
+cargo test --locked --workspace --all-targets
 
 step "cfn-lint template.yaml"
 cfn-lint template.yaml
@@ -32,11 +41,17 @@ sam validate --lint --region us-east-1
 
 step "sam build (cargo lambda arm64 cross-build with zig; the release build takes several minutes)"
 sam build --region us-east-1
-bootstrap=.aws-sam/build/RelayFunction/bootstrap
-zip=$(mktemp --suffix=.zip)
-rm -f "$zip"
-(cd "$(dirname "$bootstrap")" && python3 -m zipfile -c "$zip" bootstrap)
-printf 'arm64 bootstrap: %s bytes; zipped: %s bytes\n' "$(stat -c %s "$bootstrap")" "$(stat -c %s "$zip")"
-rm -f "$zip"
+bootstrap_size .aws-sam/build/RelayFunction/bootstrap "arm64 bootstrap"
+
+step "cfn-lint examples/number-directory/template.yaml (the example subscriber)"
+cfn-lint examples/number-directory/template.yaml
+echo "cfn-lint: no findings"
+
+step "sam validate --lint examples/number-directory/template.yaml"
+sam validate --lint --region us-east-1 --template-file examples/number-directory/template.yaml
+
+step "sam build in examples/number-directory (a workspace member: CodeUri is its folder, the build goes to the shared target/)"
+(cd examples/number-directory && sam build --region us-east-1)
+bootstrap_size examples/number-directory/.aws-sam/build/DirectoryFunction/bootstrap "arm64 bootstrap (cc-number-directory)"
 
 step "all checks passed in $((SECONDS - started)) s"

@@ -67,21 +67,48 @@ async fn the_dynamodb_ledger_decides_with_one_conditional_write() {
     };
     // Newer applies; the same notification is a duplicate; older is stale,
     // also when its text sorts later (+02:00 is two hours earlier).
-    assert_eq!(record(change("n1", "Created", "2026-01-01T10:00:00Z", "a")).await, "Applied");
-    assert_eq!(record(change("n1", "Created", "2026-01-01T10:00:00Z", "a")).await, "Duplicate");
-    assert_eq!(record(change("n1", "Updated", "2026-01-01T11:00:00+02:00", "b")).await, "Stale");
-    assert_eq!(record(change("n1", "Updated", "2026-01-01T11:00:00Z", "c")).await, "Applied");
+    assert_eq!(
+        record(change("n1", "Created", "2026-01-01T10:00:00Z", "a")).await,
+        "Applied"
+    );
+    assert_eq!(
+        record(change("n1", "Created", "2026-01-01T10:00:00Z", "a")).await,
+        "Duplicate"
+    );
+    assert_eq!(
+        record(change("n1", "Updated", "2026-01-01T11:00:00+02:00", "b")).await,
+        "Stale"
+    );
+    assert_eq!(
+        record(change("n1", "Updated", "2026-01-01T11:00:00Z", "c")).await,
+        "Applied"
+    );
     // Equal instants: the greater notification id wins, in either order.
-    assert_eq!(record(change("n1", "Updated", "2026-01-01T11:00:00.000+00:00", "d")).await, "Applied");
-    assert_eq!(record(change("n1", "Updated", "2026-01-01T11:00:00Z", "c")).await, "Stale");
+    assert_eq!(
+        record(change("n1", "Updated", "2026-01-01T11:00:00.000+00:00", "d")).await,
+        "Applied"
+    );
+    assert_eq!(
+        record(change("n1", "Updated", "2026-01-01T11:00:00Z", "c")).await,
+        "Stale"
+    );
     // A Deleted leaves a tombstone that an older Created cannot revive.
-    assert_eq!(record(change("n1", "Deleted", "2026-01-01T12:00:00Z", "e")).await, "Applied");
-    assert_eq!(record(change("n1", "Created", "2026-01-01T11:30:00Z", "f")).await, "Stale");
+    assert_eq!(
+        record(change("n1", "Deleted", "2026-01-01T12:00:00Z", "e")).await,
+        "Applied"
+    );
+    assert_eq!(
+        record(change("n1", "Created", "2026-01-01T11:30:00Z", "f")).await,
+        "Stale"
+    );
     let tombstone = item(&aws, &table, "n1").await.unwrap();
     assert_eq!(tombstone["notificationId"], AttributeValue::S("e".into()));
     assert_eq!(tombstone["contactCenter"], AttributeValue::Bool(false));
     assert_eq!(tombstone["changeType"], AttributeValue::S("Deleted".into()));
-    assert_eq!(tombstone["occurredAt"], AttributeValue::S("2026-01-01T12:00:00Z".into()));
+    assert_eq!(
+        tombstone["occurredAt"],
+        AttributeValue::S("2026-01-01T12:00:00Z".into())
+    );
     assert_eq!(tombstone["contactCenterProviderId"], AttributeValue::S("12345".into()));
 
     // A revert puts back what was replaced, or removes a first entry.
@@ -115,7 +142,10 @@ async fn subscriber_queue(aws: &Aws, topology: &Topology, raw: bool) -> Subscrib
     let dead_letters = create(dlq_name.clone()).send().await.unwrap().queue_url.unwrap();
     let policy = json!({"deadLetterTargetArn": format!("arn:aws:sqs:us-east-1:123456789012:{dlq_name}"), "maxReceiveCount": MAX_RECEIVE_COUNT});
     let url = create(name.clone())
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, policy.to_string())
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            policy.to_string(),
+        )
         .send()
         .await
         .unwrap()
@@ -313,7 +343,11 @@ async fn duplicate_everything(aws: &Aws, queue: &SubscriberQueue) -> usize {
     }
     for m in &copies {
         for _ in 0..2 {
-            let mut send = aws.sqs.send_message().queue_url(&queue.url).message_body(m.body.clone().unwrap());
+            let mut send = aws
+                .sqs
+                .send_message()
+                .queue_url(&queue.url)
+                .message_body(m.body.clone().unwrap());
             for (k, v) in m.message_attributes.clone().unwrap_or_default() {
                 send = send.message_attributes(k, v);
             }
@@ -382,7 +416,14 @@ async fn the_example_directory_converges_to_ringcentral_through_both_kinds_of_su
         assert_eq!(answer.body, format!(r#"{{"status":"{expected}"}}"#), "{body}");
     };
     standin.put_number(record(1005, "+12025551005", CC));
-    let created = notification(1005, "+12025551005", "Created", "aaaaaaaa-0000-4000-8000-000000001005", "2030-01-01T10:00:00.000Z", CC);
+    let created = notification(
+        1005,
+        "+12025551005",
+        "Created",
+        "aaaaaaaa-0000-4000-8000-000000001005",
+        "2030-01-01T10:00:00.000Z",
+        CC,
+    );
     deliver(created.clone(), "published");
     deliver(created, "duplicate");
     // 1001 changes twice; RingCentral delivers the later change first, so
@@ -390,21 +431,50 @@ async fn the_example_directory_converges_to_ringcentral_through_both_kinds_of_su
     let mut moved = record(1001, "+12025551001", CC);
     moved["location"] = "Arlington, VA".into();
     standin.put_number(moved);
-    let mut later: Value = serde_json::from_str(&notification(1001, "+12025551001", "Updated", "aaaaaaaa-0000-4000-8000-000000002001", "2030-01-01T10:00:02.000Z", CC)).unwrap();
+    let mut later: Value = serde_json::from_str(&notification(
+        1001,
+        "+12025551001",
+        "Updated",
+        "aaaaaaaa-0000-4000-8000-000000002001",
+        "2030-01-01T10:00:02.000Z",
+        CC,
+    ))
+    .unwrap();
     later["body"]["phoneNumberInfo"]["location"] = "Arlington, VA".into();
     deliver(later.to_string(), "published");
     deliver(
-        notification(1001, "+12025551001", "Updated", "aaaaaaaa-0000-4000-8000-000000003001", "2030-01-01T10:00:01.000Z", CC),
+        notification(
+            1001,
+            "+12025551001",
+            "Updated",
+            "aaaaaaaa-0000-4000-8000-000000003001",
+            "2030-01-01T10:00:01.000Z",
+            CC,
+        ),
         "published",
     );
     // 1002 is deleted; a late, older Created follows (flagged stale too).
     standin.remove_number(1002);
     deliver(
-        notification(1002, "+12025551002", "Deleted", "aaaaaaaa-0000-4000-8000-000000001002", "2030-01-01T10:00:03.000Z", CC),
+        notification(
+            1002,
+            "+12025551002",
+            "Deleted",
+            "aaaaaaaa-0000-4000-8000-000000001002",
+            "2030-01-01T10:00:03.000Z",
+            CC,
+        ),
         "published",
     );
     deliver(
-        notification(1002, "+12025551002", "Created", "aaaaaaaa-0000-4000-8000-000000002002", "2030-01-01T09:00:00.000Z", CC),
+        notification(
+            1002,
+            "+12025551002",
+            "Created",
+            "aaaaaaaa-0000-4000-8000-000000002002",
+            "2030-01-01T09:00:00.000Z",
+            CC,
+        ),
         "published",
     );
 
@@ -442,8 +512,14 @@ async fn the_example_directory_converges_to_ringcentral_through_both_kinds_of_su
 
         // Only the poison message failed, once per receive, and its batch-mates were applied.
         assert_eq!(fed.failed_batches.len(), MAX_RECEIVE_COUNT as usize, "{kind}: {fed:?}");
-        assert!(fed.failed_batches.iter().all(|(_, failed)| *failed == 1), "{kind}: {fed:?}");
-        assert!(fed.failed_batches[0].0 > 1, "{kind}: the poison message came alone: {fed:?}");
+        assert!(
+            fed.failed_batches.iter().all(|(_, failed)| *failed == 1),
+            "{kind}: {fed:?}"
+        );
+        assert!(
+            fed.failed_batches[0].0 > 1,
+            "{kind}: the poison message came alone: {fed:?}"
+        );
         let parked = drain(&aws, &queue.dead_letters, 1).await;
         assert_eq!(parked.len(), 1, "{kind}");
         assert!(parked[0].body.contains("9999"), "{kind}: {}", parked[0].body);
@@ -453,16 +529,98 @@ async fn the_example_directory_converges_to_ringcentral_through_both_kinds_of_su
         let deleted = item(&aws, &table, "1002").await.unwrap();
         assert_eq!(deleted["changeType"], AttributeValue::S("Deleted".into()), "{kind}");
         let moved = item(&aws, &table, "1001").await.unwrap();
-        assert_eq!(moved["notificationId"], AttributeValue::S("aaaaaaaa-0000-4000-8000-000000002001".into()), "{kind}");
-        assert_eq!(item(&aws, &table, "1004").await.unwrap()["contactCenter"], AttributeValue::Bool(false), "{kind}");
+        assert_eq!(
+            moved["notificationId"],
+            AttributeValue::S("aaaaaaaa-0000-4000-8000-000000002001".into()),
+            "{kind}"
+        );
+        assert_eq!(
+            item(&aws, &table, "1004").await.unwrap()["contactCenter"],
+            AttributeValue::Bool(false),
+            "{kind}"
+        );
 
         // The handler ran once per applied change: one log line each, none for duplicates.
         let output = function.output();
         let applied = output.matches("directory updated").count();
         let numbers = 6; // 1001..1006 each applied at least once
-        assert!(applied >= numbers && applied < originals, "{kind}: {applied} applied of {originals}\n{output}");
-        assert!(!output.contains("+1202555"), "{kind}: a log line carries an E.164 number\n{output}");
+        assert!(
+            applied >= numbers && applied < originals,
+            "{kind}: {applied} applied of {originals}\n{output}"
+        );
+        assert!(
+            !output.contains("+1202555"),
+            "{kind}: a log line carries an E.164 number\n{output}"
+        );
         assert!(output.contains(r#""Duplicate":"#), "{kind}: no EMF counts\n{output}");
         assert!(function.check_running().is_ok());
     }
+}
+
+/// The example's template wires what the kit relies on, and imports exactly
+/// what the relay's template exports.
+#[test]
+fn the_example_template_subscribes_raw_with_partial_batch_failures_to_the_relays_exports() {
+    let relay = template();
+    let example = template_at("examples/number-directory/template.yaml");
+    let exports: BTreeSet<String> = relay["Outputs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|o| o["Export"]["Name"]["Fn::Sub"].as_str())
+        .map(|name| name.replace("${AWS::StackName}", "STACK"))
+        .collect();
+    let resources = example["Resources"].as_object().unwrap();
+    let subscriptions: Vec<&Value> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::SNS::Subscription")
+        .collect();
+    let imported: BTreeSet<String> = subscriptions
+        .iter()
+        .map(|s| {
+            let name = s["Properties"]["TopicArn"]["Fn::ImportValue"]["Fn::Sub"]
+                .as_str()
+                .unwrap();
+            name.replace("${RelayStackName}", "STACK")
+        })
+        .collect();
+    let topics: BTreeSet<String> = ["Created", "Updated", "Deleted"]
+        .map(|t| format!("STACK-{t}TopicArn"))
+        .into();
+    assert_eq!(imported, topics);
+    assert!(topics.is_subset(&exports), "{exports:?}");
+    for s in &subscriptions {
+        assert_eq!(s["Properties"]["Protocol"], "sqs");
+        assert_eq!(s["Properties"]["RawMessageDelivery"], true);
+        assert_eq!(
+            s["Properties"]["Endpoint"]["Fn::GetAtt"],
+            json!(["DirectoryQueue", "Arn"])
+        );
+    }
+    let queue = &resources["DirectoryQueue"]["Properties"];
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"],
+        json!(["DirectoryDeadLetterQueue", "Arn"])
+    );
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    let function = &resources["DirectoryFunction"];
+    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "cc-number-directory");
+    let properties = &function["Properties"];
+    assert_eq!(
+        properties["Environment"]["Variables"]["DIRECTORY_TABLE"]["Ref"],
+        "DirectoryTable"
+    );
+    let events: Vec<&Value> = properties["Events"].as_object().unwrap().values().collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["Type"], "SQS");
+    assert_eq!(
+        events[0]["Properties"]["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert!(events[0]["Properties"]["BatchSize"].as_u64().unwrap() <= 10);
+    let table = &resources["DirectoryTable"]["Properties"];
+    assert_eq!(
+        table["KeySchema"],
+        json!([{"AttributeName": "phoneNumberId", "KeyType": "HASH"}])
+    );
 }

@@ -52,7 +52,9 @@ fn floor(message: &SqsMessage) -> usize {
 }
 
 fn kit(message: &SqsMessage) -> usize {
-    from_sqs(message).map_or(0, |m| m.change.phone_number.id.as_str().len() + usize::from(m.received.stale))
+    from_sqs(message).map_or(0, |m| {
+        m.change.phone_number.id.as_str().len() + usize::from(m.received.stale)
+    })
 }
 
 /// Nanoseconds per call of `f`, over `n` calls.
@@ -76,9 +78,15 @@ fn main() {
     let (rounds, n) = if benching { (31, 20_000) } else { (3, 50) };
     let body = change().to_string();
     println!("decode and classify one message: medians of {rounds} interleaved rounds of {n} calls; budget <= {BUDGET}x the Value floor");
-    println!("{:<10} {:>6} {:>12} {:>10} {:>8}  verdict", "delivery", "bytes", "Value floor", "kit", "x floor");
+    println!(
+        "{:<10} {:>6} {:>12} {:>10} {:>8}  verdict",
+        "delivery", "bytes", "Value floor", "kit", "x floor"
+    );
     for (name, message) in [("raw", raw(&body)), ("enveloped", enveloped(&body))] {
-        assert!(floor(&message) > 0 && kit(&message) > 0, "{name}: the sample did not decode");
+        assert!(
+            floor(&message) > 0 && kit(&message) > 0,
+            "{name}: the sample did not decode"
+        );
         let (mut floors, mut kits, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
             let f = time(n, &message, floor);

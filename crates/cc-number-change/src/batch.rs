@@ -73,7 +73,10 @@ impl<L: Ledger> Subscriber<L> {
         let mut fifo_failed = false;
         for message in &event.records {
             let id = message.message_id.clone().unwrap_or_default();
-            let fifo = message.event_source_arn.as_deref().is_some_and(|arn| arn.ends_with(".fifo"));
+            let fifo = message
+                .event_source_arn
+                .as_deref()
+                .is_some_and(|arn| arn.ends_with(".fifo"));
             let result = if fifo_failed {
                 Err((None, Failure::AfterFifoFailure))
             } else {
@@ -189,11 +192,18 @@ mod tests {
     use std::sync::Mutex;
 
     fn run<F: Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     fn failures(response: &SqsBatchResponse) -> Vec<&str> {
-        response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect()
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect()
     }
 
     #[test]
@@ -205,7 +215,11 @@ mod tests {
             raw_sqs("poison", "{\"schemaVersion\":1}", &[]),
             enveloped_sqs("again", CHANGE, &[]),
             raw_sqs("newer", &newer, &[]),
-            raw_sqs("flagged", &change("1002", Created, "2026-11-30T11:00:00Z", "c").to_json(), &[("stale", "true")]),
+            raw_sqs(
+                "flagged",
+                &change("1002", Created, "2026-11-30T11:00:00Z", "c").to_json(),
+                &[("stale", "true")],
+            ),
         ]);
         let handled = Mutex::new(Vec::new());
         let response = run(subscriber.sqs(event, |c: Change| {
@@ -238,10 +252,7 @@ mod tests {
     #[test]
     fn on_a_fifo_queue_what_follows_a_failure_is_reported_unhandled() {
         let subscriber = Subscriber::new(MemoryLedger::default());
-        let mut messages = vec![
-            raw_sqs("bad", "not json", &[]),
-            raw_sqs("after", CHANGE, &[]),
-        ];
+        let mut messages = vec![raw_sqs("bad", "not json", &[]), raw_sqs("after", CHANGE, &[])];
         for m in &mut messages {
             m.event_source_arn = Some("arn:aws:sqs:us-east-1:123456789012:directory.fifo".into());
         }
@@ -257,7 +268,10 @@ mod tests {
         event.records = vec![sns_record(CHANGE, &[]), sns_record("{}", &[])];
         let err = run(subscriber.sns(event, |_| async { Ok::<_, String>(()) })).unwrap_err();
         assert_eq!(err.failed.len(), 1);
-        assert!(err.failed[0].ends_with("undecodable: $.schemaVersion: is required"), "{err}");
+        assert!(
+            err.failed[0].ends_with("undecodable: $.schemaVersion: is required"),
+            "{err}"
+        );
         assert_eq!(subscriber.ledger().entries().len(), 1);
     }
 }

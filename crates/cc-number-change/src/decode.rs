@@ -48,13 +48,21 @@ fn describe(path: &str, err: &serde_json::Error) -> DecodeError {
     if err.classify() != Category::Data {
         return DecodeError::InvalidJson(message.to_owned());
     }
-    let mut path = if path == "." { "$".to_owned() } else { format!("$.{path}") };
+    let mut path = if path == "." {
+        "$".to_owned()
+    } else {
+        format!("$.{path}")
+    };
     let rule = if let Some(name) = between(message, "missing field `", "`") {
         path = format!("{path}.{name}");
         "is required".to_owned()
     } else if let Some(expected) = message.split_once(", expected ").map(|(_, e)| e) {
         // serde's "invalid type: string \"...\", expected ..." quotes the value: keep only the rule.
-        let expected = if expected.starts_with("struct ") { "an object" } else { expected };
+        let expected = if expected.starts_with("struct ") {
+            "an object"
+        } else {
+            expected
+        };
         format!("must be {expected}")
     } else {
         // The newtypes' own rules (E.164, RFC 3339, ...) name no value.
@@ -127,9 +135,21 @@ mod tests {
     #[test]
     fn a_malformed_message_names_the_path_and_the_rule_never_the_value() {
         let cases = [
-            ("/phoneNumber/e164", json!("12025550101"), "$.phoneNumber.e164: must be E.164: '+' then 1 to 15 digits, the first not 0"),
-            ("/occurredAt", json!("yesterday"), "$.occurredAt: must be an RFC 3339 timestamp"),
-            ("/changeType", json!("Renamed"), "$.changeType: must be one of `Created`, `Updated`, `Deleted`"),
+            (
+                "/phoneNumber/e164",
+                json!("12025550101"),
+                "$.phoneNumber.e164: must be E.164: '+' then 1 to 15 digits, the first not 0",
+            ),
+            (
+                "/occurredAt",
+                json!("yesterday"),
+                "$.occurredAt: must be an RFC 3339 timestamp",
+            ),
+            (
+                "/changeType",
+                json!("Renamed"),
+                "$.changeType: must be one of `Created`, `Updated`, `Deleted`",
+            ),
             ("/phoneNumber/id", json!(1001), "$.phoneNumber.id: must be a string"),
         ];
         for (pointer, value, expected) in cases {
@@ -145,7 +165,10 @@ mod tests {
 
     #[test]
     fn not_json_is_invalid_json() {
-        assert!(matches!(decode(b"{\"schemaVersion\":"), Err(DecodeError::InvalidJson(_))));
+        assert!(matches!(
+            decode(b"{\"schemaVersion\":"),
+            Err(DecodeError::InvalidJson(_))
+        ));
         assert!(matches!(decode(b"nope"), Err(DecodeError::InvalidJson(_))));
     }
 }

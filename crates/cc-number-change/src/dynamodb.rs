@@ -19,7 +19,8 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// Applied when the number has no item, or ours is later, or equally late
 /// with a greater notification id: [`Entry::verdict_against`] as a condition.
-const NEWER: &str = "attribute_not_exists(phoneNumberId) OR occurredAtNanos < :t OR (occurredAtNanos = :t AND notificationId < :n)";
+const NEWER: &str =
+    "attribute_not_exists(phoneNumberId) OR occurredAtNanos < :t OR (occurredAtNanos = :t AND notificationId < :n)";
 /// A revert touches the item only while it is still the one it wrote.
 const STILL_OURS: &str = "notificationId = :n";
 
@@ -49,7 +50,10 @@ pub fn item_of(entry: &Entry) -> Item {
         ("phoneNumberId".to_owned(), s(entry.phone_number_id.as_str())),
         ("e164".to_owned(), s(entry.e164.as_str())),
         ("occurredAt".to_owned(), s(entry.occurred_at.as_str())),
-        ("occurredAtNanos".to_owned(), AttributeValue::N(entry.occurred_at_nanos.to_string())),
+        (
+            "occurredAtNanos".to_owned(),
+            AttributeValue::N(entry.occurred_at_nanos.to_string()),
+        ),
         ("notificationId".to_owned(), s(entry.notification_id.as_str())),
         ("changeType".to_owned(), s(entry.change_type.as_str())),
         ("contactCenter".to_owned(), AttributeValue::Bool(entry.contact_center)),
@@ -100,7 +104,10 @@ impl Ledger for DynamoDbLedger {
             Ok(output) => Ok(Recorded::Applied(output.attributes.filter(|a| !a.is_empty()))),
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(refused)) => {
-                    let current = refused.item().and_then(|i| i.get("notificationId")).and_then(|v| v.as_s().ok());
+                    let current = refused
+                        .item()
+                        .and_then(|i| i.get("notificationId"))
+                        .and_then(|v| v.as_s().ok());
                     Ok(if current.map(String::as_str) == Some(entry.notification_id.as_str()) {
                         Recorded::Duplicate
                     } else {
@@ -160,6 +167,9 @@ mod tests {
         let entry = Entry::of(&c);
         assert_eq!(entry_of(&item_of(&entry)), Some(entry.clone()));
         assert_eq!(item_of(&entry)["contactCenter"], AttributeValue::Bool(false));
-        assert_eq!(item_of(&entry)["occurredAtNanos"], AttributeValue::N("1796025600000000000".into()));
+        assert_eq!(
+            item_of(&entry)["occurredAtNanos"],
+            AttributeValue::N("1796025600000000000".into())
+        );
     }
 }

@@ -184,7 +184,10 @@ pub(crate) mod tests {
     use crate::testing::change;
 
     fn run<F: Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     fn verdicts(changes: &[Change]) -> (Vec<Verdict>, MemoryLedger) {
@@ -236,7 +239,10 @@ pub(crate) mod tests {
         let b = change("n1", Updated, "2026-01-01T10:00:00.000+00:00", "bbb");
         let (v1, l1) = verdicts(&[a.clone(), b.clone()]);
         let (v2, l2) = verdicts(&[b, a]);
-        assert_eq!((v1.as_slice(), v2.as_slice()), ([Applied, Applied].as_slice(), [Applied, Stale].as_slice()));
+        assert_eq!(
+            (v1.as_slice(), v2.as_slice()),
+            ([Applied, Applied].as_slice(), [Applied, Stale].as_slice())
+        );
         assert_eq!(l1.entries(), l2.entries());
     }
 
@@ -289,13 +295,17 @@ pub(crate) mod tests {
         let third = Entry::of(&change("n1", Updated, "2026-01-01T12:00:00Z", "c"));
         run(async {
             assert!(matches!(ledger.record(&first).await.unwrap(), Recorded::Applied(None)));
-            let Recorded::Applied(undo) = ledger.record(&second).await.unwrap() else { panic!() };
+            let Recorded::Applied(undo) = ledger.record(&second).await.unwrap() else {
+                panic!()
+            };
             ledger.revert(&second, undo).await.unwrap();
-            assert_eq!(ledger.entries(), [first.clone()]);
-            let Recorded::Applied(undo) = ledger.record(&second).await.unwrap() else { panic!() };
+            assert_eq!(ledger.entries(), [first]);
+            let Recorded::Applied(undo) = ledger.record(&second).await.unwrap() else {
+                panic!()
+            };
             ledger.record(&third).await.unwrap();
             ledger.revert(&second, undo).await.unwrap();
-            assert_eq!(ledger.entries(), [third.clone()]);
+            assert_eq!(ledger.entries(), [third]);
         });
     }
 }

@@ -80,10 +80,23 @@ mod tests {
             .collect();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0]["ChangeType"], "Created");
-        assert_eq!((docs[0]["Applied"].as_u64(), docs[0]["Stale"].as_u64(), docs[0]["Failed"].as_u64()), (Some(1), Some(1), Some(0)));
+        assert_eq!(
+            (
+                docs[0]["Applied"].as_u64(),
+                docs[0]["Stale"].as_u64(),
+                docs[0]["Failed"].as_u64()
+            ),
+            (Some(1), Some(1), Some(0))
+        );
         assert_eq!(docs[1]["ChangeType"], "Unknown");
         assert_eq!(docs[1]["Failed"], 1);
         assert_eq!(docs[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Ns");
-        assert_eq!(docs[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            docs[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
     }
 }

@@ -73,7 +73,12 @@ pub(crate) mod tests {
 
     #[test]
     fn an_enveloped_sqs_message_reads_the_envelope() {
-        let m = from_sqs(&enveloped_sqs("m1", CHANGE, &[("origin", "reconciliation"), ("stale", "false")])).unwrap();
+        let m = from_sqs(&enveloped_sqs(
+            "m1",
+            CHANGE,
+            &[("origin", "reconciliation"), ("stale", "false")],
+        ))
+        .unwrap();
         assert_eq!(m.change.phone_number.id.as_str(), "1001");
         assert_eq!(m.received.origin, Some(crate::Origin::Reconciliation));
         assert!(!m.received.stale);
@@ -91,9 +96,15 @@ pub(crate) mod tests {
         let bad = CHANGE.replace("+12025550101", "12025550101");
         let expected = "$.phoneNumber.e164: must be E.164: '+' then 1 to 15 digits, the first not 0";
         assert_eq!(from_sqs(&raw_sqs("m", &bad, &[])).unwrap_err().to_string(), expected);
-        assert_eq!(from_sqs(&enveloped_sqs("m", &bad, &[])).unwrap_err().to_string(), expected);
+        assert_eq!(
+            from_sqs(&enveloped_sqs("m", &bad, &[])).unwrap_err().to_string(),
+            expected
+        );
         assert_eq!(from_sns(&sns_record(&bad, &[])).unwrap_err().to_string(), expected);
-        assert!(matches!(from_sqs(&raw_sqs("m", "", &[])), Err(DecodeError::InvalidJson(_))));
+        assert!(matches!(
+            from_sqs(&raw_sqs("m", "", &[])),
+            Err(DecodeError::InvalidJson(_))
+        ));
     }
 
     #[test]

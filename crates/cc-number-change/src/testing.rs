@@ -31,7 +31,12 @@ mod lambda {
     pub fn raw_sqs(id: &str, body: &str, attributes: &[(&str, &str)]) -> SqsMessage {
         let attributes: Map<String, Value> = attributes
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), json!({"stringValue": v, "dataType": "String", "stringListValues": [], "binaryListValues": []})))
+            .map(|(k, v)| {
+                (
+                    (*k).to_owned(),
+                    json!({"stringValue": v, "dataType": "String", "stringListValues": [], "binaryListValues": []}),
+                )
+            })
             .collect();
         serde_json::from_value(json!({
             "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,

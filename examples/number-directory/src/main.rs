@@ -11,7 +11,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let table = std::env::var("DIRECTORY_TABLE").map_err(|_| "DIRECTORY_TABLE is not set: the directory table's name")?;
+    let table =
+        std::env::var("DIRECTORY_TABLE").map_err(|_| "DIRECTORY_TABLE is not set: the directory table's name")?;
     let config = aws_config::load_from_env().await;
     let subscriber = Subscriber::new(DynamoDbLedger::new(aws_sdk_dynamodb::Client::new(&config), table));
     let subscriber = &subscriber;

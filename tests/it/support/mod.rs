@@ -16,7 +16,7 @@ pub use events::*;
 pub use lambda::*;
 pub use logs::*;
 pub use moto::*;
-pub use template::{as_list, template};
+pub use template::{as_list, template, template_at};
 
 use std::process::Command;
 

@@ -5,14 +5,20 @@ use serde_json::Value;
 use std::process::Command;
 
 pub fn template() -> Value {
+    template_at("template.yaml")
+}
+
+/// Another template of the repository (the example subscriber's), by its path from the root.
+pub fn template_at(path: &str) -> Value {
+    let script = format!("import json,sys; from cfnlint.decode import decode; t, errors = decode('{path}'); assert not errors, errors; json.dump(t, sys.stdout)");
     let output = Command::new(super::dev_tool("python"))
-        .args(["-c", "import json,sys; from cfnlint.decode import decode; t, errors = decode('template.yaml'); assert not errors, errors; json.dump(t, sys.stdout)"])
+        .args(["-c", &script])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
     assert!(
         output.status.success(),
-        "decoding template.yaml: {}",
+        "decoding {path}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
