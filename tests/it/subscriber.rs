@@ -624,3 +624,17 @@ fn the_example_template_subscribes_raw_with_partial_batch_failures_to_the_relays
         json!([{"AttributeName": "phoneNumberId", "KeyType": "HASH"}])
     );
 }
+
+/// The crate's README shows the example's handler whole: the two cannot drift.
+#[test]
+fn the_crate_readme_shows_the_example_subscriber_as_it_is() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/crates/cc-number-change/README.md")).unwrap();
+    let main = std::fs::read_to_string(format!("{root}/examples/number-directory/src/main.rs")).unwrap();
+    let shown = readme
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    assert_eq!(shown, main);
+}
