@@ -370,3 +370,46 @@ fn corrections_raise_an_alarm_on_the_alarm_topic() {
     assert_eq!(alarm["Threshold"], 0);
     assert_eq!(alarm["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
 }
+
+/// Other accounts may subscribe, and do nothing else: the topic policy exists
+/// only when `SubscriberAccountIds` lists accounts, grants exactly
+/// `sns:Subscribe` on exactly the three event topics to exactly those accounts.
+#[test]
+fn subscriber_accounts_may_subscribe_to_the_event_topics_and_nothing_else() {
+    let template = template();
+    assert_eq!(template["Parameters"]["SubscriberAccountIds"]["Type"], "CommaDelimitedList");
+    assert_eq!(template["Parameters"]["SubscriberAccountIds"]["Default"], "");
+    assert_eq!(
+        template["Conditions"]["HasSubscriberAccounts"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubscriberAccountIds"}]}, ""]}]})
+    );
+    let policies: Vec<(&String, &Value)> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::SNS::TopicPolicy")
+        .collect();
+    let topics = json!([{"Ref": "CreatedTopic"}, {"Ref": "UpdatedTopic"}, {"Ref": "DeletedTopic"}]);
+    let alarm_policies: Vec<_> = policies.iter().filter(|(_, p)| p["Properties"]["Topics"] != topics).collect();
+    let event_policies: Vec<_> = policies.iter().filter(|(_, p)| p["Properties"]["Topics"] == topics).collect();
+    assert_eq!(event_policies.len(), 1, "one policy on the event topics");
+    assert!(
+        alarm_policies
+            .iter()
+            .all(|(_, p)| !p["Properties"]["Topics"].to_string().contains("CreatedTopic")),
+        "no other policy names an event topic"
+    );
+    let (_, policy) = event_policies[0];
+    assert_eq!(policy["Condition"], "HasSubscriberAccounts");
+    let statements = as_list(&policy["Properties"]["PolicyDocument"]["Statement"]);
+    assert_eq!(
+        statements,
+        [json!({
+            "Sid": "SubscriberAccountsMaySubscribe",
+            "Effect": "Allow",
+            "Principal": {"AWS": {"Ref": "SubscriberAccountIds"}},
+            "Action": "sns:Subscribe",
+            "Resource": topics
+        })]
+    );
+}
