@@ -11,6 +11,7 @@ mod support;
 
 mod catalogue;
 mod cold_start;
+mod consumers;
 mod ctl_subscription;
 mod decode;
 mod faults;
