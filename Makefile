@@ -3,11 +3,12 @@
 # make test              the project's checks (dev/test.sh)
 # make validate          cfn-lint and sam validate on template.yaml
 # make bench             performance figures beside their budgets (perf/bench.sh; ~20 min the first time)
+# make docs              schema/asyncapi.yaml as Markdown, to target/asyncapi/asyncapi.md (generated, not committed)
 
 TOPIC_TYPE ?= Standard
 VENV := .venv
 
-.PHONY: run test validate bootstrap bench fuzz
+.PHONY: run test validate bootstrap bench fuzz docs
 
 bootstrap:
 	@bash dev/bootstrap.sh
@@ -27,3 +28,6 @@ fuzz:
 
 bench:
 	@bash perf/bench.sh
+
+docs: bootstrap
+	$(VENV)/bin/node dev/asyncapi/docs.mjs schema/asyncapi.yaml target/asyncapi/asyncapi.md

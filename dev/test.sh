@@ -39,6 +39,9 @@ echo "cfn-lint: no findings"
 step "sam validate --lint"
 sam validate --lint --region us-east-1
 
+step "asyncapi: validate schema/asyncapi.yaml (@asyncapi/parser $(node -p "require('./dev/asyncapi/node_modules/@asyncapi/parser/package.json').version"))"
+node dev/asyncapi/validate.mjs schema/asyncapi.yaml
+
 step "sam build (cargo lambda arm64 cross-build with zig; the release build takes several minutes)"
 sam build --region us-east-1
 bootstrap_size .aws-sam/build/RelayFunction/bootstrap "arm64 bootstrap"

@@ -30,9 +30,12 @@ fn documented_policies() -> BTreeMap<String, Value> {
     policies
 }
 
+/// A message's name (its notification id), change type, provider, usage, origin and stale flag.
+type Kind = (&'static str, &'static str, Option<&'static str>, Option<&'static str>, Origin, bool);
+
 /// One message of each kind a subscriber can receive, named by its notification id.
 fn catalogue() -> Vec<(Change, Delivery)> {
-    let kinds: [(&str, &str, Option<&str>, Option<&str>, Origin, bool); 9] = [
+    let kinds: [Kind; 9] = [
         (
             "created-webhook",
             "Created",

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod asyncapi;
 mod catalogue;
 mod cold_start;
 mod consumers;

@@ -377,7 +377,10 @@ fn corrections_raise_an_alarm_on_the_alarm_topic() {
 #[test]
 fn subscriber_accounts_may_subscribe_to_the_event_topics_and_nothing_else() {
     let template = template();
-    assert_eq!(template["Parameters"]["SubscriberAccountIds"]["Type"], "CommaDelimitedList");
+    assert_eq!(
+        template["Parameters"]["SubscriberAccountIds"]["Type"],
+        "CommaDelimitedList"
+    );
     assert_eq!(template["Parameters"]["SubscriberAccountIds"]["Default"], "");
     assert_eq!(
         template["Conditions"]["HasSubscriberAccounts"],
@@ -390,8 +393,14 @@ fn subscriber_accounts_may_subscribe_to_the_event_topics_and_nothing_else() {
         .filter(|(_, r)| r["Type"] == "AWS::SNS::TopicPolicy")
         .collect();
     let topics = json!([{"Ref": "CreatedTopic"}, {"Ref": "UpdatedTopic"}, {"Ref": "DeletedTopic"}]);
-    let alarm_policies: Vec<_> = policies.iter().filter(|(_, p)| p["Properties"]["Topics"] != topics).collect();
-    let event_policies: Vec<_> = policies.iter().filter(|(_, p)| p["Properties"]["Topics"] == topics).collect();
+    let alarm_policies: Vec<_> = policies
+        .iter()
+        .filter(|(_, p)| p["Properties"]["Topics"] != topics)
+        .collect();
+    let event_policies: Vec<_> = policies
+        .iter()
+        .filter(|(_, p)| p["Properties"]["Topics"] == topics)
+        .collect();
     assert_eq!(event_policies.len(), 1, "one policy on the event topics");
     assert!(
         alarm_policies
