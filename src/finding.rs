@@ -35,6 +35,16 @@ pub enum Finding {
         expiration_time: String,
         seconds_left: u64,
     },
+    /// More than one Active subscription delivers to the address outside a
+    /// rotation (two runs created one each at the same moment, say): each
+    /// change arrives once per subscription. The newest is kept.
+    #[strum(message = "RingCentral subscription duplicated")]
+    Duplicate {
+        address: String,
+        kept: String,
+        /// The others, to be deleted.
+        duplicates: Vec<String>,
+    },
     /// A new subscription replaced the dead or missing one.
     #[strum(message = "RingCentral subscription recreated")]
     Healed {
@@ -56,15 +66,32 @@ pub enum Finding {
         address: String,
         status: String,
     },
+    /// A duplicate deleted; `kept` still delivers.
+    #[strum(message = "Duplicate RingCentral subscription deleted")]
+    DuplicateRemoved {
+        subscription_id: String,
+        address: String,
+        kept: String,
+    },
     #[strum(message = "FAILED to recreate the RingCentral subscription")]
     HealFailed { address: String, error: String },
+    /// Nothing Active delivers, but another run (`holder`: the guardian's or
+    /// the CLI's `heal`) holds the lease to create the subscription until
+    /// `until`: this run left the creation to it.
+    #[strum(message = "RingCentral subscription being recreated by another run")]
+    HealDeferred {
+        address: String,
+        holder: String,
+        until: String,
+    },
     #[strum(message = "FAILED to renew the RingCentral subscription")]
     RenewFailed {
         subscription_id: String,
         address: String,
         error: String,
     },
-    #[strum(message = "FAILED to delete a dead RingCentral subscription")]
+    /// A dead or duplicate subscription could not be deleted.
+    #[strum(message = "FAILED to delete a RingCentral subscription")]
     RemoveFailed {
         subscription_id: String,
         address: String,
@@ -125,6 +152,20 @@ impl Finding {
                 "subscription {subscription_id} expires at {expiration_time} (in {})",
                 human_duration(*seconds_left)
             ),
+            Self::Duplicate {
+                address,
+                kept,
+                duplicates,
+            } => {
+                let n = duplicates.len() + 1;
+                format!(
+                    "{n} Active subscriptions deliver to {address} outside a rotation ({kept}, {}), so RingCentral sends each change {n} times (the inventory drops the repeats); keeping the newest, {kept}",
+                    duplicates.join(", ")
+                )
+            }
+            Self::DuplicateRemoved {
+                subscription_id, kept, ..
+            } => format!("deleted duplicate subscription {subscription_id}; {kept} delivers to the address"),
             Self::Healed {
                 subscription_id,
                 address,
@@ -154,9 +195,12 @@ impl Finding {
             Self::RenewFailed {
                 subscription_id, error, ..
             } => format!("could not renew subscription {subscription_id}: {error}"),
+            Self::HealDeferred { address, holder, until } => format!(
+                "nothing Active delivers to {address}, and another run ({holder}) holds the lease to create the subscription until {until}: this run left the creation to it"
+            ),
             Self::RemoveFailed {
                 subscription_id, error, ..
-            } => format!("could not delete dead subscription {subscription_id}: {error}"),
+            } => format!("could not delete subscription {subscription_id}: {error}"),
             Self::Reconciled {
                 created,
                 updated,
@@ -226,6 +270,21 @@ mod tests {
                 subscription_id: "s".into(),
                 address: "a".into(),
                 status: "Suspended".into(),
+            },
+            Finding::Duplicate {
+                address: "a".into(),
+                kept: "s2".into(),
+                duplicates: vec!["s1".into()],
+            },
+            Finding::DuplicateRemoved {
+                subscription_id: "s1".into(),
+                address: "a".into(),
+                kept: "s2".into(),
+            },
+            Finding::HealDeferred {
+                address: "a".into(),
+                holder: "guardian 0123".into(),
+                until: "2026-11-28T10:05:00.000Z".into(),
             },
         ];
         for finding in findings {

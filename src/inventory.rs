@@ -8,6 +8,10 @@
 //! - [`memory`]: in memory, for the core's tests.
 //! - `Option<I>`: `None` is no inventory at all, so the relay behaves as
 //!   before it had one (the minimal deployment).
+//!
+//! The same table holds the lease ([`SubscriptionLease`]) that lets one run
+//! at a time (the guardian's, the CLI's `heal`) create the RingCentral
+//! subscription, under a key no phone number can have ([`LEASE_KEY`]).
 
 pub mod dynamodb;
 pub mod memory;
@@ -15,6 +19,7 @@ pub mod memory;
 use crate::change::{Change, EventType, Origin, PhoneNumberId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use time::OffsetDateTime;
 
 /// The last change subscribers were told about one number, and who told them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +97,60 @@ pub trait Inventory: Sync {
     fn mark_baseline(&self, at: &Timestamp) -> impl Future<Output = Result<(), InventoryError>> + Send;
 }
 
+/// The lease's item key. Phone number ids are 1 to 128 *visible* ASCII
+/// characters (`cc-number-change`'s `PhoneNumberId`); this key holds a
+/// space, so no number's item can ever be it, and the relay's reads and
+/// conditional writes, which are all by a number's id, never touch it.
+pub const LEASE_KEY: &str = "#lease subscription";
+
+/// What taking the lease came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseTaken {
+    /// This run holds it, until the time it asked for or its release.
+    Taken,
+    /// Another run holds it (`holder`) until `until`: that run is creating
+    /// the subscription.
+    Held { holder: String, until: OffsetDateTime },
+    /// No inventory, so no lease: nothing keeps two runs from creating a
+    /// subscription each at the same moment (the guardian deletes the
+    /// extra one on its next run, see `Finding::Duplicate`).
+    Unguarded,
+}
+
+/// One run's handle on the lease that lets only one run at a time create
+/// the RingCentral subscription: a conditional write, so two runs that find
+/// no subscription at the same moment do not both create one. It expires,
+/// so a run that crashed holding it frees it by itself.
+pub trait SubscriptionLease: Sync {
+    /// Takes the lease until `until`, unless another holder's has not
+    /// expired at `now`.
+    fn take(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<LeaseTaken, InventoryError>> + Send;
+
+    /// Gives it back, if this run still holds it (it may have expired and
+    /// been taken by another since).
+    fn release(&self) -> impl Future<Output = Result<(), InventoryError>> + Send;
+}
+
+/// No inventory: no lease, nothing to give back.
+impl<L: SubscriptionLease> SubscriptionLease for Option<L> {
+    async fn take(&self, now: OffsetDateTime, until: OffsetDateTime) -> Result<LeaseTaken, InventoryError> {
+        match self {
+            Some(lease) => lease.take(now, until).await,
+            None => Ok(LeaseTaken::Unguarded),
+        }
+    }
+    async fn release(&self) -> Result<(), InventoryError> {
+        match self {
+            Some(lease) => lease.release().await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// No inventory: nothing is known, nothing is kept.
 impl<I: Inventory> Inventory for Option<I> {
     async fn last_told(&self, id: &PhoneNumberId) -> Result<Option<Told>, InventoryError> {
@@ -162,5 +221,18 @@ impl<I: Inventory> Inventory for &I {
     }
     fn mark_baseline(&self, at: &Timestamp) -> impl Future<Output = Result<(), InventoryError>> + Send {
         (**self).mark_baseline(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_phone_number_id_can_be_the_lease_key() {
+        use crate::change::PhoneNumberId;
+        assert!(PhoneNumberId::parse(super::LEASE_KEY).is_err());
+        assert!(
+            PhoneNumberId::parse(super::LEASE_KEY.replace(' ', "#")).is_ok(),
+            "the space is what does it"
+        );
     }
 }

@@ -12,7 +12,8 @@
 //! 2. **Ports**, traits with their adapters beside them: [`sink`] (publish a
 //!    change, park an item; SNS/SQS, recording, instrumented), [`dead_letters`]
 //!    (the queue as redrive reads it; SQS), [`inventory`] (what subscribers
-//!    were last told; DynamoDB, memory), [`ringcentral`] (the subscription and
+//!    were last told, and the lease to create the RingCentral subscription;
+//!    DynamoDB, memory), [`ringcentral`] (the subscription and
 //!    phone-number APIs; HTTP client, credentials, Secrets Manager),
 //!    [`token_store`] (the verification tokens; Secrets Manager, fixed,
 //!    memory). Support for adapters and
@@ -23,7 +24,8 @@
 //!    inventory beside it: duplicates, stale, recording), [`http`] (the
 //!    webhook: request → outcome → answer), [`redrive`] (the dead-letter
 //!    queue back through the decoder), [`reconcile`] (RingCentral's list
-//!    against the inventory), [`guardian`] (subscription health, heal, renew),
+//!    against the inventory), [`guardian`] (subscription health, heal under
+//!    the lease, one subscription of several, renew),
 //!    [`rotate`] (a new verification token with no refused delivery).
 //! 4. **Entry wiring**: [`config`] (environment → typed configuration),
 //!    [`runtime`] (SDK configuration, the Lambda loops of the relay and the

@@ -5,10 +5,12 @@
 //! an interruption at any step finishes the job:
 //!
 //! 1. A new token becomes current, the old one previous (both authenticate),
-//!    and the subscriptions delivering now are recorded as `retiring`. Then
-//!    a pause of the relay's re-read interval: an instance that re-read the
+//!    the subscriptions delivering now are recorded as `retiring`, and the
+//!    instant as `current_since`. Then a pause of the relay's re-read
+//!    interval, counted from that instant: an instance that re-read the
 //!    secret just before (a bad token) may re-read again when the first
-//!    delivery with the new token arrives.
+//!    delivery with the new token arrives. A rerun after an interruption
+//!    waits out what is left of it, however the first run ended.
 //! 2. A subscription with the new token is created (RingCentral's handshake
 //!    must pass) and recorded as the `successor`, or, on a rerun, the one
 //!    recorded before is found.
@@ -20,24 +22,37 @@
 //!    the second `duplicate` (same number, same state, same instant), so
 //!    subscribers get it once.
 //! 4. After another pause (deliveries already in flight from the old
-//!    subscriptions), the previous token is dropped.
+//!    subscriptions), the previous token is dropped. Warm relay instances
+//!    stop accepting it when they next re-read the secret: within their
+//!    re-read interval.
 //!
 //! At every step, every subscription that can deliver carries a token the
 //! store holds; `tests` checks that after every call.
 
-use crate::ringcentral::{RingCentralError, Subscription, SubscriptionApi, Wait, MAX_EXPIRES_IN};
+use crate::http::REREAD_INTERVAL;
+use crate::ringcentral::{RingCentralError, Subscription, SubscriptionApi, MAX_EXPIRES_IN};
 use crate::token::{TokenSet, VerificationToken};
 use crate::token_store::{TokenStore, TokenStoreError};
 use std::time::Duration;
+use time::OffsetDateTime;
 
 /// The pauses' default: the relay's re-read interval, and one second more.
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(61);
 
+/// The rotation's time: the instant now, and pausing. The CLI reads the
+/// system clock and sleeps; the tests move a clock of their own.
+pub trait Clock {
+    fn now(&self) -> OffsetDateTime;
+    /// Pauses for `delay` before `operation` (which the CLI names).
+    fn wait(&self, delay: Duration, operation: &str);
+}
+
 /// How long the rotation pauses and how patiently it waits for Active.
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
-    /// After making the new token current, and before dropping the previous
-    /// one: at least the relay's re-read interval.
+    /// From the instant the new token became current to the creation of
+    /// the subscription that carries it, and again before dropping the
+    /// previous one: at least the relay's re-read interval.
     pub settle: Duration,
     /// Between checks that the new subscription is Active.
     pub poll: Duration,
@@ -80,7 +95,10 @@ impl Step {
             Step::Active { id } => format!("subscription {id} is Active"),
             Step::Deleted { id } => format!("deleted subscription {id}"),
             Step::AlreadyGone { id } => format!("subscription {id} was already gone"),
-            Step::Finished => "previous token dropped: the rotation is complete".to_owned(),
+            Step::Finished => format!(
+                "previous token dropped: the rotation is complete; warm relay instances may still accept the old token for up to {} s, until they re-read the secret",
+                REREAD_INTERVAL.as_secs()
+            ),
         }
     }
 }
@@ -105,7 +123,7 @@ pub async fn rotate(
     address: &str,
     generate: impl FnOnce() -> VerificationToken,
     pace: Pace,
-    wait: &dyn Wait,
+    clock: &dyn Clock,
     mut progress: impl FnMut(Step),
 ) -> Result<(), RotationError> {
     let mut tokens = store.read().await?;
@@ -120,18 +138,15 @@ pub async fn rotate(
             current: generate(),
             retiring,
             successor: None,
+            current_since: Some(clock.now()),
         };
         store.write(&tokens).await?;
         progress(Step::Began {
             retiring: tokens.retiring.clone(),
         });
-        wait.wait(
-            pace.settle,
-            "creating the new subscription (relay instances re-read the secret at most once a minute)",
-        );
     }
-    let successor = successor(store, api, address, &mut tokens, &mut progress).await?;
-    let listed = await_active(api, address, &successor, pace, wait)?;
+    let successor = successor(store, api, address, &mut tokens, pace.settle, clock, &mut progress).await?;
+    let listed = await_active(api, address, &successor, pace, clock)?;
     progress(Step::Active { id: successor.clone() });
     let mut others = tokens.retiring.clone();
     for s in listed {
@@ -146,11 +161,15 @@ pub async fn rotate(
             Err(error) => return Err(error.into()),
         }
     }
-    wait.wait(
+    clock.wait(
         pace.settle,
         "dropping the previous token (deliveries in flight from the old subscriptions)",
     );
-    store.write(&TokenSet::single(tokens.current)).await?;
+    let done = TokenSet {
+        current_since: tokens.current_since,
+        ..TokenSet::single(tokens.current)
+    };
+    store.write(&done).await?;
     progress(Step::Finished);
     Ok(())
 }
@@ -164,6 +183,8 @@ async fn successor(
     api: &impl SubscriptionApi,
     address: &str,
     tokens: &mut TokenSet,
+    settle: Duration,
+    clock: &dyn Clock,
     progress: &mut impl FnMut(Step),
 ) -> Result<String, RotationError> {
     if let Some(recorded) = tokens.successor.clone() {
@@ -172,11 +193,31 @@ async fn successor(
             return Ok(recorded);
         }
     }
+    let left = settle_left(tokens.current_since, settle, clock.now());
+    if !left.is_zero() {
+        clock.wait(
+            left,
+            "creating the new subscription (relay instances re-read the secret at most once a minute)",
+        );
+    }
     let created = api.create_subscription(address, &tokens.current, MAX_EXPIRES_IN)?;
     progress(Step::Created { id: created.id.clone() });
     tokens.successor = Some(created.id.clone());
     store.write(tokens).await?;
     Ok(created.id)
+}
+
+/// What is left at `now` of the pause that follows the new token becoming
+/// current at `since`: a relay instance that re-read the secret just before
+/// then may re-read again by the time the first delivery with the new token
+/// arrives. Whatever ended an earlier run (an error, Ctrl-C, a closed
+/// laptop), a rerun keeps what is left. An unknown instant (a secret
+/// written before `currentSince` was) or a clock behind the one that wrote
+/// it (another machine) costs at most the whole pause, never more.
+fn settle_left(since: Option<OffsetDateTime>, settle: Duration, now: OffsetDateTime) -> Duration {
+    let Some(since) = since else { return settle };
+    let elapsed = Duration::try_from(now - since).unwrap_or(Duration::ZERO);
+    settle.saturating_sub(elapsed)
 }
 
 /// Waits until `id` is Active; returns that listing of the address.
@@ -185,7 +226,7 @@ fn await_active(
     address: &str,
     id: &str,
     pace: Pace,
-    wait: &dyn Wait,
+    clock: &dyn Clock,
 ) -> Result<Vec<Subscription>, RotationError> {
     let polls = pace.polls.max(1);
     let mut check = 1;
@@ -203,7 +244,7 @@ fn await_active(
                 polls: check,
             });
         }
-        wait.wait(pace.poll, "checking that the new subscription is Active");
+        clock.wait(pace.poll, "checking that the new subscription is Active");
         check += 1;
     }
 }
@@ -236,7 +277,18 @@ mod tests {
         fail_store_on_create: Cell<bool>,
         /// Before this call, a subscription with the old token appears.
         guardian_heals_before_call: Cell<Option<usize>>,
+        /// A warm relay instance as the verifier keeps it: the tokens it
+        /// holds, re-read on an unknown one at most once per re-read
+        /// interval of `clock`'s time. Without it, every delivery sees the
+        /// store as it is.
+        instance: RefCell<Option<Instance<'a>>>,
         refused: RefCell<Vec<String>>,
+    }
+
+    struct Instance<'a> {
+        clock: &'a Waits,
+        held: TokenSet,
+        last_reread: OffsetDateTime,
     }
 
     fn subscription(id: &str, status: SubscriptionStatus) -> Subscription {
@@ -251,6 +303,7 @@ mod tests {
                 address: Some(ADDRESS.into()),
             },
             blacklisted_data: None,
+            creation_time: None,
         }
     }
 
@@ -269,8 +322,20 @@ mod tests {
                 inactive_listings: Cell::new(0),
                 fail_store_on_create: Cell::new(false),
                 guardian_heals_before_call: Cell::new(None),
+                instance: RefCell::new(None),
                 refused: RefCell::new(Vec::new()),
             }
+        }
+
+        /// Deliveries go to a warm instance that read the store, and took
+        /// its re-read turn, at `clock`'s time now.
+        fn with_instance_reread_now(self, clock: &'a Waits) -> Self {
+            *self.instance.borrow_mut() = Some(Instance {
+                clock,
+                held: self.store.current(),
+                last_reread: clock.now(),
+            });
+            self
         }
 
         fn call(&self) -> Result<(), RingCentralError> {
@@ -294,9 +359,21 @@ mod tests {
 
         /// What the relay would answer each subscription's delivery right now.
         fn check(&self) {
-            let tokens = self.store.current();
+            let mut instance = self.instance.borrow_mut();
             for (s, t) in self.subscriptions.borrow().iter() {
-                if !tokens.matches(t.as_bytes()) {
+                let accepted = match instance.as_mut() {
+                    None => self.store.current().matches(t.as_bytes()),
+                    Some(i) if i.held.matches(t.as_bytes()) => true,
+                    Some(i) => {
+                        let now = i.clock.now();
+                        if now - i.last_reread >= crate::http::REREAD_INTERVAL {
+                            i.held = self.store.current();
+                            i.last_reread = now;
+                        }
+                        i.held.matches(t.as_bytes())
+                    }
+                };
+                if !accepted {
                     self.refused.borrow_mut().push(s.id.clone());
                 }
             }
@@ -352,12 +429,40 @@ mod tests {
         }
     }
 
-    #[derive(Default)]
-    struct Waits(Mutex<Vec<Duration>>);
+    /// A clock that moves only when the rotation pauses: each pause is
+    /// recorded and over at once.
+    struct Waits {
+        waits: Mutex<Vec<Duration>>,
+        now: Mutex<OffsetDateTime>,
+    }
 
-    impl Wait for Waits {
+    impl Default for Waits {
+        fn default() -> Self {
+            Self {
+                waits: Mutex::new(Vec::new()),
+                now: Mutex::new(OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()),
+            }
+        }
+    }
+
+    impl Waits {
+        fn waits(&self) -> Vec<Duration> {
+            self.waits.lock().unwrap().clone()
+        }
+
+        fn pass(&self, time: Duration) {
+            *self.now.lock().unwrap() += time;
+        }
+    }
+
+    impl Clock for Waits {
+        fn now(&self) -> OffsetDateTime {
+            *self.now.lock().unwrap()
+        }
+
         fn wait(&self, delay: Duration, _: &str) {
-            self.0.lock().unwrap().push(delay);
+            self.waits.lock().unwrap().push(delay);
+            self.pass(delay);
         }
     }
 
@@ -384,7 +489,11 @@ mod tests {
 
     fn finished(store: &MemoryTokens, api: &FakeRingCentral<'_>, new: &str) {
         api.check();
-        assert_eq!(store.current(), TokenSet::single(token(new)));
+        let tokens = store.current();
+        assert_eq!(
+            (tokens.current, tokens.previous, tokens.retiring, tokens.successor),
+            (token(new), None, vec![], None)
+        );
         assert_eq!(api.tokens_delivering(), [new], "one subscription, with the new token");
         assert!(api.refused.borrow().is_empty(), "refused: {:?}", api.refused.borrow());
     }
@@ -402,7 +511,7 @@ mod tests {
                 "created subscription sub-2 with the new token",
                 "subscription sub-2 is Active",
                 "deleted subscription sub-old",
-                "previous token dropped: the rotation is complete",
+                "previous token dropped: the rotation is complete; warm relay instances may still accept the old token for up to 60 s, until they re-read the secret",
             ]
         );
         let writes = store.writes.lock().unwrap().clone();
@@ -411,7 +520,9 @@ mod tests {
         assert_eq!(writes[0].previous, Some(token("old")));
         assert_eq!(writes[0].retiring, ["sub-old"]);
         assert_eq!(writes[0].successor, None);
+        assert!(writes[0].current_since.is_some(), "when the new token became current");
         assert_eq!(writes[1].successor.as_deref(), Some("sub-2"), "recorded once created");
+        assert_eq!(writes[1].current_since, writes[0].current_since);
         finished(&store, &api, "new");
     }
 
@@ -463,7 +574,11 @@ mod tests {
     /// Makes the store unreachable during the pause before the final write.
     struct FailStoreOnSecondSettle<'a>(&'a MemoryTokens);
 
-    impl Wait for FailStoreOnSecondSettle<'_> {
+    impl Clock for FailStoreOnSecondSettle<'_> {
+        fn now(&self) -> OffsetDateTime {
+            OffsetDateTime::UNIX_EPOCH
+        }
+
         fn wait(&self, _: Duration, operation: &str) {
             if operation.starts_with("dropping") {
                 self.0.failing.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -493,7 +608,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            *waits.0.lock().unwrap(),
+            waits.waits(),
             [PACE.poll, PACE.settle],
             "one poll, then the pause before dropping"
         );
@@ -541,11 +656,111 @@ mod tests {
         rotate(&store, &api, ADDRESS, || token("new"), PACE, &waits, |_| {})
             .await
             .unwrap();
-        assert_eq!(*waits.0.lock().unwrap(), [PACE.settle, PACE.settle]);
+        assert_eq!(waits.waits(), [PACE.settle, PACE.settle]);
         assert!(
             DEFAULT_SETTLE > crate::http::REREAD_INTERVAL,
             "the CLI's default outlasts the relay's interval"
         );
         finished(&store, &api, "new");
+    }
+
+    /// Stops the run `after` into its first pause (Ctrl-C, a closed laptop):
+    /// that much time passes, and RingCentral hears nothing more from it.
+    struct StoppedDuringFirstPause<'a> {
+        clock: &'a Waits,
+        api: &'a FakeRingCentral<'a>,
+        after: Duration,
+    }
+
+    impl Clock for StoppedDuringFirstPause<'_> {
+        fn now(&self) -> OffsetDateTime {
+            self.clock.now()
+        }
+
+        fn wait(&self, delay: Duration, operation: &str) {
+            if operation.starts_with("creating") {
+                self.clock.pass(self.after.min(delay));
+                self.api.fail_at.set(Some(self.api.calls.get()));
+            } else {
+                self.clock.wait(delay, operation);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rerun_after_a_stop_during_the_first_pause_waits_out_what_is_left_of_it() {
+        let store = MemoryTokens::new(TokenSet::single(token("old")));
+        let clock = Waits::default();
+        // The worst case the pause is for: a warm instance re-read the secret
+        // (after a bad token) just before the new token became current.
+        let api = FakeRingCentral::new(&store, &[("sub-old", "old")]).with_instance_reread_now(&clock);
+        let stopped = StoppedDuringFirstPause {
+            clock: &clock,
+            api: &api,
+            after: Duration::from_secs(9),
+        };
+        rotate(&store, &api, ADDRESS, || token("new"), PACE, &stopped, |_| {})
+            .await
+            .unwrap_err();
+        let since = store.current().current_since.expect("recorded with the new token");
+        assert_eq!(clock.now() - since, Duration::from_secs(9));
+        assert_eq!(api.tokens_delivering(), ["old"], "stopped before creating");
+
+        // Run again at once.
+        api.fail_at.set(None);
+        let mut steps = Vec::new();
+        rotate(
+            &store,
+            &api,
+            ADDRESS,
+            || token("unused"),
+            PACE,
+            &clock,
+            |s| steps.push(s),
+        )
+        .await
+        .unwrap();
+        api.check();
+        assert!(api.refused.borrow().is_empty(), "refused: {:?}", api.refused.borrow());
+        assert_eq!(
+            clock.waits(),
+            [PACE.settle - Duration::from_secs(9), PACE.settle],
+            "what was left of the first pause, then the pause before dropping"
+        );
+        assert!(steps.contains(&Step::Created { id: "sub-3".into() }), "{steps:?}");
+        finished(&store, &api, "new");
+    }
+
+    #[tokio::test]
+    async fn a_rerun_long_after_the_token_became_current_creates_at_once_and_an_unknown_instant_waits_it_all() {
+        let rotating = |current_since| TokenSet {
+            current: token("new"),
+            previous: Some(token("old")),
+            retiring: vec!["sub-old".into()],
+            successor: None,
+            current_since,
+        };
+        let clock = Waits::default();
+        let store = MemoryTokens::new(rotating(Some(clock.now())));
+        let api = FakeRingCentral::new(&store, &[("sub-old", "old")]);
+        clock.pass(Duration::from_secs(3600));
+        rotate(&store, &api, ADDRESS, || token("unused"), PACE, &clock, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(clock.waits(), [PACE.settle], "only the pause before dropping");
+        finished(&store, &api, "new");
+
+        // A secret from before `currentSince`, or a clock behind the one that
+        // wrote it: the whole pause, and no more.
+        for since in [None, Some(clock.now() + Duration::from_secs(3600))] {
+            let clock = Waits::default();
+            let store = MemoryTokens::new(rotating(since));
+            let api = FakeRingCentral::new(&store, &[("sub-old", "old")]);
+            rotate(&store, &api, ADDRESS, || token("unused"), PACE, &clock, |_| {})
+                .await
+                .unwrap();
+            assert_eq!(clock.waits(), [PACE.settle, PACE.settle], "{since:?}");
+            finished(&store, &api, "new");
+        }
     }
 }

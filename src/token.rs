@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 /// 1 to 256 visible ASCII characters. Debug and Display never show the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,6 +50,11 @@ pub struct TokenSet {
     pub retiring: Vec<String>,
     /// The subscription the rotation created with `current`: the one it keeps.
     pub successor: Option<String>,
+    /// When `current` became current (`currentSince`, written by the
+    /// rotation step that made it so): a rerun of an interrupted rotation
+    /// waits out what is left of its pause from this instant. Absent in
+    /// older secrets and in one put by hand; unreadable counts as absent.
+    pub current_since: Option<OffsetDateTime>,
 }
 
 /// Which token of a [`TokenSet`] a candidate is; ordered, so the best of
@@ -79,6 +86,9 @@ struct Document {
     retiring: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     successor: Option<String>,
+    /// RFC 3339.
+    #[serde(default, rename = "currentSince", skip_serializing_if = "Option::is_none")]
+    current_since: Option<String>,
 }
 
 impl TokenSet {
@@ -88,6 +98,7 @@ impl TokenSet {
             previous: None,
             retiring: Vec::new(),
             successor: None,
+            current_since: None,
         }
     }
 
@@ -101,6 +112,7 @@ impl TokenSet {
                 previous: None,
                 retiring: Vec::new(),
                 successor: None,
+                current_since: None,
             },
             Err(_) => return Err(TokenSetError::NoCurrent),
         };
@@ -119,6 +131,11 @@ impl TokenSet {
                 .transpose()?,
             retiring: document.retiring,
             successor: document.successor.filter(|id| !id.is_empty()),
+            // Only the rotation needs it, and without it a rerun waits the
+            // whole pause: a bad value never costs the relay its tokens.
+            current_since: document
+                .current_since
+                .and_then(|at| OffsetDateTime::parse(&at, &Rfc3339).ok()),
         })
     }
 
@@ -129,6 +146,9 @@ impl TokenSet {
             previous: Some(self.previous.as_ref().map(|t| t.0.clone()).unwrap_or_default()),
             retiring: self.retiring.clone(),
             successor: self.successor.clone(),
+            current_since: self
+                .current_since
+                .and_then(|at| at.to_offset(time::UtcOffset::UTC).format(&Rfc3339).ok()),
         };
         serde_json::to_string(&document).unwrap_or_default()
     }
@@ -214,6 +234,30 @@ mod tests {
             TokenSet::single(token("abc")).to_secret_text(),
             r#"{"current":"abc","previous":""}"#
         );
+    }
+
+    #[test]
+    fn when_the_current_token_became_current_is_kept_and_older_secrets_lack_it() {
+        let text = r#"{"current":"b","previous":"a","retiring":["s1"],"currentSince":"2026-11-28T10:00:00.250+01:00"}"#;
+        let rotating = TokenSet::parse(text).unwrap();
+        let at = OffsetDateTime::parse("2026-11-28T09:00:00.25Z", &Rfc3339).unwrap();
+        assert_eq!(rotating.current_since, Some(at));
+        let written = rotating.to_secret_text();
+        assert!(
+            written.contains(r#""currentSince":"2026-11-28T09:00:00.25Z""#),
+            "{written}"
+        );
+        assert_eq!(TokenSet::parse(&written).unwrap(), rotating);
+        // Secrets written before it existed, or by hand, still read; so does a bad value.
+        assert_eq!(
+            TokenSet::parse(r#"{"current":"b","previous":"a"}"#)
+                .unwrap()
+                .current_since,
+            None
+        );
+        let unreadable = TokenSet::parse(r#"{"current":"b","previous":"a","currentSince":"yesterday"}"#).unwrap();
+        assert_eq!(unreadable.current_since, None);
+        assert_eq!(unreadable.current, token("b"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use cc_number_relay::config::Destinations;
 use cc_number_relay::dead_letters::sqs::SqsDeadLetters;
-use cc_number_relay::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
+use cc_number_relay::inventory::dynamodb::{lease_holder, DynamoInventory, SCAN_TIMEOUTS};
 use cc_number_relay::inventory::{Inventory, ReadOnly};
 use cc_number_relay::reconcile::{Mode, Progress};
 use cc_number_relay::redrive::{Redrive, Summary};
@@ -105,16 +105,19 @@ enum Command {
         /// The token secret: the stack's VerificationTokenSecretArn output.
         #[arg(long, value_name = "SECRET")]
         token_secret: String,
-        /// Seconds to pause after making the new token current and before
-        /// dropping the previous one; at least the relay's re-read interval
-        /// (60 s) in a deployment.
+        /// Seconds to pause after making the new token current (counted from
+        /// the instant the secret records, so a rerun waits only what is
+        /// left) and before dropping the previous one; at least the relay's
+        /// re-read interval (60 s) in a deployment.
         #[arg(long, value_name = "SECONDS", default_value_t = rotate::DEFAULT_SETTLE.as_secs_f64())]
         settle: f64,
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
     /// Recreate a blacklisted, inactive or missing subscription to ADDRESS,
-    /// then delete the dead one.
+    /// then delete the dead one. With INVENTORY_TABLE set (the stack's
+    /// inventory table), it creates only under the table's lease, as the
+    /// guardian does, so the two do not both create one.
     Heal {
         #[arg(long)]
         address: String,
@@ -261,10 +264,14 @@ async fn token_store(secret: String) -> SecretTokens {
     SecretTokens::new(aws().await, secret, OPERATOR_TIMEOUTS)
 }
 
-/// Pauses, saying why and for how long.
+/// The system clock; pauses say why and for how long.
 struct StderrPause;
 
-impl ringcentral::Wait for StderrPause {
+impl rotate::Clock for StderrPause {
+    fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc()
+    }
+
     fn wait(&self, delay: Duration, operation: &str) {
         if !delay.is_zero() {
             eprintln!("rotate-token: waiting {} s before {operation}", delay.as_secs_f64());
@@ -358,14 +365,30 @@ async fn renew(id: &str, args: &RingCentralArgs) -> Result<ExitCode, String> {
 async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Result<ExitCode, String> {
     let token = verification_token(token).await?;
     let client = client(args).await?;
+    // Without the table, nothing keeps a guardian run at the same moment
+    // from creating one too; its next run deletes the extra one.
+    let lease = match std::env::var("INVENTORY_TABLE").ok().filter(|t| !t.is_empty()) {
+        Some(table) => Some(
+            DynamoInventory::new(aws().await, table, SCAN_TIMEOUTS).lease(lease_holder("cc-number-relay-ctl heal")),
+        ),
+        None => None,
+    };
     let now = time::OffsetDateTime::now_utc();
     let inspection =
         guardian::inspect(&client, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?;
-    let findings = guardian::heal(&client, &inspection, &token);
+    let findings = guardian::heal(&client, &lease, &inspection, &token).await;
     if findings.is_empty() {
-        let live: Vec<&str> = inspection
+        // Active already, or created by another run since this one looked.
+        let now = time::OffsetDateTime::now_utc();
+        let after = if inspection.alive() {
+            inspection
+        } else {
+            guardian::inspect(&client, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?
+        };
+        let live: Vec<&str> = after
             .subscriptions
             .iter()
+            .filter(|a| a.subscription.is_active())
             .map(|a| a.subscription.id.as_str())
             .collect();
         println!(
@@ -378,7 +401,9 @@ async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Resul
     for finding in &findings {
         let failure = matches!(
             finding,
-            guardian::Finding::HealFailed { .. } | guardian::Finding::RemoveFailed { .. }
+            guardian::Finding::HealFailed { .. }
+                | guardian::Finding::HealDeferred { .. }
+                | guardian::Finding::RemoveFailed { .. }
         );
         failed |= failure;
         if failure {

@@ -1,11 +1,17 @@
-//! What the guardian does about it, over the [`SubscriptionApi`] port:
-//! inspect, recreate what is dead or missing (the new subscription first,
-//! so a failed creation loses nothing), renew what expires soon.
+//! What the guardian does about it, over the [`SubscriptionApi`] and
+//! [`SubscriptionLease`] ports: inspect; recreate what is dead or missing
+//! (the new subscription first, so a failed creation loses nothing, and
+//! under the lease, so runs at the same moment create one between them);
+//! delete all but the newest of several Active subscriptions outside a
+//! rotation; renew what expires soon.
 
-use super::health::{assess, Assessed, Inspection, State};
+use super::health::{assess, Assessed, Duplicates, Inspection, State};
+use super::LEASE_DURATION;
+use crate::change::Timestamp;
 use crate::finding::Finding;
-use crate::ringcentral::{RingCentralError, SubscriptionApi, MAX_EXPIRES_IN};
-use crate::token::VerificationToken;
+use crate::inventory::{LeaseTaken, SubscriptionLease};
+use crate::ringcentral::{RingCentralError, Subscription, SubscriptionApi, MAX_EXPIRES_IN};
+use crate::token::{TokenSet, VerificationToken};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -30,27 +36,101 @@ pub fn inspect(
     })
 }
 
-/// `heal`: when nothing Active delivers to the address, creates a new
-/// subscription to it, then deletes the dead ones. The new one comes first,
-/// so a failed creation (the handshake, say) loses nothing. When an Active
-/// one exists, only the dead ones are deleted.
-pub fn heal(
+/// What came of creating a subscription in place of a dead or missing one.
+enum Creation {
+    Created(Subscription),
+    /// Under the lease, RingCentral already listed an Active one: another
+    /// run created it after this one looked.
+    Meanwhile,
+    /// Another run holds the lease: it is creating one.
+    Deferred {
+        holder: String,
+        until: OffsetDateTime,
+    },
+    Failed(RingCentralError),
+}
+
+/// Creates the subscription under the lease. Once it is taken, RingCentral
+/// is asked again (a run that held the lease before may have created one
+/// since this run looked), one is created only if nothing Active delivers
+/// yet, and the lease is given back. Without an inventory there is no
+/// lease, and when the table fails the lease cannot be taken: it creates
+/// anyway, since a missing subscription loses notifications and a
+/// duplicate only repeats them (the next run deletes it).
+async fn create_under_lease(
     api: &impl SubscriptionApi,
+    lease: &impl SubscriptionLease,
+    address: &str,
+    verification_token: &VerificationToken,
+) -> Creation {
+    let now = OffsetDateTime::now_utc();
+    let guarded = match lease.take(now, now + LEASE_DURATION).await {
+        Ok(LeaseTaken::Taken) => true,
+        Ok(LeaseTaken::Held { holder, until }) => return Creation::Deferred { holder, until },
+        Ok(LeaseTaken::Unguarded) => false,
+        Err(error) => {
+            tracing::warn!("cannot take the subscription lease, creating the subscription without it: {error}");
+            false
+        }
+    };
+    let look_again = if guarded {
+        match api.subscriptions_to(address) {
+            Ok(listed) if listed.iter().any(Subscription::is_active) => Some(Creation::Meanwhile),
+            Ok(_) => None,
+            Err(error) => Some(Creation::Failed(error)),
+        }
+    } else {
+        None
+    };
+    let creation =
+        look_again.unwrap_or_else(
+            || match api.create_subscription(address, verification_token, MAX_EXPIRES_IN) {
+                Ok(new) => Creation::Created(new),
+                Err(error) => Creation::Failed(error),
+            },
+        );
+    if guarded {
+        if let Err(error) = lease.release().await {
+            tracing::warn!("cannot give the subscription lease back (it expires by itself): {error}");
+        }
+    }
+    creation
+}
+
+/// `heal`: when nothing Active delivers to the address, creates a new
+/// subscription to it (under the lease), then deletes the dead ones. The
+/// new one comes first, so a failed creation (the handshake, say) loses
+/// nothing. When an Active one exists, or another run created one
+/// meanwhile, only the dead ones are deleted; when another run holds the
+/// lease, nothing is done.
+pub async fn heal(
+    api: &impl SubscriptionApi,
+    lease: &impl SubscriptionLease,
     inspection: &Inspection,
     verification_token: &VerificationToken,
 ) -> Vec<Finding> {
     let address = &inspection.address;
     let mut findings = Vec::new();
     let dead: Vec<&Assessed> = inspection.dead().collect();
-    if !inspection.alive() {
-        match api.create_subscription(address, verification_token, MAX_EXPIRES_IN) {
-            Ok(new) => findings.push(Finding::Healed {
+    let mut alive = inspection.alive();
+    if !alive {
+        match create_under_lease(api, lease, address, verification_token).await {
+            Creation::Created(new) => findings.push(Finding::Healed {
                 subscription_id: new.id.clone(),
                 address: address.clone(),
                 expiration_time: new.expiration().to_owned(),
                 replaced: dead.iter().map(|a| a.subscription.id.clone()).collect(),
             }),
-            Err(error) => {
+            Creation::Meanwhile => alive = true,
+            Creation::Deferred { holder, until } => {
+                findings.push(Finding::HealDeferred {
+                    address: address.clone(),
+                    holder,
+                    until: Timestamp::at(until).as_str().to_owned(),
+                });
+                return findings;
+            }
+            Creation::Failed(error) => {
                 findings.push(Finding::HealFailed {
                     address: address.clone(),
                     error: error.to_string(),
@@ -64,7 +144,7 @@ pub fn heal(
         match api.delete_subscription(&s.id) {
             // Already gone is as good as deleted.
             Ok(()) | Err(RingCentralError::NotFound(_)) => {
-                if inspection.alive() {
+                if alive {
                     findings.push(Finding::Removed {
                         subscription_id: s.id.clone(),
                         address: address.clone(),
@@ -82,12 +162,37 @@ pub fn heal(
     findings
 }
 
-/// Renews every Active subscription that expires soon.
-pub fn renew_expiring(api: &impl SubscriptionApi, inspection: &Inspection) -> Vec<Finding> {
+/// Deletes every duplicate, keeping the newest, as `rotate-token` retires
+/// the old subscriptions; one already gone is as good as deleted.
+pub fn retire_duplicates(api: &impl SubscriptionApi, address: &str, duplicates: &Duplicates<'_>) -> Vec<Finding> {
+    let kept = &duplicates.kept.subscription.id;
+    duplicates
+        .others
+        .iter()
+        .map(|a| {
+            let id = &a.subscription.id;
+            match api.delete_subscription(id) {
+                Ok(()) | Err(RingCentralError::NotFound(_)) => Finding::DuplicateRemoved {
+                    subscription_id: id.clone(),
+                    address: address.to_owned(),
+                    kept: kept.clone(),
+                },
+                Err(error) => Finding::RemoveFailed {
+                    subscription_id: id.clone(),
+                    address: address.to_owned(),
+                    error: error.to_string(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Renews every Active subscription that expires soon, but those in `skip`.
+pub fn renew_expiring(api: &impl SubscriptionApi, inspection: &Inspection, skip: &[String]) -> Vec<Finding> {
     inspection
         .subscriptions
         .iter()
-        .filter(|a| matches!(a.state, State::ExpiringSoon { .. }))
+        .filter(|a| matches!(a.state, State::ExpiringSoon { .. }) && !skip.contains(&a.subscription.id))
         .map(|a| {
             let id = &a.subscription.id;
             match api.renew_subscription(id) {
@@ -132,18 +237,43 @@ impl Report {
     }
 }
 
-/// `status` + `heal` + `renew`, then a second look to tell whether it worked.
-pub fn check_heal_renew(
+/// `status` + `heal` + duplicates + `renew`, then a second look to tell
+/// whether it worked. A new subscription carries `tokens.current`; while
+/// `tokens` say a rotation is under way, two Active subscriptions are the
+/// rotation's own (its new one and the one it retires), not duplicates.
+pub async fn check_heal_renew(
     api: &impl SubscriptionApi,
+    lease: &impl SubscriptionLease,
     address: &str,
     renew_within: Duration,
-    verification_token: &VerificationToken,
+    tokens: &TokenSet,
 ) -> Report {
     let inspection = match inspect(api, address, renew_within, OffsetDateTime::now_utc()) {
         Ok(inspection) => inspection,
         Err(error) => return Report::failed(address, error.to_string()),
     };
-    let mut findings = inspection.findings();
+    let duplicates = if tokens.rotating() {
+        None
+    } else {
+        inspection.duplicates()
+    };
+    let retired: Vec<String> = duplicates
+        .iter()
+        .flat_map(|d| d.others.iter().map(|a| a.subscription.id.clone()))
+        .collect();
+    let mut findings: Vec<Finding> = inspection
+        .findings()
+        .into_iter()
+        // A duplicate about to go need not be renewed.
+        .filter(|f| !matches!(f, Finding::ExpiringSoon { subscription_id, .. } if retired.contains(subscription_id)))
+        .collect();
+    if let Some(d) = &duplicates {
+        findings.push(Finding::Duplicate {
+            address: address.to_owned(),
+            kept: d.kept.subscription.id.clone(),
+            duplicates: retired.clone(),
+        });
+    }
     if findings.is_empty() {
         return Report {
             findings,
@@ -156,10 +286,11 @@ pub fn check_heal_renew(
         .iter()
         .filter(|f| matches!(f, Finding::ExpiringSoon { .. }))
         .count() as u64;
-    let actions: Vec<Finding> = heal(api, &inspection, verification_token)
-        .into_iter()
-        .chain(renew_expiring(api, &inspection))
-        .collect();
+    let mut actions = heal(api, lease, &inspection, &tokens.current).await;
+    if let Some(d) = &duplicates {
+        actions.extend(retire_duplicates(api, address, d));
+    }
+    actions.extend(renew_expiring(api, &inspection, &retired));
     let healed = actions.iter().filter(|f| matches!(f, Finding::Healed { .. })).count() as u64;
     findings.extend(actions);
     let healthy = match inspect(api, address, renew_within, OffsetDateTime::now_utc()) {
@@ -183,6 +314,7 @@ pub fn check_heal_renew(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::memory::{MemoryInventory, MemoryLease};
     use crate::ringcentral::{DeliveryMode, Subscription, SubscriptionStatus};
     use std::cell::RefCell;
 
@@ -210,6 +342,7 @@ mod tests {
                 address: Some(ADDRESS.into()),
             },
             blacklisted_data: None,
+            creation_time: None,
         }
     }
 
@@ -273,18 +406,39 @@ mod tests {
         VerificationToken::parse("t0ken".into()).unwrap()
     }
 
+    fn tokens() -> TokenSet {
+        TokenSet::single(token())
+    }
+
+    /// Created at `at` (RFC 3339).
+    fn created(mut subscription: Subscription, at: &str) -> Subscription {
+        subscription.creation_time = Some(at.into());
+        subscription
+    }
+
     fn now() -> OffsetDateTime {
         OffsetDateTime::parse("2026-11-28T10:00:00Z", &time::format_description::well_known::Rfc3339).unwrap()
     }
 
     const WITHIN: Duration = Duration::from_secs(3 * 86_400);
 
-    #[test]
-    fn a_blacklisted_subscription_is_replaced_new_one_first() {
+    #[tokio::test]
+    async fn a_blacklisted_subscription_is_replaced_new_one_first() {
         let api = FakeRingCentral::with(vec![subscription("old", SubscriptionStatus::Blacklisted, FAR)]);
+        let inventory = MemoryInventory::default();
         let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
-        let findings = heal(&api, &inspection, &token());
-        assert_eq!(api.calls(), ["list", "create 315360000", "delete old"]);
+        let findings = heal(&api, &inventory.lease("run"), &inspection, &token()).await;
+        assert_eq!(
+            api.calls(),
+            ["list", "list", "create 315360000", "delete old"],
+            "a second look under the lease"
+        );
+        let (holder, until) = inventory.lease_holder().unwrap();
+        assert_eq!(
+            (holder.as_str(), until),
+            ("run", OffsetDateTime::UNIX_EPOCH),
+            "given back"
+        );
         assert_eq!(
             findings,
             [Finding::Healed {
@@ -296,14 +450,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_failed_creation_keeps_the_dead_subscription() {
+    #[tokio::test]
+    async fn a_failed_creation_keeps_the_dead_subscription() {
         let api = FakeRingCentral {
             create_fails: Some(RingCentralError::NotFound("x".into())),
             ..FakeRingCentral::with(vec![subscription("old", SubscriptionStatus::Blacklisted, FAR)])
         };
+        let inventory = MemoryInventory::default();
         let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
-        let findings = heal(&api, &inspection, &token());
+        let findings = heal(&api, &inventory.lease("run"), &inspection, &token()).await;
         assert!(
             matches!(findings.as_slice(), [Finding::HealFailed { .. }]),
             "{findings:?}"
@@ -311,15 +466,16 @@ mod tests {
         assert!(!api.calls().iter().any(|c| c.starts_with("delete")));
     }
 
-    #[test]
-    fn with_a_live_subscription_only_the_dead_ones_go_and_gone_counts_as_deleted() {
+    #[tokio::test]
+    async fn with_a_live_subscription_only_the_dead_ones_go_and_gone_counts_as_deleted() {
         let api = FakeRingCentral::with(vec![
             subscription("live", SubscriptionStatus::Active, FAR),
             subscription("paused", SubscriptionStatus::Other("Suspended".into()), FAR),
         ]);
         let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
         api.subscriptions.borrow_mut().retain(|s| s.id == "live"); // someone else deleted it meanwhile
-        let findings = heal(&api, &inspection, &token());
+        let inventory = MemoryInventory::default();
+        let findings = heal(&api, &inventory.lease("run"), &inspection, &token()).await;
         assert_eq!(
             findings,
             [Finding::Removed {
@@ -329,12 +485,13 @@ mod tests {
             }]
         );
         assert!(!api.calls().iter().any(|c| c.starts_with("create")));
+        assert_eq!(inventory.lease_holder(), None, "no lease needed");
     }
 
-    #[test]
-    fn a_run_heals_a_missing_subscription_and_renews_an_expiring_one() {
+    #[tokio::test]
+    async fn a_run_heals_a_missing_subscription_and_renews_an_expiring_one() {
         let api = FakeRingCentral::default();
-        let report = check_heal_renew(&api, ADDRESS, WITHIN, &token());
+        let report = check_heal_renew(&api, &None::<MemoryLease<'_>>, ADDRESS, WITHIN, &tokens()).await;
         assert!(report.healthy && report.healed == 1, "{report:?}");
         assert_eq!(
             report.findings[0],
@@ -348,17 +505,163 @@ mod tests {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap();
         let api = FakeRingCentral::with(vec![subscription("s", SubscriptionStatus::Active, &soon)]);
-        let report = check_heal_renew(&api, ADDRESS, WITHIN, &token());
+        let report = check_heal_renew(&api, &None::<MemoryLease<'_>>, ADDRESS, WITHIN, &tokens()).await;
         assert_eq!((report.healthy, report.healed, report.expiring_soon), (true, 0, 1));
         assert!(matches!(report.findings[1], Finding::Renewed { .. }), "{report:?}");
         assert!(api.calls().contains(&"renew s".to_owned()));
     }
 
-    #[test]
-    fn a_healthy_subscription_means_one_look_and_no_findings() {
+    #[tokio::test]
+    async fn a_healthy_subscription_means_one_look_and_no_findings() {
         let api = FakeRingCentral::with(vec![subscription("s", SubscriptionStatus::Active, FAR)]);
-        let report = check_heal_renew(&api, ADDRESS, WITHIN, &token());
+        let report = check_heal_renew(&api, &None::<MemoryLease<'_>>, ADDRESS, WITHIN, &tokens()).await;
         assert_eq!((report.healthy, report.findings.len()), (true, 0));
+        assert_eq!(api.calls(), ["list"]);
+    }
+
+    #[tokio::test]
+    async fn a_run_that_looked_before_another_created_one_creates_none_of_its_own() {
+        let api = FakeRingCentral::default();
+        let inventory = MemoryInventory::default();
+        // Both runs find nothing at the same moment.
+        let first = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
+        let second = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
+        let created = heal(&api, &inventory.lease("first"), &first, &token()).await;
+        assert!(matches!(created.as_slice(), [Finding::Healed { .. }]), "{created:?}");
+        let left = heal(&api, &inventory.lease("second"), &second, &token()).await;
+        assert_eq!(left, [], "the first one's subscription delivers");
+        assert_eq!(api.subscriptions.borrow().len(), 1, "one subscription");
+        assert_eq!(api.calls().iter().filter(|c| c.starts_with("create")).count(), 1);
+    }
+
+    #[tokio::test]
+    async fn while_another_run_holds_the_lease_a_run_creates_nothing_and_says_who() {
+        let api = FakeRingCentral::with(vec![subscription("old", SubscriptionStatus::Blacklisted, FAR)]);
+        let inventory = MemoryInventory::default();
+        let until = OffsetDateTime::now_utc() + LEASE_DURATION;
+        let taken = inventory
+            .lease("heal 1")
+            .take(OffsetDateTime::now_utc(), until)
+            .await
+            .unwrap();
+        assert_eq!(taken, LeaseTaken::Taken);
+        let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
+        let findings = heal(&api, &inventory.lease("guardian 2"), &inspection, &token()).await;
+        assert_eq!(
+            findings,
+            [Finding::HealDeferred {
+                address: ADDRESS.into(),
+                holder: "heal 1".into(),
+                until: Timestamp::at(until).as_str().to_owned(),
+            }]
+        );
+        assert_eq!(api.calls(), ["list"], "nothing created, the dead one kept");
+        assert_eq!(inventory.lease_holder().unwrap().0, "heal 1", "still theirs");
+    }
+
+    #[tokio::test]
+    async fn a_lease_left_by_a_crashed_run_expires_and_a_failing_table_does_not_stop_the_heal() {
+        let api = FakeRingCentral::default();
+        let inventory = MemoryInventory::default();
+        let past = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+        inventory
+            .lease("crashed")
+            .take(past - LEASE_DURATION, past)
+            .await
+            .unwrap();
+        let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
+        let findings = heal(&api, &inventory.lease("next"), &inspection, &token()).await;
+        assert!(matches!(findings.as_slice(), [Finding::Healed { .. }]), "{findings:?}");
+
+        let api = FakeRingCentral::default();
+        let down = MemoryInventory::failing();
+        let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
+        let findings = heal(&api, &down.lease("run"), &inspection, &token()).await;
+        assert!(matches!(findings.as_slice(), [Finding::Healed { .. }]), "{findings:?}");
+    }
+
+    #[tokio::test]
+    async fn two_active_subscriptions_outside_a_rotation_converge_to_the_newest() {
+        let api = FakeRingCentral::with(vec![
+            created(
+                subscription("newer", SubscriptionStatus::Active, FAR),
+                "2026-11-28T10:00:00.080Z",
+            ),
+            created(
+                subscription("older", SubscriptionStatus::Active, FAR),
+                "2026-11-28T10:00:00.010Z",
+            ),
+        ]);
+        let report = check_heal_renew(&api, &None::<MemoryLease<'_>>, ADDRESS, WITHIN, &tokens()).await;
+        assert_eq!(
+            report.findings,
+            [
+                Finding::Duplicate {
+                    address: ADDRESS.into(),
+                    kept: "newer".into(),
+                    duplicates: vec!["older".into()],
+                },
+                Finding::DuplicateRemoved {
+                    subscription_id: "older".into(),
+                    address: ADDRESS.into(),
+                    kept: "newer".into(),
+                },
+            ]
+        );
+        assert!(report.healthy);
+        assert_eq!(api.calls(), ["list", "delete older", "list"]);
+        let left: Vec<String> = api.subscriptions.borrow().iter().map(|s| s.id.clone()).collect();
+        assert_eq!(left, ["newer"]);
+        let again = check_heal_renew(&api, &None::<MemoryLease<'_>>, ADDRESS, WITHIN, &tokens()).await;
+        assert_eq!(
+            (again.healthy, again.findings.len()),
+            (true, 0),
+            "one subscription: healthy"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_expiring_soon_is_deleted_not_renewed() {
+        let soon = (OffsetDateTime::now_utc() + time::Duration::hours(2))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let api = FakeRingCentral::with(vec![
+            created(
+                subscription("older", SubscriptionStatus::Active, &soon),
+                "2026-11-28T10:00:00Z",
+            ),
+            created(
+                subscription("newer", SubscriptionStatus::Active, FAR),
+                "2026-11-28T11:00:00Z",
+            ),
+        ]);
+        let report = check_heal_renew(&api, &None::<MemoryLease<'_>>, ADDRESS, WITHIN, &tokens()).await;
+        let kinds: Vec<&str> = report.findings.iter().map(Finding::kind).collect();
+        assert_eq!(kinds, ["Duplicate", "DuplicateRemoved"]);
+        assert_eq!(report.expiring_soon, 0);
+        assert!(!api.calls().iter().any(|c| c.starts_with("renew")), "{:?}", api.calls());
+    }
+
+    #[tokio::test]
+    async fn during_a_rotation_its_two_active_subscriptions_are_left_alone() {
+        let api = FakeRingCentral::with(vec![
+            created(
+                subscription("retiring", SubscriptionStatus::Active, FAR),
+                "2026-11-28T10:00:00Z",
+            ),
+            created(
+                subscription("successor", SubscriptionStatus::Active, FAR),
+                "2026-11-28T10:01:01Z",
+            ),
+        ]);
+        let rotating = TokenSet {
+            previous: Some(VerificationToken::parse("older".into()).unwrap()),
+            retiring: vec!["retiring".into()],
+            successor: Some("successor".into()),
+            ..tokens()
+        };
+        let report = check_heal_renew(&api, &None::<MemoryLease<'_>>, ADDRESS, WITHIN, &rotating).await;
+        assert_eq!((report.healthy, report.findings.len()), (true, 0), "{report:?}");
         assert_eq!(api.calls(), ["list"]);
     }
 }

@@ -53,6 +53,14 @@ impl Assessed {
     }
 }
 
+/// Active subscriptions beyond one to the same address.
+#[derive(Debug, Clone)]
+pub struct Duplicates<'a> {
+    /// The newest: it stays.
+    pub kept: &'a Assessed,
+    pub others: Vec<&'a Assessed>,
+}
+
 /// The subscriptions of this app to one address, assessed at one moment.
 #[derive(Debug, Clone)]
 pub struct Inspection {
@@ -71,6 +79,27 @@ impl Inspection {
         self.subscriptions
             .iter()
             .any(|a| matches!(a.state, State::Healthy | State::ExpiringSoon { .. }))
+    }
+
+    /// More than one Active subscription (expiring or not): the newest by
+    /// `creationTime` is kept (one without comes before every one with; of
+    /// equals, the later listed), the others are duplicates, oldest first.
+    pub fn duplicates(&self) -> Option<Duplicates<'_>> {
+        let mut active: Vec<(usize, &Assessed)> = self
+            .subscriptions
+            .iter()
+            .filter(|a| matches!(a.state, State::Healthy | State::ExpiringSoon { .. }))
+            .enumerate()
+            .collect();
+        if active.len() < 2 {
+            return None;
+        }
+        active.sort_by_key(|(at, a)| (a.subscription.created_at(), *at));
+        let (_, kept) = active.pop()?;
+        Some(Duplicates {
+            kept,
+            others: active.into_iter().map(|(_, a)| a).collect(),
+        })
     }
 
     pub(super) fn dead(&self) -> impl Iterator<Item = &Assessed> {
@@ -154,6 +183,7 @@ mod tests {
             event_filters: vec![],
             delivery_mode: DeliveryMode::default(),
             blacklisted_data: None,
+            creation_time: None,
         }
     }
 
@@ -192,5 +222,41 @@ mod tests {
                 address: "https://a/b".into()
             }]
         );
+    }
+
+    #[test]
+    fn of_several_active_subscriptions_the_newest_is_kept() {
+        let active = |id: &str, status, created: Option<&str>| {
+            let mut s = subscription(status, Some("2036-01-01T00:00:00Z"));
+            s.id = id.into();
+            s.creation_time = created.map(str::to_owned);
+            Assessed {
+                state: assess(&s, Duration::from_secs(60), at("2026-11-28T10:00:00Z")),
+                subscription: s,
+            }
+        };
+        let inspection = |subscriptions| Inspection {
+            address: "https://a/b".into(),
+            subscriptions,
+        };
+        let ids = |d: Duplicates<'_>| {
+            let others: Vec<String> = d.others.iter().map(|a| a.subscription.id.clone()).collect();
+            (d.kept.subscription.id.clone(), others)
+        };
+        let found = inspection(vec![
+            active("newest", SubscriptionStatus::Active, Some("2026-11-28T09:00:00.5Z")),
+            active("dead", SubscriptionStatus::Blacklisted, Some("2026-11-28T09:30:00Z")),
+            active("unknown", SubscriptionStatus::Active, None),
+            active("older", SubscriptionStatus::Active, Some("2026-11-28T09:00:00.4Z")),
+        ]);
+        assert_eq!(
+            found.duplicates().map(ids),
+            Some(("newest".to_owned(), vec!["unknown".to_owned(), "older".to_owned()]))
+        );
+        let one = inspection(vec![
+            active("live", SubscriptionStatus::Active, None),
+            active("dead", SubscriptionStatus::Blacklisted, None),
+        ]);
+        assert!(one.duplicates().is_none(), "one Active and a dead one: no duplicate");
     }
 }

@@ -142,6 +142,7 @@ mod tests {
             previous: previous.map(|p| VerificationToken::parse(p.into()).unwrap()),
             retiring: Vec::new(),
             successor: None,
+            current_since: None,
         }
     }
 

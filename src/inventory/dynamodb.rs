@@ -3,8 +3,12 @@
 //! concurrent writers (relay instances, a reconciler) can never move it back
 //! in time. One more item, `#baseline`, marks that reconciliation took its
 //! baseline (RingCentral's ids are digits, so it cannot clash with a number).
+//! And one holds the subscription lease ([`LEASE_KEY`], which no number id
+//! can be): its `holder` and `expiresAtMs`, taken and given back by
+//! conditional PutItems (the guardian's role has GetItem, PutItem and Scan
+//! on the table, no DeleteItem). The scan skips both.
 
-use super::{Inventory, InventoryError, Recorded, Told};
+use super::{Inventory, InventoryError, LeaseTaken, Recorded, SubscriptionLease, Told, LEASE_KEY};
 use crate::change::{PhoneNumberId, Timestamp};
 use crate::sink::aws::{one_line, CallBudget};
 use aws_config::SdkConfig;
@@ -13,9 +17,13 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::time::Duration;
+use time::OffsetDateTime;
 
 const KEY: &str = "phoneNumberId";
 const BASELINE_KEY: &str = "#baseline";
+/// The lease item's attributes.
+const HOLDER: &str = "holder";
+const EXPIRES_AT_MS: &str = "expiresAtMs";
 /// The attribute holding the change as JSON, what `Told` is read back from.
 const TOLD: &str = "told";
 
@@ -62,6 +70,119 @@ impl DynamoInventory {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The subscription lease, as `holder` (one run) takes and releases it.
+    pub fn lease(&self, holder: String) -> DynamoLease {
+        DynamoLease {
+            client: self.client.clone(),
+            table: self.table.clone(),
+            holder,
+        }
+    }
+}
+
+/// One run's handle on the subscription lease in the inventory table.
+#[derive(Debug, Clone)]
+pub struct DynamoLease {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    holder: String,
+}
+
+/// A holder name for one run: `who` (what an operator reading the table
+/// sees) and 64 random bits, so that two runs at once never share one.
+pub fn lease_holder(who: &str) -> String {
+    let mut bytes = [0u8; 8];
+    let random = rustls::crypto::aws_lc_rs::default_provider().secure_random;
+    if random.fill(&mut bytes).is_err() {
+        // No random source: the process and the clock's nanoseconds.
+        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() as u64;
+        bytes = (nanos ^ u64::from(std::process::id()).rotate_left(40)).to_be_bytes();
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{who} {hex}")
+}
+
+fn epoch_millis(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos() / 1_000_000
+}
+
+fn conditional_check_failed<R>(error: &SdkError<PutItemError, R>) -> bool {
+    matches!(error, SdkError::ServiceError(e) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)))
+}
+
+impl DynamoLease {
+    /// Who holds the lease until when, read after a take was refused.
+    async fn holder(&self, now: OffsetDateTime) -> Result<LeaseTaken, InventoryError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, s(LEASE_KEY))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("read lease")(one_line(&e)))?;
+        let item = answer.item.unwrap_or_default();
+        let holder = item.get(HOLDER).and_then(|v| v.as_s().ok()).cloned();
+        let until = item
+            .get(EXPIRES_AT_MS)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|ms| ms.parse::<i128>().ok())
+            .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok());
+        // Released or expired in between: still refused, as the write was.
+        Ok(LeaseTaken::Held {
+            holder: holder.unwrap_or_else(|| "another run".to_owned()),
+            until: until.unwrap_or(now),
+        })
+    }
+}
+
+impl SubscriptionLease for DynamoLease {
+    async fn take(&self, now: OffsetDateTime, until: OffsetDateTime) -> Result<LeaseTaken, InventoryError> {
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, s(LEASE_KEY))
+            .item(HOLDER, s(&self.holder))
+            .item(EXPIRES_AT_MS, AttributeValue::N(epoch_millis(until).to_string()))
+            // For people reading the table.
+            .item("expiresAt", s(Timestamp::at(until).as_str()))
+            .condition_expression("attribute_not_exists(#k) OR #e < :now")
+            .expression_attribute_names("#k", KEY)
+            .expression_attribute_names("#e", EXPIRES_AT_MS)
+            .expression_attribute_values(":now", AttributeValue::N(epoch_millis(now).to_string()))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(LeaseTaken::Taken),
+            Err(e) if conditional_check_failed(&e) => self.holder(now).await,
+            Err(e) => Err(failed("take lease")(one_line(&e))),
+        }
+    }
+
+    async fn release(&self) -> Result<(), InventoryError> {
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, s(LEASE_KEY))
+            .item(HOLDER, s(&self.holder))
+            .item(EXPIRES_AT_MS, AttributeValue::N("0".to_owned()))
+            .item("expiresAt", s("released"))
+            .condition_expression("#h = :h")
+            .expression_attribute_names("#h", HOLDER)
+            .expression_attribute_values(":h", s(&self.holder))
+            .send()
+            .await;
+        match sent {
+            // Expired and taken by another run since: theirs now.
+            Ok(_) => Ok(()),
+            Err(e) if conditional_check_failed(&e) => Ok(()),
+            Err(e) => Err(failed("release lease")(one_line(&e))),
+        }
     }
 }
 
@@ -173,7 +294,8 @@ impl Inventory for DynamoInventory {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| failed("scan")(one_line(&e)))?;
             for item in page.items() {
-                if item.get(KEY).and_then(|k| k.as_s().ok()).map(String::as_str) == Some(BASELINE_KEY) {
+                let key = item.get(KEY).and_then(|k| k.as_s().ok()).map(String::as_str);
+                if matches!(key, Some(BASELINE_KEY | LEASE_KEY)) {
                     continue;
                 }
                 all.push(told_of(item).map_err(failed("scan"))?);
@@ -223,6 +345,13 @@ impl Inventory for DynamoInventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holders_of_two_runs_differ_and_say_who() {
+        let (a, b) = (lease_holder("guardian"), lease_holder("guardian"));
+        assert_ne!(a, b);
+        assert!(a.starts_with("guardian ") && a.len() == "guardian ".len() + 16, "{a}");
+    }
 
     #[test]
     fn the_webhook_path_reads_without_stalled_stream_protection_and_the_scan_keeps_it() {

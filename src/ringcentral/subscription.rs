@@ -51,6 +51,9 @@ pub struct Subscription {
     pub delivery_mode: DeliveryMode,
     #[serde(default)]
     pub blacklisted_data: Option<BlacklistedData>,
+    /// RFC 3339; which of two subscriptions is the newer.
+    #[serde(default)]
+    pub creation_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +132,10 @@ impl Subscription {
     pub fn expires_at(&self) -> Option<OffsetDateTime> {
         use time::format_description::well_known::Rfc3339;
         OffsetDateTime::parse(self.expiration_time.as_deref()?, &Rfc3339).ok()
+    }
+    pub fn created_at(&self) -> Option<OffsetDateTime> {
+        use time::format_description::well_known::Rfc3339;
+        OffsetDateTime::parse(self.creation_time.as_deref()?, &Rfc3339).ok()
     }
     pub fn expiration(&self) -> &str {
         self.expiration_time.as_deref().unwrap_or("unknown")

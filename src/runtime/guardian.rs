@@ -2,20 +2,22 @@
 //! built once, and per tick the credentials read, the subscription checked,
 //! healed and renewed, and every finding published to the alarm topic.
 //! With an inventory it also reconciles: after every heal (the gap just
-//! closed) and on the reconciliation schedule (event `{"reconcile": true}`).
+//! closed) and on the reconciliation schedule (event `{"reconcile": true}`);
+//! and it creates a subscription only under the inventory table's lease,
+//! so two runs at once (or a run and the CLI's `heal`) create one.
 
 use crate::alarm::{publish_findings, AlarmError};
 use crate::config::{ConfigError, Reconciliation, TokenSource};
 use crate::finding::Finding;
 use crate::guardian::{check_heal_renew, Report, DEFAULT_RENEW_WITHIN, RATE_LIMIT_BUDGET};
+use crate::inventory::dynamodb::{lease_holder, DynamoInventory, DynamoLease, SCAN_TIMEOUTS};
 use crate::observe;
 use crate::reconcile::{Kind, Mode};
 use crate::ringcentral::HEAVY_PAGE_INTERVAL;
 use crate::ringcentral::{read_secret, Client, Credentials, ServerUrl, Wait, MAX_EXPIRES_IN};
 use crate::sink::aws::TopicArn;
-use crate::token::VerificationToken;
+use crate::token::TokenSet;
 use crate::token_store::{secrets_manager::SecretTokens, TokenStore};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Every variable the guardian function reads; the template test holds the
@@ -119,14 +121,15 @@ pub struct Guardian {
 }
 
 impl Guardian {
-    /// The current verification token, read each run from the token secret.
-    async fn current_token(&self) -> Result<VerificationToken, String> {
+    /// The verification tokens, read each run from the token secret: a new
+    /// subscription carries `current`, and a rotation under way is told
+    /// from duplicates.
+    async fn tokens(&self) -> Result<TokenSet, String> {
         match &self.config.tokens {
-            TokenSource::Fixed(tokens) => Ok(tokens.current.clone()),
+            TokenSource::Fixed(tokens) => Ok(tokens.clone()),
             TokenSource::Secret(arn) => SecretTokens::from_client(self.secrets.clone(), arn.clone())
                 .read()
                 .await
-                .map(|tokens| tokens.current)
                 .map_err(|e| e.to_string()),
         }
     }
@@ -134,26 +137,30 @@ impl Guardian {
     /// The RingCentral client of one run: the credentials read from the
     /// secret each run (so a rotated secret is picked up), one access token
     /// for the check and the reconciliation alike.
-    async fn client(&self) -> Result<Arc<Client>, String> {
+    async fn client(&self) -> Result<Client, String> {
         let c = &self.config;
         let secret = read_secret(&self.secrets, &c.credentials_secret)
             .await
             .map_err(|e| e.to_string())?;
         let credentials = Credentials::from_secret(&c.credentials_secret, secret.expose(), c.server.clone())
             .map_err(|e| e.to_string())?;
-        Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(LogWait))
-            .map(Arc::new)
-            .map_err(|e| e.to_string())
+        Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(LogWait)).map_err(|e| e.to_string())
     }
 
-    /// Checks, heals and renews, on tokio's blocking pool (the client blocks).
-    async fn check(&self, client: Arc<Client>, token: VerificationToken) -> Report {
+    /// This run's handle on the subscription lease in the inventory table;
+    /// none without `INVENTORY_TABLE` (then nothing keeps two runs at once
+    /// from creating a subscription each; the next run deletes the extra).
+    fn lease(&self) -> Option<DynamoLease> {
+        self.config.reconciliation.as_ref().map(|r| {
+            DynamoInventory::new(&self.sdk, r.inventory_table.clone(), SCAN_TIMEOUTS).lease(lease_holder("guardian"))
+        })
+    }
+
+    /// Checks, heals and renews. The RingCentral client blocks, as in the
+    /// reconciliation: a run does nothing else meanwhile.
+    async fn check(&self, client: &Client, tokens: &TokenSet) -> Report {
         let c = &self.config;
-        let (address, renew_within) = (c.address.clone(), c.renew_within);
-        let run =
-            tokio::task::spawn_blocking(move || check_heal_renew(client.as_ref(), &address, renew_within, &token))
-                .await;
-        run.unwrap_or_else(|e| Report::failed(&c.address, format!("the check stopped: {e}")))
+        check_heal_renew(client, &self.lease(), &c.address, c.renew_within, tokens).await
     }
 
     /// Publishes what RingCentral failed to deliver; a finding when it did.
@@ -189,11 +196,11 @@ impl Guardian {
     /// every finding to the alarm topic. The report comes back even when
     /// publishing failed, for the metrics.
     pub async fn run(&self, reconcile: bool) -> (Report, Result<(), AlarmError>) {
-        let client_and_token = match self.client().await {
-            Ok(client) => self.current_token().await.map(|token| (client, token)),
+        let client_and_tokens = match self.client().await {
+            Ok(client) => self.tokens().await.map(|tokens| (client, tokens)),
             Err(error) => Err(error),
         };
-        let report = match client_and_token {
+        let report = match client_and_tokens {
             Err(error) => {
                 let mut report = Report::failed(&self.config.address, error.clone());
                 // A reconciliation that was due could not run either, for the same reason.
@@ -202,8 +209,8 @@ impl Guardian {
                 }
                 report
             }
-            Ok((client, token)) => {
-                let mut report = self.check(client.clone(), token).await;
+            Ok((client, tokens)) => {
+                let mut report = self.check(&client, &tokens).await;
                 if let Some(config) = &self.config.reconciliation {
                     if reconcile || report.healed > 0 {
                         report.findings.extend(self.reconcile(config, &client).await);
@@ -220,12 +227,39 @@ impl Guardian {
     }
 }
 
+/// Why a guardian invocation failed. Lambda reports the variant as the
+/// invocation's `errorType` (`GuardianError::Alarm`), the message as its
+/// `errorMessage`, so the function's errors name what failed.
+#[derive(Debug, thiserror::Error, strum::IntoStaticStr)]
+pub enum GuardianError {
+    /// Findings that reached nobody: the function's Errors alarm fires.
+    #[error(transparent)]
+    Alarm(#[from] AlarmError),
+}
+
+impl GuardianError {
+    /// `GuardianError::<variant>`.
+    pub fn error_type(&self) -> String {
+        let variant: &'static str = self.into();
+        format!("GuardianError::{variant}")
+    }
+}
+
+impl From<GuardianError> for lambda_runtime::Diagnostic {
+    fn from(error: GuardianError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.error_type(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 /// Runs one [`Guardian::run`] per schedule tick until the runtime stops.
 pub async fn run(
     guardian: Guardian,
     collector: &'static metrics_cloudwatch_embedded::Collector,
 ) -> Result<(), lambda_runtime::Error> {
-    use lambda_runtime::{service_fn, Error, LambdaEvent};
+    use lambda_runtime::{service_fn, LambdaEvent};
     use serde_json::{json, Value};
     let guardian = &guardian;
     lambda_runtime::run(service_fn(move |tick: LambdaEvent<Value>| async move {
@@ -248,7 +282,7 @@ pub async fn run(
                 findings.join(", ")
             }
         );
-        Ok::<_, Error>(json!({
+        Ok::<_, GuardianError>(json!({
             "healthy": report.healthy,
             "healed": report.healed,
             "expiringSoon": report.expiring_soon,
@@ -316,5 +350,25 @@ pub mod metrics {
         metrics::gauge!(HEALTHY).set(if report.healthy { 1.0 } else { 0.0 });
         metrics::counter!(HEALED).increment(report.healed);
         metrics::gauge!(EXPIRING_SOON).set(report.expiring_soon as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_invocation_names_its_error_by_variant() {
+        let error = GuardianError::from(AlarmError {
+            failed: 2,
+            total: 2,
+            detail: "NotFound: Topic does not exist".into(),
+        });
+        let diagnostic = lambda_runtime::Diagnostic::from(error);
+        assert_eq!(diagnostic.error_type, "GuardianError::Alarm");
+        assert_eq!(
+            diagnostic.error_message,
+            "publishing 2 of 2 findings to the alarm topic failed: NotFound: Topic does not exist"
+        );
     }
 }

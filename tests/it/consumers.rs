@@ -31,7 +31,14 @@ fn documented_policies() -> BTreeMap<String, Value> {
 }
 
 /// A message's name (its notification id), change type, provider, usage, origin and stale flag.
-type Kind = (&'static str, &'static str, Option<&'static str>, Option<&'static str>, Origin, bool);
+type Kind = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Origin,
+    bool,
+);
 
 /// One message of each kind a subscriber can receive, named by its notification id.
 fn catalogue() -> Vec<(Change, Delivery)> {

@@ -5,8 +5,11 @@
 //! RingCentral's rules, and a notification the stand-in then delivers must
 //! be published.
 
+use crate::inventory::inventory_table;
 use crate::support::ringcentral_standin::*;
 use crate::support::*;
+use cc_number_relay::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
+use cc_number_relay::inventory::{LeaseTaken, SubscriptionLease};
 use std::time::Duration;
 
 const TEN_YEARS: Duration = Duration::from_secs(315_360_000);
@@ -365,6 +368,48 @@ fn heal_that_cannot_recreate_keeps_the_dead_one_and_fails() {
     assert!(line.contains("could not recreate the subscription"), "{line}");
     assert!(line.contains("SUB-520"), "{line}");
     assert_eq!(standin.subscription(&old).unwrap().status, "Blacklisted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heal_leaves_the_creation_to_a_run_holding_the_lease_and_gives_its_own_back() {
+    let aws = Aws::moto().await;
+    let table = inventory_table(&aws).await;
+    let guardian = DynamoInventory::new(&aws.sdk, table.clone(), SCAN_TIMEOUTS).lease("guardian 0badc0de".into());
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + time::Duration::minutes(5);
+    assert_eq!(guardian.take(now, until).await.unwrap(), LeaseTaken::Taken);
+    let standin = StandIn::start();
+    let webhook = FakeWebhook::start(Behavior::Echo);
+    let mut env = env(&standin);
+    env.push(("INVENTORY_TABLE", table));
+
+    let run = ctl(&env, &["heal", "--address", &webhook.address]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let line = one_error_line(&run);
+    assert!(
+        line.contains(&format!(
+            "nothing Active delivers to {}, and another run (guardian 0badc0de) holds the lease to create the subscription until ",
+            webhook.address
+        )),
+        "{line}"
+    );
+    assert!(standin.subscriptions().is_empty());
+    assert!(webhook.received().is_empty(), "no handshake: nothing was created");
+
+    guardian.release().await.unwrap();
+    let run = ctl(&env, &["heal", "--address", &webhook.address]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("in place of the missing subscription"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(standin.subscriptions().len(), 1);
+    assert_eq!(
+        guardian.take(now, until).await.unwrap(),
+        LeaseTaken::Taken,
+        "heal gave the lease back"
+    );
 }
 
 #[test]

@@ -2,12 +2,18 @@
 //! invoked with an EventBridge scheduled event, against moto (Secrets
 //! Manager, SNS, SQS) and the local RingCentral stand-in
 //! (support/ringcentral_standin). Checks its answer, the findings on the alarm
-//! topic, and the Embedded Metric Format lines it writes.
+//! topic, and the Embedded Metric Format lines it writes. Then the compiled
+//! binary against the tests' Runtime API emulator (`support::runtime_api`):
+//! two instances invoked at the same moment, and the `errorType` of a
+//! failed invocation.
 
+use crate::inventory::inventory_table;
 use crate::support::ringcentral_standin::*;
+use crate::support::runtime_api::{Functions, RuntimeApi};
 use crate::support::*;
 use serde_json::{json, Value};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 const FUNCTION: &str = "cc-number-relay-guardian";
@@ -152,4 +158,117 @@ fn a_cold_start_without_configuration_stops_with_one_line() {
         text.contains("cold start failed: environment variable WEBHOOK_ADDRESS is not set"),
         "{text}"
     );
+}
+
+/// The guardian's environment on moto, watching `webhook`, with a
+/// credentials secret and an alarm topic (or `alarm_topic`, when given)
+/// whose raw-delivery queue comes back too.
+async fn guardian_env(
+    aws: &Aws,
+    standin: &StandIn,
+    webhook: &FakeWebhook,
+    alarm_topic: Option<String>,
+) -> (Vec<(&'static str, String)>, String) {
+    let topic = aws.topic(&unique("guardian-lambda-alarms"), false).await;
+    let queue = aws
+        .subscriber(&topic, &unique("guardian-lambda-alarm-sub"), false)
+        .await;
+    let secret = unique("guardian-lambda-rc");
+    aws_sdk_secretsmanager::Client::new(&aws.sdk)
+        .create_secret()
+        .name(&secret)
+        .secret_string(StandIn::credentials_secret_json())
+        .send()
+        .await
+        .unwrap();
+    let env = vec![
+        ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
+        ("WEBHOOK_ADDRESS", webhook.address.clone()),
+        ("ALARM_TOPIC_ARN", alarm_topic.unwrap_or(topic)),
+        ("RINGCENTRAL_CREDENTIALS_SECRET", secret),
+        ("RINGCENTRAL_SERVER_URL", standin.url.clone()),
+        ("VERIFICATION_TOKEN", TOKEN.to_owned()),
+        ("METRICS_NAMESPACE", NAMESPACE.to_owned()),
+    ];
+    (env, queue)
+}
+
+/// Issue: two invocations at the same moment with no subscription to the
+/// address both created one. Creating takes 2 s here (the webhook answers
+/// the handshake that late), so each instance finds none before the other's
+/// exists; the inventory table's lease lets one of them create it.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_invoked_at_the_same_moment_create_one_subscription() {
+    let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    let standin = StandIn::start();
+    let webhook = FakeWebhook::start(Behavior::SlowHandshake(Duration::from_secs(2)));
+    let (mut env, queue) = guardian_env(&aws, &standin, &webhook, None).await;
+    env.extend(topology.env().into_iter().filter(|(k, _)| k.ends_with("_TOPIC_ARN")));
+    env.push(("INVENTORY_TABLE", inventory_table(&aws).await));
+    let api = Arc::new(RuntimeApi::start());
+    let mut functions = Functions::start(&api, env!("CARGO_BIN_EXE_cc-number-relay-guardian"), 2, &env);
+    functions.wait_until_ready(&api, Duration::from_secs(60)).unwrap();
+
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let api = api.clone();
+            std::thread::spawn(move || api.invoke(&scheduled_event(), Duration::from_secs(120)))
+        })
+        .collect();
+    let answers: Vec<Value> = runs
+        .into_iter()
+        .map(|run| {
+            run.join()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{e}\n{}", functions.output()))
+        })
+        .collect();
+    assert_eq!(
+        api.invocations(),
+        [("fn-0".to_owned(), 1), ("fn-1".to_owned(), 1)].into(),
+        "one invocation each, at once"
+    );
+    let subs = standin.subscriptions();
+    assert_eq!(subs.len(), 1, "{subs:?}\n{answers:?}\n{}", functions.output());
+    assert_eq!(standin.handshakes().len(), 1, "one creation");
+    let mut findings: Vec<Value> = answers.iter().map(|a| a["findings"].clone()).collect();
+    findings.sort_by_key(|f| f.to_string());
+    // The other one found the lease taken, or (had it come later) the new subscription.
+    assert!(
+        findings == [json!(["Missing"]), json!(["Missing", "Healed"])]
+            || findings == [json!(["Missing", "HealDeferred"]), json!(["Missing", "Healed"])],
+        "{findings:?}"
+    );
+    let alarms = drain(&aws, &queue, 3).await;
+    let healed: Vec<&Received> = alarms.iter().filter(|m| m.attributes["finding"] == "Healed").collect();
+    assert_eq!(healed.len(), 1);
+    assert_eq!(healed[0].json()["subscriptionId"], subs[0].id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_invocation_names_its_error_type_and_says_what_failed() {
+    let aws = Aws::moto().await;
+    let standin = StandIn::start();
+    let webhook = FakeWebhook::start(Behavior::Echo);
+    // Findings that reach nobody fail the invocation.
+    let absent = format!("arn:aws:sns:us-east-1:123456789012:{}", unique("absent"));
+    let (env, _) = guardian_env(&aws, &standin, &webhook, Some(absent)).await;
+    let api = RuntimeApi::start();
+    let mut functions = Functions::start(&api, env!("CARGO_BIN_EXE_cc-number-relay-guardian"), 1, &env);
+    functions.wait_until_ready(&api, Duration::from_secs(60)).unwrap();
+    let error = api
+        .invoke(&scheduled_event(), Duration::from_secs(120))
+        .expect_err("the findings reached nobody");
+    let (_, body) = error
+        .split_once("the function reported an error: ")
+        .unwrap_or_else(|| panic!("{error}\n{}", functions.output()));
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["errorType"], "GuardianError::Alarm", "{body}");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.starts_with("publishing 2 of 2 findings to the alarm topic failed: "),
+        "{message}"
+    );
+    assert_eq!(standin.subscriptions().len(), 1, "the run itself healed");
 }

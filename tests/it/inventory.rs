@@ -1,13 +1,14 @@
 //! The DynamoDB inventory adapter against moto: conditional writes keep the
 //! newer state, reads and scans give back what was written, the baseline
-//! marker is kept apart, and a table that does not answer costs at most the
+//! marker and the subscription lease are kept apart, the lease is taken by
+//! one run at a time, and a table that does not answer costs at most the
 //! relay's budget.
 
 use crate::support::*;
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use cc_number_relay::change::{Origin, PhoneNumberId, Timestamp};
 use cc_number_relay::inventory::dynamodb::{DynamoInventory, RELAY_TIMEOUTS, SCAN_TIMEOUTS};
-use cc_number_relay::inventory::{Inventory, Recorded, Told};
+use cc_number_relay::inventory::{Inventory, LeaseTaken, Recorded, SubscriptionLease, Told};
 use cc_number_relay::notification::{decode, Inbound};
 
 /// A fresh table shaped as template.yaml declares it.
@@ -87,6 +88,51 @@ async fn the_baseline_marker_is_kept_apart_and_taken_once() {
         .unwrap();
     assert_eq!(inventory.baseline().await.unwrap(), Some(first));
     assert!(inventory.all().await.unwrap().is_empty(), "the marker is no number");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_subscription_lease_is_one_runs_at_a_time_expires_and_is_no_number() {
+    let aws = Aws::moto().await;
+    let inventory = DynamoInventory::new(&aws.sdk, inventory_table(&aws).await, SCAN_TIMEOUTS);
+    let record = told("00000000-0000-4000-8000-000000000004", "2026-01-01T10:00:00Z");
+    inventory.record(&record).await.unwrap();
+    let (first, second) = (inventory.lease("run one".into()), inventory.lease("run two".into()));
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + time::Duration::minutes(5);
+    assert_eq!(first.take(now, until).await.unwrap(), LeaseTaken::Taken);
+    // The reconciler's scan and the relay's reads see numbers only.
+    assert_eq!(
+        inventory.all().await.unwrap(),
+        std::slice::from_ref(&record),
+        "the lease is no number"
+    );
+    let held = second.take(now, now + time::Duration::minutes(5)).await.unwrap();
+    let LeaseTaken::Held {
+        holder,
+        until: held_until,
+    } = held
+    else {
+        panic!("{held:?}")
+    };
+    assert_eq!(holder, "run one");
+    assert_eq!((held_until - until).whole_milliseconds(), 0, "{held_until} {until}");
+
+    // Giving back someone else's lease changes nothing; one's own frees it.
+    second.release().await.unwrap();
+    assert!(matches!(
+        second.take(now, until).await.unwrap(),
+        LeaseTaken::Held { .. }
+    ));
+    first.release().await.unwrap();
+    assert_eq!(second.take(now, until).await.unwrap(), LeaseTaken::Taken);
+
+    // A run that crashed holding it: free once it has expired.
+    let later = until + time::Duration::seconds(1);
+    assert_eq!(
+        first.take(later, later + time::Duration::minutes(5)).await.unwrap(),
+        LeaseTaken::Taken
+    );
+    assert_eq!(inventory.all().await.unwrap(), [record]);
 }
 
 /// An endpoint that accepts connections and never answers.

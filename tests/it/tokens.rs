@@ -2,7 +2,8 @@
 //! binary reading its tokens from the secret and picking up a rotation on
 //! the first unknown token, and `rotate-token` end to end while the
 //! RingCentral stand-in keeps delivering: no 401, every change published
-//! exactly once.
+//! exactly once; and none either when the rotation is stopped during its
+//! first pause and run again at once.
 
 use crate::inventory::inventory_table;
 use crate::support::ringcentral_standin::*;
@@ -194,8 +195,8 @@ type Answers = BTreeMap<u64, Vec<(String, Delivery)>>;
 
 /// RingCentral's side of a rotation: every change goes to every Active
 /// subscription to the address, each delivery with its own uuid and the
-/// subscription's own token, until `stop`.
-fn deliver_until(standin: &StandIn, address: &str, stop: &AtomicBool) -> Answers {
+/// subscription's own token, a change every `every`, until `stop`.
+fn deliver_until(standin: &StandIn, address: &str, stop: &AtomicBool, every: Duration) -> Answers {
     let mut answers = Answers::new();
     let mut number = 800_000u64;
     while !stop.load(Ordering::SeqCst) || number < 800_010 {
@@ -213,7 +214,7 @@ fn deliver_until(standin: &StandIn, address: &str, stop: &AtomicBool) -> Answers
                 answers.entry(number).or_default().push((sub.id.clone(), delivery));
             }
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(every);
     }
     answers
 }
@@ -234,7 +235,7 @@ async fn a_rotation_while_notifications_arrive_refuses_none_and_publishes_each_o
     let stop = Arc::new(AtomicBool::new(false));
     let deliveries = {
         let (standin, address, stop) = (standin.clone(), address.clone(), stop.clone());
-        std::thread::spawn(move || deliver_until(&standin, &address, &stop))
+        std::thread::spawn(move || deliver_until(&standin, &address, &stop, Duration::from_millis(20)))
     };
     std::thread::sleep(Duration::from_millis(500));
     let mut env = standin.env();
@@ -275,7 +276,7 @@ async fn a_rotation_while_notifications_arrive_refuses_none_and_publishes_each_o
     );
     assert_eq!(
         lines[4],
-        "rotate-token: previous token dropped: the rotation is complete"
+        "rotate-token: previous token dropped: the rotation is complete; warm relay instances may still accept the old token for up to 60 s, until they re-read the secret"
     );
 
     // No delivery was refused; a change delivered by both subscriptions was
@@ -308,4 +309,100 @@ async fn a_rotation_while_notifications_arrive_refuses_none_and_publishes_each_o
         "rotation: {} changes, {doubled} delivered by both subscriptions, 0 refused",
         answers.len()
     );
+}
+
+/// Issue: `rotate-token` was stopped during its first pause, right after it
+/// printed `new token is current`, and run again at once. The rerun created
+/// the new subscription at once, and a relay instance that had re-read the
+/// secret shortly before (after a bad token) could not re-read it again for
+/// the rest of its minute: it answered 401 to every delivery with the new
+/// token meanwhile. Here the relay re-reads just before the rotation, the
+/// first run is killed during its pause, and the rerun must wait out what is
+/// left of it, counted from `currentSince` in the secret. (About two
+/// minutes: the relay's re-read interval, 60 s, is not configurable, so each
+/// pause is 61 s.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotation_stopped_during_its_first_pause_and_run_again_at_once_refuses_nothing() {
+    use std::io::BufRead;
+    let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    let table = inventory_table(&aws).await;
+    let arn = secret(&aws, r#"{"current":"tokenBeforeRotation","previous":""}"#).await;
+    let watch = relay_reading(&topology, &arn, &[("INVENTORY_TABLE", table)]);
+    let standin = Arc::new(StandIn::start());
+    let address = watch.url();
+    let old = standin.seed(&address, "tokenBeforeRotation", Duration::from_secs(315_360_000));
+    // The instance takes its re-read turn: it may not re-read for a minute.
+    let refused = (401, r#"{"error":"missing or wrong Verification-Token"}"#.to_owned());
+    assert_eq!(post_with(&watch, "neitherToken", &body_for(1, "stale-1")), refused);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let deliveries = {
+        let (standin, address, stop) = (standin.clone(), address.clone(), stop.clone());
+        std::thread::spawn(move || deliver_until(&standin, &address, &stop, Duration::from_millis(250)))
+    };
+    let mut env = standin.env();
+    env.push(("AWS_ENDPOINT_URL", moto().endpoint.clone()));
+    let args = [
+        "rotate-token",
+        "--address",
+        &address,
+        "--token-secret",
+        &arn,
+        "--settle",
+        "61",
+    ];
+    let mut first = ctl_command(&env, &args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = std::io::BufReader::new(first.stdout.take().unwrap());
+    let mut line = String::new();
+    printed.read_line(&mut line).unwrap();
+    assert!(line.starts_with("rotate-token: new token is current"), "{line}");
+    // Stopped during its first pause.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let tokens = SecretTokens::new(&aws.sdk, arn.clone(), OPERATOR_TIMEOUTS)
+        .read()
+        .await
+        .unwrap();
+    assert!(tokens.rotating() && tokens.successor.is_none(), "{tokens:?}");
+    assert!(tokens.current_since.is_some());
+
+    let rerun = ctl(&env, &args);
+    stop.store(true, Ordering::SeqCst);
+    let answers = deliveries.join().unwrap();
+    for (number, delivered) in &answers {
+        for (sub, d) in delivered {
+            assert_eq!(d.status, Some(200), "change {number} to {sub}: {}", d.body);
+        }
+    }
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    assert!(
+        rerun.stdout.starts_with(&format!(
+            "rotate-token: resuming the rotation begun earlier; subscriptions to retire: {old}"
+        )),
+        "{}",
+        rerun.stdout
+    );
+    assert!(
+        rerun.stderr.contains(" s before creating the new subscription"),
+        "{}",
+        rerun.stderr
+    );
+    let live = standin.subscriptions();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_ne!(live[0].id, old);
+    assert!(
+        answers.values().flatten().any(|(sub, _)| *sub == live[0].id),
+        "the new subscription delivered"
+    );
+    let tokens = SecretTokens::new(&aws.sdk, arn, OPERATOR_TIMEOUTS)
+        .read()
+        .await
+        .unwrap();
+    assert!(!tokens.rotating());
+    assert_eq!(Some(tokens.current.expose()), live[0].verification_token.as_deref());
 }

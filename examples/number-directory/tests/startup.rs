@@ -13,5 +13,8 @@ fn without_directory_table_it_exits_saying_what_is_missing() {
         .expect("run cc-number-directory");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.trim(), "Error: \"DIRECTORY_TABLE is not set: the directory table's name\"");
+    assert_eq!(
+        stderr.trim(),
+        "Error: \"DIRECTORY_TABLE is not set: the directory table's name\""
+    );
 }

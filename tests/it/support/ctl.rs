@@ -9,17 +9,22 @@ pub struct Run {
     pub stderr: String,
 }
 
-pub fn ctl(env: &[(&str, String)], args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_cc-number-relay-ctl"))
+/// The command `ctl` runs, for a test that starts it and stops it itself.
+pub fn ctl_command(env: &[(&str, String)], args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cc-number-relay-ctl"));
+    command
         .args(args)
         .env_clear()
         .env("AWS_ENDPOINT_URL", &super::moto().endpoint)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    command
+}
+
+pub fn ctl(env: &[(&str, String)], args: &[&str]) -> Run {
+    let output = ctl_command(env, args).output().unwrap();
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

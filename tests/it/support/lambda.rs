@@ -31,6 +31,9 @@ impl Watch {
                 "127.0.0.1",
                 "--invoke-port",
                 &port.to_string(),
+                // No restart (a cold start) when a file in the tree changes
+                // while a test runs: a test's instance stays the one it warmed.
+                "--ignore-changes",
             ])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("PATH", path_with_venv())

@@ -24,6 +24,10 @@ pub enum Behavior {
     NotFoundForNotifications,
     /// Reads the request and never answers, keeping the connection open.
     Silent,
+    /// As `Echo`, but a handshake is answered only after this long (each
+    /// on its own connection, so handshakes at once overlap): a
+    /// subscription takes that long to create.
+    SlowHandshake(Duration),
 }
 
 /// What the webhook received.
@@ -66,6 +70,13 @@ impl FakeWebhook {
                     continue;
                 }
                 let answer = respond(behavior, handshake, token.as_deref());
+                if let (Behavior::SlowHandshake(delay), true) = (behavior, handshake) {
+                    std::thread::spawn(move || {
+                        std::thread::sleep(delay);
+                        let _ = stream.write_all(&answer);
+                    });
+                    continue;
+                }
                 let _ = stream.write_all(&answer);
             }
         });
