@@ -9,7 +9,12 @@
 #     also with INVENTORY_TABLE naming a DynamoDB table in moto: CPU
 #     through init and through the first invocation (budget: 2x hello-world's),
 #     then where the relay's cold-start CPU goes, step by step (perf/steps);
-#  3. size: the arm64 bootstrap from `cargo lambda build --release --arm64`
+#  3. the example subscriber (cc-number-directory) against a hand-written peer and an
+#     SQS hello-world (perf/peer-subscriber), same run, against the emulator and moto
+#     (benches/directory.rs): warm CPU per batch (budget: 1.1x the peer's), CPU through
+#     init and the first batch (budget: 2x hello-world's), DynamoDB calls per change (1);
+#  4. reconciling a large account (benches/reconcile.rs);
+#  5. size: the arm64 bootstrap from `cargo lambda build --release --arm64`
 #     (what `sam build` runs) and its zip.
 #
 # Knobs: COLD_START_REPS (5), COLD_START_WARM (1000), COLD_START_COLD_REPS (21),
@@ -17,7 +22,8 @@
 # pieces an SDK client is built from), COLD_START_MOTO_CLOSE=1 (moto closing every
 # connection, as before its keep-alive front), COLD_START_PRINT_COLD=1 (each cold start's
 # CPU on a line of its own), COLD_START_XRAY=1 (every invocation sampled, X-Ray
-# subsegments sent to a local UDP socket), SKIP_ARM64=1, SKIP_HANDLER=1, SKIP_RECONCILE=1.
+# subsegments sent to a local UDP socket), DIRECTORY_BENCH_ROUNDS (7), DIRECTORY_BENCH_WARM (100),
+# SKIP_ARM64=1, SKIP_HANDLER=1, SKIP_DIRECTORY=1, SKIP_RECONCILE=1.
 # The first run builds the release profile twice (with and without the
 # dev-dependencies' features) plus arm64: expect 15-20 minutes on 2 cores.
 set -euo pipefail
@@ -73,6 +79,22 @@ cp "$TARGET/release/cold-start-steps" "$OUT/cold-start-steps"
 step "cold start and warm invocations: cargo bench --bench cold_start"
 COLD_START_RELAY=$OUT/cc-number-relay COLD_START_HELLO=$OUT/hello-lambda COLD_START_STEPS=$OUT/cold-start-steps \
     cargo bench --locked --bench cold_start
+
+if [[ "${SKIP_DIRECTORY:-}" != 1 ]]; then
+    step "the example subscriber against its peers: cargo bench --bench directory"
+    # cc-number-directory as `sam build` builds it, and its peers (perf/peer-subscriber:
+    # a hand-written subscriber and an SQS hello-world), its own workspace built
+    # like perf/hello with a copy of the relay's Cargo.lock (cargo adds to the
+    # copy what the relay's lock lacks). Kept aside, as the relay is.
+    cargo build --locked --release -p cc-number-directory
+    cp "$TARGET/release/cc-number-directory" "$OUT/cc-number-directory"
+    cp Cargo.lock perf/peer-subscriber/Cargo.lock
+    cargo build --release --manifest-path perf/peer-subscriber/Cargo.toml --target-dir "$TARGET"
+    cp "$TARGET/release/peer-subscriber" "$OUT/peer-subscriber"
+    cp "$TARGET/release/sqs-hello" "$OUT/sqs-hello"
+    DIRECTORY_BENCH_DIRECTORY=$OUT/cc-number-directory DIRECTORY_BENCH_PEER=$OUT/peer-subscriber \
+        DIRECTORY_BENCH_HELLO=$OUT/sqs-hello cargo bench --locked --bench directory
+fi
 
 if [[ "${SKIP_RECONCILE:-}" != 1 ]]; then
     step "reconciling a large account: cargo bench --bench reconcile (RECONCILE_NUMBERS, default 10,000)"

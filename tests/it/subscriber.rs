@@ -505,6 +505,8 @@ async fn the_example_directory_converges_to_ringcentral_through_both_kinds_of_su
             ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
         ];
         directory_env.push(("AWS_LAMBDA_FUNCTION_NAME", "cc-number-directory".into()));
+        // The handler's line is at debug level: shown here to count the handler's runs.
+        directory_env.push(("RUST_LOG", "info,cc_number_directory=debug".into()));
         let mut function = Functions::start(&api, &directory_binary(), 1, &directory_env);
         function.wait_until_ready(&api, Duration::from_secs(30)).unwrap();
         let fed = feed(&aws, &api, queue).await;

@@ -172,9 +172,11 @@ impl<L: Ledger> Subscriber<L> {
         }
     }
 
+    /// One write for the batch's documents (one line each).
     fn flush(&self, counts: &Counts) {
-        for doc in counts.emf(&self.namespace) {
-            println!("{doc}");
+        let docs = counts.emf(&self.namespace);
+        if !docs.is_empty() {
+            println!("{}", docs.join("\n"));
         }
     }
 }
