@@ -4,11 +4,12 @@
 # make validate          cfn-lint and sam validate on template.yaml
 # make bench             performance figures beside their budgets (perf/bench.sh; ~20 min the first time)
 # make docs              schema/asyncapi.yaml as Markdown, to target/asyncapi/asyncapi.md (generated, not committed)
+# make sbom              CycloneDX SBOM of each function, to target/sbom/ (generated, not committed; dev/sbom.sh)
 
 TOPIC_TYPE ?= Standard
 VENV := .venv
 
-.PHONY: run test validate bootstrap bench fuzz docs
+.PHONY: run test validate bootstrap bench fuzz docs sbom
 
 bootstrap:
 	@bash dev/bootstrap.sh
@@ -31,3 +32,6 @@ bench:
 
 docs: bootstrap
 	$(VENV)/bin/node dev/asyncapi/docs.mjs schema/asyncapi.yaml target/asyncapi/asyncapi.md
+
+sbom: bootstrap
+	@bash dev/sbom.sh

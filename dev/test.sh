@@ -26,8 +26,19 @@ rustup target add aarch64-unknown-linux-gnu
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "cargo deny check licenses bans sources ($(cargo-deny --version); deny.toml; no network: advisories are not checked here)"
+cargo deny --workspace --locked check licenses bans sources
+
 step "cargo clippy (the first build of the AWS SDK takes a few minutes)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "the directory benchmark's peers (perf/peer-subscriber, debug), for its smoke run under cargo test"
+# Its own workspace with a copy of the relay's Cargo.lock (as perf/bench.sh builds it), into our target/.
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+cp Cargo.lock perf/peer-subscriber/Cargo.lock
+cargo build --manifest-path perf/peer-subscriber/Cargo.toml --target-dir "$target_dir"
+export DIRECTORY_BENCH_HELLO=$target_dir/debug/sqs-hello DIRECTORY_BENCH_PEER=$target_dir/debug/peer-subscriber \
+    DIRECTORY_BENCH_DIRECTORY=$target_dir/debug/cc-number-directory
 
 step "cargo test (starts moto on loopback ports; drives the binary through cargo lambda)"
 cargo test --locked --workspace --all-targets
@@ -52,6 +63,21 @@ echo "cfn-lint: no findings"
 
 step "sam validate --lint examples/number-directory/template.yaml"
 sam validate --lint --region us-east-1 --template-file examples/number-directory/template.yaml
+
+# Both templates as written, and as the SAM transform expands them (the
+# generated roles, rules, permissions and event source mappings, which
+# Checkov does not see in the SAM template: dev/sam_transform.py). Offline:
+# no API key, --skip-download (no platform), BC_SKIP_MAPPING (no guideline
+# download), CKV_SKIP_PACKAGE_UPDATE_CHECK (no PyPI version check). Any
+# failed check fails the suite; a check that does not apply is skipped beside
+# its resource, with the reason, in the template's Metadata.
+step "checkov $(CKV_SKIP_PACKAGE_UPDATE_CHECK=true checkov --version): template.yaml and examples/number-directory/template.yaml, as written and SAM-transformed"
+mkdir -p target/checkov
+python dev/sam_transform.py template.yaml >target/checkov/template.json
+python dev/sam_transform.py examples/number-directory/template.yaml >target/checkov/number-directory.json
+CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE checkov --framework cloudformation --skip-download --quiet --compact \
+    -f template.yaml -f examples/number-directory/template.yaml \
+    -f target/checkov/template.json -f target/checkov/number-directory.json
 
 step "sam build in examples/number-directory (a workspace member: CodeUri is its folder, the build goes to the shared target/)"
 (cd examples/number-directory && sam build --region us-east-1)

@@ -231,6 +231,11 @@ fn the_function_may_publish_and_park_exactly_where_the_code_does() {
         .expect("VERIFICATION_TOKEN_SECRET_ARN is a !Ref to the secret");
     assert_eq!(template["Resources"][secret]["Type"], "AWS::SecretsManager::Secret");
     expected.push(("secretsmanager:GetSecretValue".to_owned(), json!({"Ref": secret})));
+    // The stack's key (AlarmTopicKey) encrypts the dead-letter queue (SendMessage needs
+    // both actions), the inventory and the token secret (kms:Decrypt).
+    for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
+        expected.push((action.to_owned(), json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]})));
+    }
     let sort = |v: &mut Vec<(String, Value)>| v.sort_by_key(|(a, r)| format!("{a}{r}"));
     sort(&mut granted);
     sort(&mut expected);
@@ -336,6 +341,15 @@ fn the_dashboard_is_valid_json_and_shows_every_relay_metric() {
 #[test]
 fn the_inventory_is_on_demand_recoverable_encrypted_and_keyed_by_number() {
     let template = template();
+    let key = json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]});
+    let sse = &template["Resources"]["InventoryTable"]["Properties"]["SSESpecification"];
+    assert_eq!(
+        sse["SSEType"], "KMS",
+        "the inventory holds customers' numbers: the stack's key"
+    );
+    assert_eq!(sse["KMSMasterKeyId"], key);
+    let dlq = &template["Resources"]["DeadLetterQueue"]["Properties"];
+    assert_eq!(dlq["KmsMasterKeyId"], key, "parked raw bodies: the stack's key");
     let table = &template["Resources"]["InventoryTable"];
     assert_eq!(table["Type"], "AWS::DynamoDB::Table");
     assert_eq!(
