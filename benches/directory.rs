@@ -54,6 +54,8 @@ mod moto;
 #[path = "cold_start/process.rs"]
 #[allow(dead_code)] // peak RSS and run-to-exit are the cold-start benchmark's
 mod process;
+#[path = "cold_start/profile.rs"]
+mod profile;
 
 use emulator::RuntimeApiEmulator;
 use std::cell::Cell;
@@ -552,7 +554,8 @@ fn smoke(hello: &Path, peer: &Path, directory: &Path) -> Result<(), String> {
 }
 
 fn run(hello: &Path, peer: &Path, directory: &Path) -> Result<(), String> {
-    check_same_release_profile()?;
+    // The peer is its own crate; its release profile must be ours, or the comparison is void.
+    profile::check_same_release_profile(manifest_dir(), "perf/peer-subscriber/Cargo.toml")?;
     let rounds = env_number("DIRECTORY_BENCH_ROUNDS", 7).max(1);
     let warm = env_number("DIRECTORY_BENCH_WARM", 100).max(1);
     let setup = Setup::start()?;
@@ -997,31 +1000,4 @@ fn ms(d: Duration) -> String {
 
 fn us(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
-}
-
-/// The peers are their own crate (perf/peer-subscriber); its
-/// `[profile.release]` must be the root's, which cc-number-directory builds
-/// with, or the comparison is void.
-fn check_same_release_profile() -> Result<(), String> {
-    let section = |path: PathBuf| -> Result<Vec<String>, String> {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut lines: Vec<String> = text
-            .lines()
-            .map(|l| l.split('#').next().unwrap_or("").trim().to_owned())
-            .skip_while(|l| l != "[profile.release]")
-            .skip(1)
-            .take_while(|l| !l.starts_with('['))
-            .filter(|l| !l.is_empty())
-            .collect();
-        lines.sort();
-        Ok(lines)
-    };
-    let root = section(manifest_dir().join("Cargo.toml"))?;
-    let peer = section(manifest_dir().join("perf/peer-subscriber/Cargo.toml"))?;
-    if root.is_empty() || root != peer {
-        return Err(format!(
-            "perf/peer-subscriber/Cargo.toml's [profile.release] {peer:?} differs from Cargo.toml's {root:?}: copy it over"
-        ));
-    }
-    Ok(())
 }

@@ -50,6 +50,7 @@
 mod emulator;
 mod moto;
 mod process;
+mod profile;
 
 use emulator::RuntimeApiEmulator;
 use std::path::{Path, PathBuf};
@@ -416,7 +417,8 @@ struct Subject<'a> {
 const PUBLISHED: &str = r#""status":"published""#;
 
 fn run(relay: &Path, hello: &Path) -> Result<(), String> {
-    check_same_release_profile()?;
+    // The peer is its own crate; its release profile must be ours, or the comparison is void.
+    profile::check_same_release_profile(manifest_dir(), "perf/hello/Cargo.toml")?;
     let reps = env_number("COLD_START_REPS", 5).max(1);
     let warm = env_number("COLD_START_WARM", 1000).max(1);
     let out_dir = manifest_dir().join("target/perf/logs");
@@ -907,30 +909,4 @@ fn us(d: Duration) -> String {
 
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
-}
-
-/// The hello-world is its own crate (so the relay's package builds only the
-/// relay); its `[profile.release]` must be the relay's, or the comparison is void.
-fn check_same_release_profile() -> Result<(), String> {
-    let section = |path: PathBuf| -> Result<Vec<String>, String> {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut lines: Vec<String> = text
-            .lines()
-            .map(|l| l.split('#').next().unwrap_or("").trim().to_owned())
-            .skip_while(|l| l != "[profile.release]")
-            .skip(1)
-            .take_while(|l| !l.starts_with('['))
-            .filter(|l| !l.is_empty())
-            .collect();
-        lines.sort();
-        Ok(lines)
-    };
-    let relay = section(manifest_dir().join("Cargo.toml"))?;
-    let hello = section(manifest_dir().join("perf/hello/Cargo.toml"))?;
-    if relay.is_empty() || relay != hello {
-        return Err(format!(
-            "perf/hello/Cargo.toml's [profile.release] {hello:?} differs from Cargo.toml's {relay:?}: copy it over"
-        ));
-    }
-    Ok(())
 }
