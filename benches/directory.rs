@@ -54,8 +54,6 @@ mod moto;
 #[path = "cold_start/process.rs"]
 #[allow(dead_code)] // peak RSS and run-to-exit are the cold-start benchmark's
 mod process;
-#[path = "cold_start/profile.rs"]
-mod profile;
 
 use emulator::RuntimeApiEmulator;
 use std::cell::Cell;
@@ -483,7 +481,7 @@ impl Setup {
             let (subject, log) = (function.subject, function.log.clone());
             let (run, (id, uuid)) = function.finish()?;
             if subject.writes {
-                let recorded = self.moto.recorded_notification(&self.table, &id)?;
+                let recorded = self.moto.recorded(&self.table, &id, "notificationId")?;
                 if recorded.as_deref() != Some(uuid.as_str()) {
                     return Err(format!(
                         "{}: the table holds notification {recorded:?} for {id}, not the last one sent ({uuid}); see {}",
@@ -554,8 +552,6 @@ fn smoke(hello: &Path, peer: &Path, directory: &Path) -> Result<(), String> {
 }
 
 fn run(hello: &Path, peer: &Path, directory: &Path) -> Result<(), String> {
-    // The peer is its own crate; its release profile must be ours, or the comparison is void.
-    profile::check_same_release_profile(manifest_dir(), "perf/peer-subscriber/Cargo.toml")?;
     let rounds = env_number("DIRECTORY_BENCH_ROUNDS", 7).max(1);
     let warm = env_number("DIRECTORY_BENCH_WARM", 100).max(1);
     let setup = Setup::start()?;

@@ -3,11 +3,12 @@
 # budget, on this machine.
 #
 #  1. handler cost: criterion (benches/handler.rs) against the serde_json::Value floor;
-#  2. cold start, warm invocation CPU and peak RSS: the x86_64 release binary and
-#     a lambda_http hello-world (perf/hello, same profile), same run, against a
-#     local Runtime API emulator with SNS on moto (benches/cold_start/), the relay
-#     also with INVENTORY_TABLE naming a DynamoDB table in moto: CPU
-#     through init and through the first invocation (budget: 2x hello-world's),
+#  2. cold start, warm invocation CPU and peak RSS: the x86_64 release binary, a
+#     lambda_http hello-world (perf/hello) and a typical full relay (perf/peer-relay),
+#     same profile, same run, against a local Runtime API emulator with SNS, DynamoDB
+#     and Secrets Manager on moto (benches/cold_start/), the relay also as deployed
+#     (token secret, inventory): warm CPU per notification (budget: 1.1x the typical
+#     relay's), CPU through init and the first invocation (budget: 2x hello-world's),
 #     then where the relay's cold-start CPU goes, step by step (perf/steps);
 #  3. the example subscriber (cc-number-directory) against a hand-written peer and an
 #     SQS hello-world (perf/peer-subscriber), same run, against the emulator and moto
@@ -22,7 +23,9 @@
 # pieces an SDK client is built from), COLD_START_MOTO_CLOSE=1 (moto closing every
 # connection, as before its keep-alive front), COLD_START_PRINT_COLD=1 (each cold start's
 # CPU on a line of its own), COLD_START_XRAY=1 (every invocation sampled, X-Ray
-# subsegments sent to a local UDP socket), DIRECTORY_BENCH_ROUNDS (7), DIRECTORY_BENCH_WARM (100),
+# subsegments sent to a local UDP socket), COLD_START_EXTRA=<binary> and
+# COLD_START_EXTRA_ENV="K=V ..." (a fifth function in turn with the others, as deployed
+# plus those variables: for trying variants), DIRECTORY_BENCH_ROUNDS (7), DIRECTORY_BENCH_WARM (100),
 # SKIP_ARM64=1, SKIP_HANDLER=1, SKIP_DIRECTORY=1, SKIP_RECONCILE=1.
 # The first run builds the release profile twice (with and without the
 # dev-dependencies' features) plus arm64: expect 15-20 minutes on 2 cores.
@@ -67,29 +70,28 @@ step "release builds for the cold-start benchmark (x86_64, [profile.release])"
 # aside because `cargo bench` later rebuilds target/release/cc-number-relay.
 cargo build --locked --release --bin cc-number-relay
 cp "$TARGET/release/cc-number-relay" "$OUT/cc-number-relay"
-# The hello-world and the relay's steps probe: each its own workspace, built
-# with the relay's lock file into the relay's target/ (shared artifacts).
-for probe in hello steps; do
-    cp Cargo.lock "perf/$probe/Cargo.lock"
-    cargo build --release --manifest-path "perf/$probe/Cargo.toml" --target-dir "$TARGET"
+# The hello-world, the typical full relay and the relay's steps probe: workspace
+# members (the relay's lock file and release profile), each built on its own so
+# that no other package's features reach it.
+for probe in hello-lambda peer-relay cold-start-steps; do
+    cargo build --locked --release -p "$probe"
 done
 cp "$TARGET/release/hello-lambda" "$OUT/hello-lambda"
+cp "$TARGET/release/peer-relay" "$OUT/peer-relay"
 cp "$TARGET/release/cold-start-steps" "$OUT/cold-start-steps"
 
 step "cold start and warm invocations: cargo bench --bench cold_start"
-COLD_START_RELAY=$OUT/cc-number-relay COLD_START_HELLO=$OUT/hello-lambda COLD_START_STEPS=$OUT/cold-start-steps \
-    cargo bench --locked --bench cold_start
+COLD_START_RELAY=$OUT/cc-number-relay COLD_START_HELLO=$OUT/hello-lambda COLD_START_TYPICAL=$OUT/peer-relay \
+    COLD_START_STEPS=$OUT/cold-start-steps cargo bench --locked --bench cold_start
 
 if [[ "${SKIP_DIRECTORY:-}" != 1 ]]; then
     step "the example subscriber against its peers: cargo bench --bench directory"
     # cc-number-directory as `sam build` builds it, and its peers (perf/peer-subscriber:
-    # a hand-written subscriber and an SQS hello-world), its own workspace built
-    # like perf/hello with a copy of the relay's Cargo.lock (cargo adds to the
-    # copy what the relay's lock lacks). Kept aside, as the relay is.
+    # a hand-written subscriber and an SQS hello-world), built on its own like
+    # perf/hello. Kept aside, as the relay is.
     cargo build --locked --release -p cc-number-directory
     cp "$TARGET/release/cc-number-directory" "$OUT/cc-number-directory"
-    cp Cargo.lock perf/peer-subscriber/Cargo.lock
-    cargo build --release --manifest-path perf/peer-subscriber/Cargo.toml --target-dir "$TARGET"
+    cargo build --locked --release -p peer-subscriber
     cp "$TARGET/release/peer-subscriber" "$OUT/peer-subscriber"
     cp "$TARGET/release/sqs-hello" "$OUT/sqs-hello"
     DIRECTORY_BENCH_DIRECTORY=$OUT/cc-number-directory DIRECTORY_BENCH_PEER=$OUT/peer-subscriber \

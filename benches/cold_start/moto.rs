@@ -152,8 +152,8 @@ impl Moto {
         })
     }
 
-    /// The notification id the inventory holds for phone number `id`.
-    pub fn recorded_notification(&self, table: &str, id: &str) -> Result<Option<String>, String> {
+    /// The notification id the inventory holds for phone number `id`, in `attribute`.
+    pub fn recorded(&self, table: &str, id: &str, attribute: &str) -> Result<Option<String>, String> {
         self.runtime.block_on(async {
             let answer = aws_sdk_dynamodb::Client::new(&self.sdk)
                 .get_item()
@@ -163,12 +163,23 @@ impl Moto {
                 .send()
                 .await
                 .map_err(|e| e.to_string())?;
-            Ok(answer
-                .item
-                .and_then(|item| item.get("notificationId")?.as_s().ok().cloned()))
+            Ok(answer.item.and_then(|item| item.get(attribute)?.as_s().ok().cloned()))
         })
     }
+
+    /// The AWS requests moto has answered so far, as the keep-alive front
+    /// counts them (`None` with `COLD_START_MOTO_CLOSE`: no front).
+    pub fn requests(&self) -> Option<u64> {
+        if std::env::var_os("COLD_START_MOTO_CLOSE").is_some() {
+            return None;
+        }
+        let mut answer = ureq::get(format!("{}{REQUESTS_PATH}", self.endpoint)).call().ok()?;
+        answer.body_mut().read_to_string().ok()?.trim().parse().ok()
+    }
 }
+
+/// Where the keep-alive front answers how many requests it forwarded.
+const REQUESTS_PATH: &str = "/__bench/requests";
 
 /// moto's own server on `BACKEND` (the port asked for, unless the front below took it).
 const MOTO_MAIN: &str = "\
@@ -188,11 +199,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 with socket.socket() as s:
     s.bind(('127.0.0.1', 0))
     BACKEND = s.getsockname()[1]
+FORWARDED = [0]
+COUNTING = threading.Lock()
 class Front(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
     def forward(self):
         body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        if self.path == '/__bench/requests':  # REQUESTS_PATH: not forwarded, not counted
+            count = str(FORWARDED[0]).encode()
+            self.send_response_only(200)
+            self.send_header('Content-Length', str(len(count)))
+            self.end_headers()
+            self.wfile.write(count)
+            return
+        with COUNTING:
+            FORWARDED[0] += 1
         moto = http.client.HTTPConnection('127.0.0.1', BACKEND)
         moto.request(self.command, self.path, body, dict(self.headers))
         answer = moto.getresponse()

@@ -325,6 +325,20 @@ async fn receive(aws: &Aws, queue: &str, expected: usize, patience: Duration) ->
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
+        // One DeleteMessageBatch per receive (up to 10), not a DeleteMessage each:
+        // the burst test drains 1,000 messages.
+        let mut delete = aws.sqs.delete_message_batch().queue_url(queue);
+        for (i, m) in messages.iter().enumerate() {
+            delete = delete.entries(
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle.clone().unwrap())
+                    .build()
+                    .unwrap(),
+            );
+        }
+        let deleted = delete.send().await.unwrap();
+        assert!(deleted.failed.is_empty(), "{:?}", deleted.failed);
         for m in messages {
             let system = m.attributes.clone().unwrap_or_default();
             out.push(Received {
@@ -339,13 +353,6 @@ async fn receive(aws: &Aws, queue: &str, expected: usize, patience: Duration) ->
                 group_id: system.get(&A::MessageGroupId).cloned(),
                 deduplication_id: system.get(&A::MessageDeduplicationId).cloned(),
             });
-            aws.sqs
-                .delete_message()
-                .queue_url(queue)
-                .receipt_handle(m.receipt_handle.unwrap())
-                .send()
-                .await
-                .unwrap();
         }
     }
     out
