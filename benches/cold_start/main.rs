@@ -65,7 +65,9 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const INIT_BUDGET_MULTIPLE: f64 = 1.3;
-/// CPU through the end of the first invocation, relative to the hello-world's.
+/// CPU through the end of the first invocation, relative to the hello-world's
+/// (the relay); the relay as deployed is held to the typical relay's, which
+/// makes the same start-up read and calls (issue 20).
 const FIRST_CPU_BUDGET_MULTIPLE: f64 = 2.0;
 const PEAK_RSS_BUDGET: u64 = 30_000_000;
 const TOKEN: &str = "ccNumberRelayLocalDemoToken2026x";
@@ -695,16 +697,16 @@ fn run(relay: &Path, hello: &Path, typical: &Path) -> Result<(), String> {
             format!("CPU through the first invocation (/{cold_reps})"),
             times(first_cpu),
             format!(
-                "<= {FIRST_CPU_BUDGET_MULTIPLE}x hello = {} ({:.2}x / {:.2}x; deployed {:.2}x typical)",
+                "relay <= {FIRST_CPU_BUDGET_MULTIPLE}x hello = {} ({:.2}x); deployed <= 1x typical ({:.2}x; {:.2}x hello)",
                 ms(first_cpu_budget),
                 ratio(first_cpu[RELAY], first_cpu[HELLO]),
+                ratio(first_cpu[DEPLOYED], first_cpu[TYPICAL]),
                 ratio(first_cpu[DEPLOYED], first_cpu[HELLO]),
-                ratio(first_cpu[DEPLOYED], first_cpu[TYPICAL])
             ),
             format!(
                 "{} / {}",
                 word(first_cpu[RELAY] <= first_cpu_budget),
-                word(first_cpu[DEPLOYED] <= first_cpu_budget)
+                word(first_cpu[DEPLOYED] <= first_cpu[TYPICAL])
             ),
         ),
         (

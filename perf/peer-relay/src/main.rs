@@ -67,12 +67,12 @@ impl Peer {
             Some("Updated") => &self.topics[1],
             _ => &self.topics[2],
         };
-        let id = AttributeValue::S(
-            notification["body"]["phoneNumberInfo"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
+        // RingCentral sends the id as a string or as a number.
+        let id = match &notification["body"]["phoneNumberInfo"]["id"] {
+            Value::Number(id) => id.to_string(),
+            id => id.as_str().unwrap_or_default().to_owned(),
+        };
+        let id = AttributeValue::S(id);
         self.dynamodb
             .get_item()
             .table_name(&self.table)
