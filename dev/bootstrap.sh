@@ -67,7 +67,9 @@ if [[ "$want" == "$have" ]]; then
 else
     step "installing dev tools from $REQ (the first time takes a few minutes)"
     "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$REQ"
+    # --no-compile: no byte-compiling of every installed module up front (it
+    # runs beside the suite's Rust build); Python compiles what it imports.
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-compile -r "$REQ"
     printf '%s\n' "$want" >"$STAMP"
 fi
 
@@ -115,7 +117,7 @@ if [[ "$want" == "$have" ]]; then
 else
     step "installing Checkov from $CHECKOV_REQ into .venv/checkov"
     "$CHECKOV_VENV/bin/python" -m pip install --disable-pip-version-check --quiet --upgrade pip
-    "$CHECKOV_VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$CHECKOV_REQ"
+    "$CHECKOV_VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-compile -r "$CHECKOV_REQ"
     printf '%s\n' "$want" >"$CHECKOV_STAMP"
 fi
 ln -sfn ../checkov/bin/checkov "$VENV/bin/checkov"

@@ -35,8 +35,13 @@ bootstrap_size() {
     rm -f "$zip"
 }
 mkdir -p target/ci
-# Background jobs die with the suite.
-trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT
+# Background jobs die with the suite, with everything they started (sam, cargo).
+kill_tree() {
+    local child
+    for child in $(pgrep -P "$1"); do kill_tree "$child"; done
+    kill "$1" 2>/dev/null || true
+}
+trap 'for job in $(jobs -p); do kill_tree "$job"; done' EXIT
 
 step "dev tools: dev/bootstrap.sh in the background (log: target/ci/bootstrap.log)"
 bash dev/bootstrap.sh >target/ci/bootstrap.log 2>&1 &
