@@ -9,10 +9,11 @@
 #   the workspace's own crates (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy`
 #   does, but with code generation), so its lints run with `-D warnings` and
 #   the dependencies are built once, not checked once and built again;
-# - the templates' checks (cfn-lint, sam validate, AsyncAPI, Checkov) and the
-#   arm64 builds (`sam build`, at the lowest CPU priority) run beside the
-#   integration tests, which mostly wait on moto and on the processes they
-#   drive, so they take the idle CPU.
+# - as soon as the dev tools are in, the templates' checks (cfn-lint, sam
+#   validate, AsyncAPI, Checkov) and the arm64 builds (`sam build`, at the
+#   lowest CPU priority) start in the background, beside the compile and the
+#   integration tests (which mostly wait on moto and on the processes they
+#   drive), so they take the CPU the rest leaves idle.
 # Every stage's wall time is printed at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,43 +44,13 @@ kill_tree() {
 }
 trap 'for job in $(jobs -p); do kill_tree "$job"; done' EXIT
 
-step "dev tools: dev/bootstrap.sh in the background (log: target/ci/bootstrap.log)"
-bash dev/bootstrap.sh >target/ci/bootstrap.log 2>&1 &
-bootstrap_pid=$!
 export PATH="$PWD/.venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 
-step "rustup target add aarch64-unknown-linux-gnu (for the arm64 Lambda build)"
-rustup target add aarch64-unknown-linux-gnu
-
-step "cargo fmt --check"
-cargo fmt --all -- --check
-
-# clippy-driver wraps rustc for the workspace's crates only; CLIPPY_ARGS is
-# what `cargo clippy -- -D warnings` passes it. Exported: `cargo test` below
-# must see the same wrapper, or it would compile the workspace again.
-step "cargo build --workspace --all-targets, linted by clippy (-D warnings; the first build of the AWS SDK takes a few minutes)"
-RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver)
-export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-cargo build --locked --workspace --all-targets
-# What `cargo lambda watch` builds in the tests (the relay's package without
-# its dev-dependencies): built here rather than in the middle of the tests.
-# Cargo.toml asks for the features the test build adds to shared crates, so
-# this recompiles only the few crates above those that still differ.
-cargo build --locked --bins
-
-step "waiting for the dev tools (dev/bootstrap.sh)"
-if ! wait "$bootstrap_pid"; then
-    cat target/ci/bootstrap.log
-    echo "dev/bootstrap.sh failed (above)" >&2
-    exit 1
-fi
-cat target/ci/bootstrap.log
-
-step "cargo deny check licenses bans sources ($(cargo-deny --version); deny.toml; no network: advisories are not checked here)"
-cargo deny --workspace --locked check licenses bans sources
-
-# The templates' checks: light, single-threaded Python, run beside the tests too.
+# In the background from the start: the dev tools, then, once they are there,
+# the templates' checks and the arm64 builds (see the top). Each one's output
+# goes to target/ci/NAME.log and its exit status to target/ci/NAME.rc.
+# The templates' checks: light, single-threaded Python.
 template_checks() {
     set -euo pipefail
     echo "==> cfn-lint template.yaml examples/number-directory/template.yaml"
@@ -108,11 +79,8 @@ template_checks() {
         -f template.yaml -f examples/number-directory/template.yaml \
         -f target/checkov/template.json -f target/checkov/number-directory.json
 }
-template_checks >target/ci/template-checks.log 2>&1 &
-template_checks_pid=$!
-
 # Both stacks' functions, cross-built for arm64 by `sam build` (cargo lambda,
-# zig), niced, beside the tests (see the top). What this proves is that the
+# zig), niced, beside the rest (see the top). What this proves is that the
 # templates build; so it uses a quick profile (no LTO, opt-level 0; the
 # deploy's is [profile.release], whose arm64 size `make bench` checks against
 # its budget) and a target directory of its own (target/sam), so that its
@@ -126,32 +94,70 @@ sam_build() {
     nice -n 19 sam build --region us-east-1 --no-cached
     (cd examples/number-directory && nice -n 19 sam build --region us-east-1 --no-cached)
 }
-sam_build >target/ci/sam-build.log 2>&1 &
-sam_build_pid=$!
-sam_build_started=$SECONDS
+run_logged() {
+    local name=$1
+    shift
+    bash -euo pipefail -c "$*" >"target/ci/$name.log" 2>&1 && echo 0 >"target/ci/$name.rc" || echo $? >"target/ci/$name.rc"
+}
+export -f template_checks sam_build
+rm -f target/ci/*.rc
+step "dev tools (dev/bootstrap.sh), then the templates' checks and sam build, in the background (target/ci/)"
+(
+    run_logged bootstrap bash dev/bootstrap.sh
+    [[ $(cat target/ci/bootstrap.rc) == 0 ]] || exit 0
+    run_logged template-checks template_checks &
+    run_logged sam-build sam_build &
+    wait
+) &
+background_pid=$!
+background_started=$SECONDS
+
+step "rustup target add aarch64-unknown-linux-gnu (for the arm64 Lambda build)"
+rustup target add aarch64-unknown-linux-gnu
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+# clippy-driver wraps rustc for the workspace's crates only; CLIPPY_ARGS is
+# what `cargo clippy -- -D warnings` passes it. Exported: `cargo test` below
+# must see the same wrapper, or it would compile the workspace again.
+step "cargo build --workspace --all-targets, linted by clippy (-D warnings; the first build of the AWS SDK takes a few minutes)"
+RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver)
+export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+cargo build --locked --workspace --all-targets
+# What `cargo lambda watch` builds in the tests (the relay's package without
+# its dev-dependencies): built here rather than in the middle of the tests.
+# Cargo.toml asks for the features the test build adds to shared crates, so
+# this recompiles only the few crates above those that still differ.
+cargo build --locked --bins
+
+step "waiting for the dev tools (dev/bootstrap.sh; log: target/ci/bootstrap.log)"
+until [[ -f target/ci/bootstrap.rc ]]; do sleep 1; done
+cat target/ci/bootstrap.log
+if [[ $(cat target/ci/bootstrap.rc) != 0 ]]; then
+    echo "dev/bootstrap.sh failed (above)" >&2
+    exit 1
+fi
+
+step "cargo deny check licenses bans sources ($(cargo-deny --version); deny.toml; no network: advisories are not checked here)"
+cargo deny --workspace --locked check licenses bans sources
 
 # The directory benchmark's smoke run under cargo test drives these (debug, built above).
 export DIRECTORY_BENCH_HELLO=$PWD/target/debug/sqs-hello DIRECTORY_BENCH_PEER=$PWD/target/debug/peer-subscriber \
     DIRECTORY_BENCH_DIRECTORY=$PWD/target/debug/cc-number-directory
-step "cargo test --workspace --all-targets (starts moto on loopback ports; drives the binaries; sam build beside it, niced: target/ci/sam-build.log)"
+step "cargo test --workspace --all-targets (starts moto on loopback ports; drives the binaries; sam build beside it, niced)"
 cargo test --locked --workspace --all-targets
 
-step "the templates' checks: cfn-lint, sam validate, AsyncAPI, Checkov (started with the tests)"
-if ! wait "$template_checks_pid"; then
-    cat target/ci/template-checks.log
-    echo "the templates' checks failed (above)" >&2
-    exit 1
-fi
-cat target/ci/template-checks.log
-
-step "sam build, both stacks (arm64, quick profile; started with the tests)"
-if ! wait "$sam_build_pid"; then
-    cat target/ci/sam-build.log
-    echo "sam build failed (above)" >&2
-    exit 1
-fi
-cat target/ci/sam-build.log
-echo "sam build: both stacks built in $((SECONDS - sam_build_started)) s from the start of the tests"
+step "waiting for the templates' checks and sam build (started once the dev tools were in)"
+wait "$background_pid" || true
+for name in template-checks sam-build; do
+    cat "target/ci/$name.log"
+    if [[ $(cat "target/ci/$name.rc" 2>/dev/null) != 0 ]]; then
+        echo "$name failed (above; target/ci/$name.log)" >&2
+        exit 1
+    fi
+done
+echo "the background work finished $((SECONDS - background_started)) s after the suite started it"
 bootstrap_size .aws-sam/build/RelayFunction/bootstrap "arm64 bootstrap, CI's quick profile (not the deployed size)"
 bootstrap_size examples/number-directory/.aws-sam/build/DirectoryFunction/bootstrap \
     "arm64 bootstrap (cc-number-directory), CI's quick profile"
