@@ -47,9 +47,11 @@ trap 'for job in $(jobs -p); do kill_tree "$job"; done' EXIT
 export PATH="$PWD/.venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 
-# In the background from the start: the dev tools, then, once they are there,
-# the templates' checks; the arm64 builds start with the tests (see the top). Each one's output
-# goes to target/ci/NAME.log and its exit status to target/ci/NAME.rc.
+# Background work (see the top): the dev tools, then, once they are there,
+# the templates' checks, from the start; the arm64 builds with the tests.
+# Each one's output goes to target/ci/NAME.log, its exit status to
+# target/ci/NAME.rc (run_logged below).
+
 # The templates' checks: light, single-threaded Python.
 template_checks() {
     set -euo pipefail
