@@ -39,6 +39,8 @@
 
 pub mod phone_numbers;
 pub mod raw;
+pub mod spec;
+pub mod variants;
 pub mod webhook;
 
 use raw::exchange;
@@ -49,6 +51,8 @@ use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+pub use spec::Violation;
+pub use variants::{DisabledFilter, DisabledFilterCode, Malformed, Shape, SubscriptionIds, CONTACT_CENTER_FILTER};
 pub use webhook::{Behavior, FakeWebhook};
 
 pub const CLIENT_ID: &str = "standinClientId";
@@ -72,6 +76,8 @@ pub struct Sub {
     pub expiration: OffsetDateTime,
     pub created: OffsetDateTime,
     pub blacklisted: Option<(String, String)>,
+    /// Filters RingCentral accepted but does not deliver (`disabledFilters`).
+    pub disabled_filters: Vec<DisabledFilter>,
 }
 
 /// What the stand-in saw of one validation handshake.
@@ -120,6 +126,11 @@ struct State {
     numbers: phone_numbers::Numbers,
     /// How long a DELETE of a subscription takes before it is gone.
     delete_delay: Duration,
+    knobs: variants::Knobs,
+    /// Where requests or answers broke RingCentral's spec: fails the test (see `Drop`).
+    violations: Vec<Violation>,
+    /// Violations a knob asked for (`Malformed::IdAsNumber`): counted, not failed.
+    tolerated: Vec<Violation>,
 }
 
 pub struct StandIn {
@@ -168,6 +179,8 @@ struct Answer {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
+    /// JSON pointers under which a spec violation is deliberate (a knob's).
+    tolerate: Vec<String>,
 }
 
 fn answer(status: u16, body: Value) -> Answer {
@@ -175,6 +188,7 @@ fn answer(status: u16, body: Value) -> Answer {
         status,
         headers: vec![],
         body: body.to_string(),
+        tolerate: vec![],
     }
 }
 
@@ -218,6 +232,9 @@ impl StandIn {
             handshakes: vec![],
             numbers: phone_numbers::Numbers::default(),
             delete_delay: Duration::ZERO,
+            knobs: variants::Knobs::default(),
+            violations: vec![],
+            tolerated: vec![],
         }));
         let (listening, shared, base) = (server.clone(), state.clone(), url.clone());
         std::thread::spawn(move || {
@@ -320,6 +337,7 @@ impl StandIn {
                     expiration: now + lifetime,
                     created: now,
                     blacklisted: None,
+                    disabled_filters: vec![],
                 },
             );
             id
@@ -411,10 +429,39 @@ impl StandIn {
     }
 }
 
+impl StandIn {
+    /// The spec violations so far, cleared: for a test that provokes them.
+    pub fn take_violations(&self) -> Vec<Violation> {
+        self.with(|s| std::mem::take(&mut s.violations))
+    }
+
+    /// Violations a knob asked for, so far.
+    pub fn tolerated(&self) -> Vec<Violation> {
+        self.with(|s| s.tolerated.clone())
+    }
+
+    /// Fails, naming each one, when a request or an answer broke the spec.
+    /// `Drop` does it for every test; call it to check earlier.
+    pub fn assert_spec_held(&self) {
+        let violations = self.take_violations();
+        assert!(
+            violations.is_empty(),
+            "the RingCentral stand-in saw {} violation(s) of RingCentral's spec:\n{}",
+            violations.len(),
+            violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n")
+        );
+    }
+}
+
 impl Drop for StandIn {
-    /// Stops serving: the listening thread ends and the port is released.
+    /// Stops serving (the listening thread ends and the port is released),
+    /// then fails the test if the spec was broken. Not while the test is
+    /// already failing: a panic in a panic would abort the whole binary.
     fn drop(&mut self) {
         self.server.unblock();
+        if !std::thread::panicking() {
+            self.assert_spec_held();
+        }
     }
 }
 
@@ -422,12 +469,15 @@ impl State {
     fn new_id(&mut self) -> String {
         let n = self.next_id;
         self.next_id += 1;
-        format!("5a7e{n:04x}-0000-4000-8000-standin{n:05}")
+        match self.knobs.shape.subscription_ids {
+            SubscriptionIds::Uuid => format!("5a7e{n:04x}-0000-4000-8000-standin{n:05}"),
+            SubscriptionIds::Digits => format!("{}", 100_000_000 + n),
+        }
     }
 }
 
 impl Sub {
-    fn to_json(&self, server: &str) -> Value {
+    fn to_json(&self, server: &str, shape: &Shape) -> Value {
         let now = OffsetDateTime::now_utc();
         let mut value = json!({
             "uri": format!("{server}/restapi/v1.0/subscription/{}", self.id),
@@ -442,7 +492,7 @@ impl Sub {
         if let Some((at, reason)) = &self.blacklisted {
             value["blacklistedData"] = json!({"blacklistedAt": at, "reason": reason});
         }
-        value
+        shape.subscription(self, value)
     }
 }
 
@@ -450,7 +500,7 @@ fn serve(mut request: tiny_http::Request, state: &Arc<Mutex<State>>, server: &st
     let Ok(incoming) = Request::read(&mut request) else {
         return;
     };
-    let answer = route(&incoming, state, server);
+    let answer = checked(&incoming, state, server);
     state.lock().unwrap().log.push(Logged {
         method: incoming.method,
         path: incoming.path,
@@ -465,6 +515,41 @@ fn serve(mut request: tiny_http::Request, state: &Arc<Mutex<State>>, server: &st
         response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
     }
     let _ = request.respond(response);
+}
+
+/// The answer to a request, both checked against RingCentral's spec. A
+/// violation is recorded (failing the test when the stand-in is dropped)
+/// and answered with a 500 `STANDIN-SPEC-VIOLATION` that names it, so the
+/// client's own error says what went wrong too.
+fn checked(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
+    let received = spec::Received {
+        method: &request.method,
+        path: &request.path,
+        query: &request.query,
+        headers: &request.headers,
+        body: &request.body,
+    };
+    let (operation, mut violations) = spec::check_request(&received);
+    let mut served = None;
+    if let (Some(op), true) = (operation, violations.is_empty()) {
+        let a = route(request, state, server);
+        violations = spec::check_answer(op, a.status, &a.headers, &a.body);
+        served = Some(a);
+    }
+    let tolerate = served.as_ref().map(|a| a.tolerate.clone()).unwrap_or_default();
+    let (tolerated, violations): (Vec<_>, Vec<_>) = violations
+        .into_iter()
+        .partition(|v| tolerate.iter().any(|t| v.pointer.starts_with(t.as_str())));
+    let mut s = state.lock().unwrap();
+    s.tolerated.extend(tolerated);
+    match served {
+        Some(a) if violations.is_empty() => a,
+        _ => {
+            let message = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            s.violations.extend(violations);
+            api_error(500, "STANDIN-SPEC-VIOLATION", &message)
+        }
+    }
 }
 
 fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
@@ -505,17 +590,39 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
             let mut s = state.lock().unwrap();
             let now = OffsetDateTime::now_utc();
             s.subscriptions.retain(|_, sub| sub.expiration > now);
-            let records: Vec<Value> = s.subscriptions.values().map(|sub| sub.to_json(server)).collect();
-            answer(
-                200,
-                json!({"uri": format!("{server}/restapi/v1.0/subscription"), "records": records}),
-            )
+            let shape = &s.knobs.shape;
+            let mut records: Vec<Value> = s.subscriptions.values().map(|sub| sub.to_json(server, shape)).collect();
+            let mut tolerate = vec![];
+            if let Some(kind) = s.knobs.malformed {
+                let template = Sub {
+                    id: "5a7e-malformed".to_owned(),
+                    address: "http://127.0.0.1:9/malformed".to_owned(),
+                    verification_token: None,
+                    event_filters: vec![CONTACT_CENTER_FILTER.to_owned()],
+                    status: "Active".to_owned(),
+                    expires_in: DEFAULT_EXPIRES_IN,
+                    expiration: now + time::Duration::seconds(DEFAULT_EXPIRES_IN),
+                    created: now,
+                    blacklisted: None,
+                    disabled_filters: vec![],
+                };
+                tolerate.push(format!("/records/{}/id", records.len()));
+                records.push(variants::malformed(kind, template.to_json(server, shape)));
+            }
+            let list = json!({"uri": format!("{server}/restapi/v1.0/subscription"), "records": records});
+            let mut a = answer(200, shape.list(list));
+            // Only `IdAsNumber` breaks the spec, and only at that record's id.
+            if s.knobs.malformed == Some(Malformed::IdAsNumber) {
+                a.tolerate = tolerate;
+            }
+            a
         }
         ("POST", []) => create(request, state, server),
         ("GET", [id]) => match live(state, id) {
-            Some(sub) => answer(200, sub.to_json(server)),
+            Some(sub) => answer(200, sub.to_json(server, &state.lock().unwrap().knobs.shape)),
             None => not_found(id),
         },
+        ("PUT", [id]) => update(request, state, server, id),
         ("POST", [id, "renew"]) => {
             let mut s = state.lock().unwrap();
             let now = OffsetDateTime::now_utc();
@@ -526,7 +633,8 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
                 Some(sub) => {
                     sub.expiration = now + time::Duration::seconds(sub.expires_in);
                     sub.status = "Active".to_owned();
-                    answer(200, sub.to_json(server))
+                    let sub = sub.clone();
+                    answer(200, sub.to_json(server, &s.knobs.shape))
                 }
                 None => not_found(id),
             }
@@ -537,9 +645,8 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
             let mut s = state.lock().unwrap();
             match s.subscriptions.remove(*id) {
                 Some(_) => Answer {
-                    status: 204,
-                    headers: vec![],
                     body: String::new(),
+                    ..answer(204, Value::Null)
                 },
                 None => not_found(id),
             }
@@ -554,13 +661,21 @@ fn authorized(request: &Request, state: &Arc<Mutex<State>>, permission: &str) ->
     let bearer = request.header("authorization").and_then(|v| v.strip_prefix("Bearer "));
     match bearer.and_then(|t| s.tokens.get(t)) {
         Some(expires) if Instant::now() < *expires => {}
-        Some(_) => return Err(api_error(401, "TokenInvalid", "Token is expired")),
-        None => return Err(api_error(401, "TokenInvalid", "Invalid token")),
+        Some(_) => return Err(token_invalid("OAU-128", "Access token expired")),
+        None => return Err(token_invalid("OAU-213", "Token not found")),
     }
     if !s.permissions.contains(permission) {
         return Err(missing_permission(permission));
     }
     Ok(())
+}
+
+/// RingCentral's 401: `TokenInvalid` at the top, the specific OAU code in `errors`.
+fn token_invalid(code: &str, message: &str) -> Answer {
+    answer(
+        401,
+        json!({"errorCode": "TokenInvalid", "message": message, "errors": [{"errorCode": code, "message": message}]}),
+    )
 }
 
 fn live(state: &Arc<Mutex<State>>, id: &str) -> Option<Sub> {
@@ -644,6 +759,13 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
     if needs_accounts {
         return missing_permission("ReadAccounts");
     }
+    {
+        let mut s = state.lock().unwrap();
+        let existing = s.subscriptions.len();
+        if let Some(refused) = s.knobs.refusal(existing) {
+            return refused;
+        }
+    }
     // The validation handshake, with the state unlocked.
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -704,8 +826,45 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
         expiration: now + time::Duration::seconds(expires_in),
         created: now,
         blacklisted: None,
+        disabled_filters: vec![],
     };
-    let json = sub.to_json(server);
+    let json = sub.to_json(server, &s.knobs.shape);
     s.subscriptions.insert(id, sub);
     answer(200, json)
+}
+
+/// `PUT /restapi/v1.0/subscription/{id}` (updateSubscription): new
+/// `eventFilters`, and `expiresIn` (restarting the lifetime) and
+/// `deliveryMode` when given; no new handshake. RingCentral re-validates
+/// the filters, so `disabledFilters` clears.
+fn update(request: &Request, state: &Arc<Mutex<State>>, server: &str, id: &str) -> Answer {
+    let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+        return api_error(400, "CMN-101", "Parameter [body] value is invalid");
+    };
+    let Some(filters) = body["eventFilters"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect::<Vec<_>>())
+        .filter(|f| !f.is_empty())
+    else {
+        return api_error(400, "CMN-101", "Parameter [eventFilters] value is invalid");
+    };
+    let mut s = state.lock().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let Some(sub) = s.subscriptions.get_mut(id).filter(|sub| sub.expiration > now) else {
+        return not_found(id);
+    };
+    sub.event_filters = filters;
+    sub.disabled_filters.clear();
+    if let Some(expires_in) = body["expiresIn"].as_i64() {
+        sub.expires_in = expires_in.clamp(1, MAX_EXPIRES_IN);
+        sub.expiration = now + time::Duration::seconds(sub.expires_in);
+    }
+    if let Some(address) = body["deliveryMode"]["address"].as_str() {
+        sub.address = address.to_owned();
+    }
+    if let Some(token) = body["deliveryMode"]["verificationToken"].as_str() {
+        sub.verification_token = Some(token.to_owned());
+    }
+    let sub = sub.clone();
+    answer(200, sub.to_json(server, &s.knobs.shape))
 }

@@ -146,7 +146,7 @@ fn list(request: &Request, s: &mut State, server: &str) -> Answer {
         .iter()
         .skip(start)
         .take(per_page)
-        .map(|r| (*r).clone())
+        .map(|r| s.knobs.shape.number((*r).clone()))
         .collect();
     let base = format!("{server}/restapi/v1.0/account/37439510/phone-number");
     let page_uri = |n: usize| json!({"uri": format!("{base}?page={n}&perPage={per_page}")});
@@ -164,7 +164,9 @@ fn list(request: &Request, s: &mut State, server: &str) -> Answer {
     }
     let mut a = answer(
         200,
-        json!({"uri": base, "records": records, "paging": paging, "navigation": navigation}),
+        s.knobs
+            .shape
+            .list(json!({"uri": base, "records": records, "paging": paging, "navigation": navigation})),
     );
     a.headers.push(("X-Rate-Limit-Group".to_owned(), "heavy".to_owned()));
     a
@@ -173,7 +175,7 @@ fn list(request: &Request, s: &mut State, server: &str) -> Answer {
 fn one(id: &str, s: &State) -> Answer {
     match id.parse::<u64>().ok().and_then(|id| s.numbers.records.get(&id)) {
         Some(record) => {
-            let mut a = answer(200, record.clone());
+            let mut a = answer(200, s.knobs.shape.number(record.clone()));
             a.headers.push(("X-Rate-Limit-Group".to_owned(), "light".to_owned()));
             a
         }
