@@ -28,6 +28,7 @@ mod relay;
 mod ringcentral_client;
 mod runtime;
 mod standin;
+mod standin_spec;
 mod subscriber;
 mod template;
 mod tokens;

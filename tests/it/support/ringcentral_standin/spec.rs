@@ -237,9 +237,10 @@ impl Place<'_> {
     }
 
     /// `instance` against the schema at `pointer`; `prefix` goes before each instance path.
+    /// In order of pointer, then rule: the validator's own order follows its keywords.
     fn check(&self, pointer: &str, instance: &Value, prefix: &str) -> Vec<Violation> {
         let validator = validator(pointer);
-        let found: Vec<Violation> = validator
+        let mut found: Vec<Violation> = validator
             .iter_errors(instance)
             .map(|e| {
                 // `/allOf/0` is the wrapping in `validator`, not the spec's.
@@ -250,6 +251,7 @@ impl Place<'_> {
                 )
             })
             .collect();
+        found.sort_by(|a, b| (&a.pointer, &a.rule).cmp(&(&b.pointer, &b.rule)));
         found
     }
 }
