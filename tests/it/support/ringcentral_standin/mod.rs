@@ -31,6 +31,40 @@
 //!   (its own 429 with `Retry-After`); one number by id, 404 `CMN-102` when
 //!   it no longer exists.
 //!
+//! - `PUT /restapi/v1.0/subscription/{id}` (updateSubscription): new
+//!   `eventFilters`, and `expiresIn`/`deliveryMode` when given; answers the
+//!   subscription, its `disabledFilters` cleared (RingCentral re-validates).
+//!
+//! Held to RingCentral's published spec (`spec`, with the spec's shapes in
+//! `openapi-shapes.json`): every request and every answer is checked; a
+//! violation is answered 500 `STANDIN-SPEC-VIOLATION` naming it, and fails
+//! the test when the stand-in is dropped (so every test that starts one is
+//! checked). `take_violations()` hands them to a test that provokes them;
+//! `assert_spec_held()` checks earlier than the drop.
+//!
+//! Knobs (all spec-valid unless said; `variants`):
+//! - `set_shape(Shape { optional_absent, extra_properties, disabled_filter_code, subscription_ids })`:
+//!   optional properties left out; unknown properties added;
+//!   `DisabledFilterCode::{Reason, ErrorCode, Both}` (the spec's `reason`
+//!   or other material's `errorCode`); `SubscriptionIds::{Uuid, Digits}`.
+//! - `set_status(id, "Active" | "Suspended" | "Blacklisted" | "Blocked")`
+//!   (`Blocked`: changelog 1.0.33, the spec check's one documented exception).
+//! - `put_number(record)`: any `usageType`, `paymentType`, `type`, `status`
+//!   (`spec::enum_values` gives the spec's enums); ids are int64.
+//! - `disable_contact_center_filter(id, code)`: a `disabledFilters` entry
+//!   for the Contact Center filter ("SUB-412", "CMN-408"…, a message naming
+//!   [ReadAccounts]); status stays Active.
+//! - `drop_contact_center_filter(id)`: the filter leaves `eventFilters`; Active, same address.
+//! - `fail_creations(code, times)`: the next `times` creations refused with
+//!   a createSubscription code (SUB-505/406/527 403, SUB-520/521/523/525 and
+//!   OAU-232/236 400, CMN-301/302 429 with `Retry-After: 2`, CMN-201 503;
+//!   status and message from the spec) or CMN-408 (403, `permissionName`).
+//! - `limit_subscriptions(max)`: a creation past `max` gets 403 SUB-505.
+//! - `malformed_record(Some(Malformed::WithoutId | Malformed::IdAsNumber))`:
+//!   the subscription list ends with a record a reader must skip. Without
+//!   `id` is spec-valid (the spec requires only `deliveryMode`); `id` as a
+//!   number is not, and is the one violation tolerated (`tolerated()`).
+//!
 //! Only plain http:// addresses, on loopback.
 //!
 //! It serves its API with `tiny_http`. Its own requests to webhook
