@@ -435,6 +435,7 @@ async fn reconcile(
         dry_run,
         to,
         page_interval,
+        who: "cc-number-relay-ctl reconcile",
     };
     let report = runtime::reconcile::run(sdk, &config, &client, options, |progress| match progress {
         Progress::Page { page, numbers } => {
