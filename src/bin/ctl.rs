@@ -369,13 +369,15 @@ async fn subscribe(
 /// environment), reconciles: after `subscribe` (the baseline) and after
 /// `heal` mended a subscription (the gap just closed), as the guardian does.
 async fn reconcile_now(who: &'static str, client: &ringcentral::Client) -> Result<(), String> {
-    if std::env::var("INVENTORY_TABLE").map_or(true, |t| t.is_empty()) {
-        println!(
-            "reconcile: INVENTORY_TABLE is not set, so no reconciliation ran; the guardian's next reconciliation does it (or run `cc-number-relay-ctl reconcile` with the stack's table and topics)"
-        );
-        return Ok(());
-    }
-    let config = config::Reconciliation::from_env().map_err(|e| format!("reconciling: {e}"))?;
+    let config = match config::Reconciliation::from_env() {
+        Ok(config) => config,
+        Err(missing) => {
+            println!(
+                "reconcile: not run ({missing}); the guardian's next reconciliation does it, or run `cc-number-relay-ctl reconcile` with the stack's INVENTORY_TABLE and topic ARNs"
+            );
+            return Ok(());
+        }
+    };
     let options = runtime::reconcile::Options {
         mode: Mode::Correct,
         dry_run: false,
