@@ -191,7 +191,7 @@ async fn run(numbers: u64, bench: bool, endpoint: &str, config: Reconciliation) 
     lines.push(third.line("third run (nothing to do)"));
 
     let expected = (changed * 2 + half * 2) as usize;
-    if first.report.published_total() != numbers as usize || !first.report.baseline_taken {
+    if first.report.baselined != numbers as usize || !first.report.baseline_taken {
         return Err(format!(
             "the baseline run did not record every number: {}",
             first.report.line()
@@ -239,7 +239,7 @@ impl Measured {
             c.reads.load(Ordering::Relaxed),
             c.writes.load(Ordering::Relaxed),
             if self.report.baseline_taken { "recorded as baseline" } else { "published" },
-            self.report.published_total()
+            self.report.published_total() + self.report.baselined
         )
     }
 }

@@ -129,9 +129,12 @@ impl Reconciliation {
     }
 
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // The table first: without it there is nothing to reconcile, and
+        // that is what a caller missing everything should hear.
+        let inventory_table = required(lookup, "INVENTORY_TABLE")?;
         Ok(Self {
             topics: topics(lookup)?,
-            inventory_table: required(lookup, "INVENTORY_TABLE")?,
+            inventory_table,
         })
     }
 }

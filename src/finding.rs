@@ -28,6 +28,39 @@ pub enum Finding {
         address: String,
         status: String,
     },
+    /// Active and to the address, but RingCentral lists the Contact Center
+    /// filter among its `disabledFilters`: it delivers none of those events.
+    /// Recreating it would not help (the cause, usually a missing
+    /// permission, stays), so the guardian does not: the operator fixes the
+    /// cause, then runs the CLI's `heal`.
+    #[strum(message = "RingCentral subscription deaf: Contact Center filter disabled")]
+    FilterDisabled {
+        subscription_id: String,
+        address: String,
+        /// RingCentral's code (`reason` in its spec, `errorCode` elsewhere).
+        error_code: Option<String>,
+        message: Option<String>,
+        missing_permission: bool,
+    },
+    /// Active and to the address, but its `eventFilters` lack the Contact
+    /// Center filter: the guardian and `heal` put it back (`PUT`).
+    #[strum(message = "RingCentral subscription lacks the Contact Center filter")]
+    FilterMissing {
+        subscription_id: String,
+        address: String,
+        event_filters: Vec<String>,
+    },
+    /// The relay's event filters were put back on a subscription, and
+    /// RingCentral now delivers the Contact Center filter.
+    #[strum(message = "RingCentral subscription's Contact Center filter restored")]
+    FiltersRestored { subscription_id: String, address: String },
+    /// Putting the filters back failed, or RingCentral still does not deliver them.
+    #[strum(message = "FAILED to restore the RingCentral subscription's filters")]
+    RestoreFailed {
+        subscription_id: String,
+        address: String,
+        error: String,
+    },
     #[strum(message = "RingCentral subscription expiring soon")]
     ExpiringSoon {
         subscription_id: String,
@@ -143,6 +176,40 @@ impl Finding {
                 status,
                 ..
             } => format!("subscription {subscription_id} is {status}, not Active; RingCentral delivers nothing to it"),
+            Self::FilterDisabled {
+                subscription_id,
+                error_code,
+                message,
+                missing_permission,
+                ..
+            } => {
+                let why = match (error_code, message) {
+                    (Some(c), Some(m)) => format!("{c}: {m}"),
+                    (Some(c), None) => c.clone(),
+                    (None, Some(m)) => m.clone(),
+                    (None, None) => "no reason given".to_owned(),
+                };
+                let fix = if *missing_permission {
+                    "add the permission it names (the relay needs ReadAccounts and SubscriptionWebhook) to the app in the RingCentral Developer Console, then run `cc-number-relay-ctl heal`; recreating the subscription will not help"
+                } else {
+                    "fix what RingCentral names, then run `cc-number-relay-ctl heal`; recreating the subscription will not help"
+                };
+                format!("subscription {subscription_id} is Active but RingCentral disabled its Contact Center filter ({why}), so no number change is delivered: {fix}")
+            }
+            Self::FilterMissing {
+                subscription_id,
+                event_filters,
+                ..
+            } => format!(
+                "subscription {subscription_id} is Active but its event filters ({}) lack the Contact Center filter, so no number change is delivered; the guardian and `heal` put it back",
+                if event_filters.is_empty() { "none".to_owned() } else { event_filters.join(", ") }
+            ),
+            Self::FiltersRestored { subscription_id, .. } => {
+                format!("put the Contact Center filter back on subscription {subscription_id}; RingCentral delivers it again")
+            }
+            Self::RestoreFailed {
+                subscription_id, error, ..
+            } => format!("could not restore the Contact Center filter of subscription {subscription_id}: {error}"),
             Self::ExpiringSoon {
                 subscription_id,
                 expiration_time,

@@ -15,7 +15,7 @@ mod heal;
 mod health;
 
 pub use crate::finding::{human_duration, Finding};
-pub use heal::{check_heal_renew, heal, inspect, renew_expiring, retire_duplicates, Report};
+pub use heal::{check_heal_renew, heal, inspect, renew_expiring, retire_duplicates, retry_disabled, Report};
 pub use health::{assess, Assessed, Duplicates, Inspection, State};
 
 use std::time::Duration;

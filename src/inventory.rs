@@ -103,6 +103,12 @@ pub trait Inventory: Sync {
 /// conditional writes, which are all by a number's id, never touch it.
 pub const LEASE_KEY: &str = "#lease subscription";
 
+/// The reconciliation lease's item key (a space too, as [`LEASE_KEY`]): one
+/// reconciliation at a time publishes corrections, so the guardian's run
+/// that healed and the reconcile schedule firing in the same minute do not
+/// both publish the same ones.
+pub const RECONCILE_LEASE_KEY: &str = "#lease reconcile";
+
 /// What taking the lease came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseTaken {
@@ -230,6 +236,7 @@ mod tests {
     fn no_phone_number_id_can_be_the_lease_key() {
         use crate::change::PhoneNumberId;
         assert!(PhoneNumberId::parse(super::LEASE_KEY).is_err());
+        assert!(PhoneNumberId::parse(super::RECONCILE_LEASE_KEY).is_err());
         assert!(
             PhoneNumberId::parse(super::LEASE_KEY.replace(' ', "#")).is_ok(),
             "the space is what does it"

@@ -15,12 +15,22 @@
 //! A correction's `notificationId` is derived from the number and its state,
 //! so a rerun or a second runner produces the same id (FIFO topics drop the
 //! repeat); its `occurredAt` is when the list was read, so a webhook
-//! notification recorded after that wins. The first run on a table only
-//! records the baseline. A snapshot publishes every current number as
-//! `Created` with `origin` `snapshot`, for a consumer that joins late.
+//! notification recorded after that wins.
+//!
+//! The baseline: the first run on a table (normally the one `subscribe`
+//! runs, as the relay becomes responsible for the account) records the
+//! numbers the inventory has never heard of quietly, as the starting state;
+//! a difference on a number the inventory already holds (told by a webhook)
+//! is a missed change, and is published like any other. So no gap before
+//! the first reconciliation stays unrepaired.
+//!
+//! One reconciliation at a time publishes ([`with_lease`]): a run that finds
+//! another holding the lease leaves the corrections to it. A snapshot
+//! publishes every current number as `Created` with `origin` `snapshot`,
+//! for a consumer that joins late.
 
 use crate::change::{Change, Delivery, EventType, NotificationId, NumberState, Origin, SchemaVersion, Timestamp};
-use crate::inventory::{Inventory, InventoryError, Told};
+use crate::inventory::{Inventory, InventoryError, LeaseTaken, SubscriptionLease, Told};
 use crate::parked::PublishFailure;
 use crate::ringcentral::{Listing, PhoneNumbersApi, RingCentralError};
 use crate::sink::Sink;
@@ -203,8 +213,14 @@ pub enum ReconcileError {
 pub struct Report {
     pub dry_run: bool,
     pub snapshot: bool,
-    /// This run took the baseline: corrections were recorded, not published.
+    /// This run took the baseline (the table had none).
     pub baseline_taken: bool,
+    /// Numbers the inventory had never heard of, recorded quietly as the
+    /// starting state by the run that took the baseline.
+    pub baselined: usize,
+    /// Another reconciliation held the lease (who, until when): this run
+    /// published nothing and left the corrections to it.
+    pub deferred_to: Option<String>,
     pub pages: u32,
     pub numbers: usize,
     pub unreadable: usize,
@@ -237,12 +253,10 @@ impl Report {
         } else {
             format!(" ({})", counts.join(", "))
         };
-        let verb = match (self.baseline_taken, self.dry_run) {
-            (true, true) => "would record as baseline",
-            (true, false) => "recorded as baseline, published nothing",
-            (false, true) => "would publish",
-            (false, false) => "published",
-        };
+        if let Some(holder) = &self.deferred_to {
+            return format!("{what} summary{mode}: deferred, published nothing: {holder} is reconciling and publishes the corrections");
+        }
+        let verb = if self.dry_run { "would publish" } else { "published" };
         let total = self.published_total();
         let mut line = format!(
             "{what} summary{mode}: {} numbers in {} pages, {verb} {total}{counts}, superseded by newer notifications {}, failed {}",
@@ -251,6 +265,13 @@ impl Report {
             self.superseded,
             self.failed.len()
         );
+        if self.baseline_taken {
+            line.push_str(&format!(
+                ", {} baseline (numbers never told before, recorded quietly: {})",
+                if self.dry_run { "would take the" } else { "took the" },
+                self.baselined
+            ));
+        }
         if self.unreadable > 0 {
             line.push_str(&format!(
                 ", unreadable records {} (nothing concluded about them)",
@@ -315,10 +336,13 @@ impl<A: PhoneNumbersApi, I: Inventory, S: Sink> Reconciler<'_, A, I, S> {
         report.looked_up = looked_up.len();
         let corrections = diff(&listing, &told, &looked_up, &observed_at);
         report.baseline_taken = self.inventory.baseline().await?.is_none();
+        let known: HashSet<&str> = told.iter().map(|t| t.id().as_str()).collect();
         for c in &corrections {
-            if report.baseline_taken {
-                // RingCentral's numbers are the starting state, not missed changes.
-                *report.published.entry(c.kind).or_default() += 1;
+            if report.baseline_taken && !known.contains(c.change.phone_number.id.as_str()) {
+                // Never told to anyone: the starting state, not a missed
+                // change. A number the inventory holds was told by a
+                // webhook, so its difference is a missed change: published.
+                report.baselined += 1;
                 if !self.dry_run {
                     self.record(c, &mut report).await;
                 }
@@ -360,6 +384,46 @@ impl<A: PhoneNumbersApi, I: Inventory, S: Sink> Reconciler<'_, A, I, S> {
             report.unrecorded += 1;
         }
     }
+}
+
+/// Runs `reconciliation` under the reconciliation lease, so that two runs
+/// at once (the guardian's run that healed, the reconcile schedule in the
+/// same minute) do not both publish: the second finds the lease held and
+/// publishes nothing, leaving the corrections to the first. Without an
+/// inventory there is no lease; when the table fails, the run goes ahead
+/// (the same correction twice is dropped by subscribers' ledgers, a missed
+/// one is not repaired).
+pub async fn with_lease<L, F>(
+    lease: &L,
+    now: time::OffsetDateTime,
+    hold_for: std::time::Duration,
+    reconciliation: F,
+) -> Result<Report, ReconcileError>
+where
+    L: SubscriptionLease,
+    F: std::future::Future<Output = Result<Report, ReconcileError>>,
+{
+    let taken = match lease.take(now, now + hold_for).await {
+        Ok(LeaseTaken::Held { holder, until }) => {
+            return Ok(Report {
+                deferred_to: Some(format!("{holder} (until {})", Timestamp::at(until).as_str())),
+                ..Report::default()
+            })
+        }
+        Ok(LeaseTaken::Taken) => true,
+        Ok(LeaseTaken::Unguarded) => false,
+        Err(error) => {
+            tracing::warn!("cannot take the reconciliation lease, reconciling without it: {error}");
+            false
+        }
+    };
+    let report = reconciliation.await;
+    if taken {
+        if let Err(error) = lease.release().await {
+            tracing::warn!("cannot give the reconciliation lease back (it expires by itself): {error}");
+        }
+    }
+    report
 }
 
 #[cfg(test)]
@@ -463,7 +527,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_first_run_records_the_baseline_and_publishes_nothing() {
+    async fn the_first_run_on_an_empty_inventory_records_the_baseline_and_publishes_nothing() {
         let api = FakeNumbers::default();
         api.listed.replace(vec![cc("1", "+15550001"), cc("2", "+15550002")]);
         let (inventory, sink) = (MemoryInventory::default(), RecordingSink::default());
@@ -472,8 +536,8 @@ mod tests {
         assert!(sink.published().is_empty());
         assert_eq!(
             report.line(),
-            "reconcile summary: 2 numbers in 1 pages, recorded as baseline, published nothing 2 (Created: 2), \
-             superseded by newer notifications 0, failed 0"
+            "reconcile summary: 2 numbers in 1 pages, published 0, superseded by newer notifications 0, failed 0, \
+             took the baseline (numbers never told before, recorded quietly: 2)"
         );
         assert_eq!(inventory.get("1").unwrap().origin, Origin::Reconciliation);
         assert!(inventory.baseline().await.unwrap().is_some());
@@ -576,6 +640,111 @@ mod tests {
         assert!(inventory.get("1").is_none() && inventory.baseline().await.unwrap().is_none());
     }
 
+    /// A number told by a webhook, as the relay records it.
+    async fn told_by_webhook(inventory: &MemoryInventory, state: NumberState, at: &str, uuid: &str) {
+        let mut change = correction(Kind::Created, state, Origin::Webhook, &Timestamp::parse(at).unwrap()).change;
+        change.notification_id = NotificationId::parse(uuid).unwrap();
+        inventory
+            .record(&Told {
+                change,
+                origin: Origin::Webhook,
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_first_run_publishes_what_webhooks_told_wrong_and_is_quiet_about_the_rest() {
+        let api = FakeNumbers::default();
+        // Told by webhooks before any baseline: 1 (still right), 2 (its
+        // E.164 changed since), 3 (deleted since), 4 (reassigned since).
+        let inventory = MemoryInventory::default();
+        for (id, e164) in [
+            ("1", "+15550001"),
+            ("2", "+15550002"),
+            ("3", "+15550003"),
+            ("4", "+15550004"),
+        ] {
+            told_by_webhook(&inventory, cc(id, e164), "2026-11-28T09:00:00Z", &format!("uuid-{id}")).await;
+        }
+        api.listed.replace(vec![
+            cc("1", "+15550001"),
+            cc("2", "+15552222"),
+            // Never told: the starting state.
+            cc("8", "+15550008"),
+            cc("9", "+15550009"),
+        ]);
+        api.elsewhere
+            .borrow_mut()
+            .insert("4".into(), state("4", "+15550004", "DirectNumber"));
+        let sink = RecordingSink::default();
+        let report = run(&api, &inventory, &sink, Mode::Correct, false).await;
+        assert!(report.baseline_taken);
+        assert_eq!(
+            published(&sink),
+            [
+                (EventType::Updated, "2".into(), Some("ContactCenterNumber".into())),
+                (EventType::Deleted, "3".into(), Some("ContactCenterNumber".into())),
+                (EventType::Updated, "4".into(), Some("DirectNumber".into())),
+            ],
+            "missed changes are corrections even before the baseline"
+        );
+        assert_eq!(report.baselined, 2);
+        assert_eq!(
+            inventory.get("8").unwrap().origin,
+            Origin::Reconciliation,
+            "recorded quietly"
+        );
+        assert!(inventory.baseline().await.unwrap().is_some());
+        assert!(
+            report
+                .line()
+                .contains("published 3 (Updated: 1, Updated (reassigned away): 1, Deleted: 1)"),
+            "{}",
+            report.line()
+        );
+    }
+
+    #[tokio::test]
+    async fn one_reconciliation_at_a_time_publishes() {
+        let leases = MemoryInventory::default();
+        let now = at("2026-11-28T10:00:00Z");
+        let hold = std::time::Duration::from_secs(300);
+        let ran = std::cell::Cell::new(0);
+        let reconciliation = || async {
+            ran.set(ran.get() + 1);
+            Ok(Report::default())
+        };
+        // Another run holds it: this one publishes nothing and says whose it is.
+        assert_eq!(
+            leases.lease("guardian 1").take(now, now + hold).await.unwrap(),
+            LeaseTaken::Taken
+        );
+        let deferred = with_lease(&leases.lease("schedule 2"), now, hold, reconciliation())
+            .await
+            .unwrap();
+        assert_eq!(ran.get(), 0);
+        assert_eq!(
+            deferred.line(),
+            "reconcile summary: deferred, published nothing: guardian 1 (until 2026-11-28T10:05:00.000Z) is reconciling and publishes the corrections"
+        );
+        // Given back: the next run takes it, runs, and gives it back.
+        leases.lease("guardian 1").release().await.unwrap();
+        let report = with_lease(&leases.lease("schedule 2"), now, hold, reconciliation())
+            .await
+            .unwrap();
+        assert_eq!((ran.get(), report.deferred_to), (1, None));
+        assert_eq!(
+            leases.lease_holder().unwrap().1,
+            time::OffsetDateTime::UNIX_EPOCH,
+            "released"
+        );
+        // No inventory, no lease: it runs.
+        let unguarded: Option<crate::inventory::memory::MemoryLease<'_>> = None;
+        with_lease(&unguarded, now, hold, reconciliation()).await.unwrap();
+        assert_eq!(ran.get(), 2);
+    }
+
     #[tokio::test]
     async fn a_dry_run_writes_nothing() {
         let api = FakeNumbers::default();
@@ -583,7 +752,9 @@ mod tests {
         let (inventory, sink) = (MemoryInventory::default(), RecordingSink::default());
         let report = run(&api, &inventory, &sink, Mode::Correct, true).await;
         assert!(
-            report.line().contains("would record as baseline 1"),
+            report
+                .line()
+                .contains("would take the baseline (numbers never told before, recorded quietly: 1)"),
             "{}",
             report.line()
         );

@@ -25,8 +25,8 @@ pub use error::RingCentralError;
 pub use phone_numbers::{PhoneNumbers, HEAVY_PAGE_INTERVAL};
 pub use secret::{read_secret, verification_token, SecretError, TokenError};
 pub use subscription::{
-    new_subscription_body, BlacklistedData, DeliveryMode, Subscription, SubscriptionStatus,
-    CONTACT_CENTER_NUMBER_FILTER, MAX_EXPIRES_IN, RENEWAL_REMINDER_FILTER,
+    new_subscription_body, BlacklistedData, ContactCenterFilter, DeliveryMode, DisabledFilter, Subscription,
+    SubscriptionStatus, CONTACT_CENTER_NUMBER_FILTER, MAX_EXPIRES_IN, RENEWAL_REMINDER_FILTER,
 };
 
 use crate::change::{NumberState, PhoneNumberId};
@@ -68,6 +68,10 @@ pub trait SubscriptionApi {
         verification_token: &VerificationToken,
         expires_in: u32,
     ) -> Result<Subscription, RingCentralError>;
+
+    /// Puts the relay's event filters back on a subscription whose
+    /// `eventFilters` lost the Contact Center one, and sets its lifetime.
+    fn restore_filters(&self, id: &str, expires_in: u32) -> Result<Subscription, RingCentralError>;
 
     /// Extends the subscription by its own `expiresIn`.
     fn renew_subscription(&self, id: &str) -> Result<Subscription, RingCentralError>;

@@ -303,6 +303,7 @@ mod tests {
                 address: Some(ADDRESS.into()),
             },
             blacklisted_data: None,
+            disabled_filters: vec![],
             creation_time: None,
         }
     }
@@ -416,6 +417,9 @@ mod tests {
         }
         fn renew_subscription(&self, _: &str) -> Result<Subscription, RingCentralError> {
             unreachable!("a rotation renews nothing")
+        }
+        fn restore_filters(&self, _: &str, _: u32) -> Result<Subscription, RingCentralError> {
+            unreachable!("a rotation puts no filters")
         }
         fn delete_subscription(&self, id: &str) -> Result<(), RingCentralError> {
             self.call()?;

@@ -38,7 +38,10 @@ enum Command {
     },
     /// Create the RingCentral webhook subscription to ADDRESS (Contact Center
     /// number events and renewal reminders; expiresIn at the top level).
-    /// RingCentral first sends its validation request to ADDRESS.
+    /// RingCentral first sends its validation request to ADDRESS. Fails when
+    /// RingCentral disables the Contact Center filter of the new subscription.
+    /// With INVENTORY_TABLE and the topics set, it then reconciles: the
+    /// baseline, so that any later gap is repaired.
     Subscribe {
         /// The webhook URL: the stack's WebhookUrl output.
         #[arg(long)]
@@ -51,8 +54,10 @@ enum Command {
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
-    /// List this app's subscriptions to ADDRESS: status, expiry, blacklisting.
-    /// Exits 3 when one is not Active, expires within the threshold, or none exists.
+    /// List this app's subscriptions to ADDRESS: status, expiry, blacklisting,
+    /// the Contact Center filter. Exits 3 when one is not Active, is Active
+    /// but deaf (its Contact Center filter disabled or missing), expires
+    /// within the threshold, or none exists.
     Status {
         #[arg(long)]
         address: String,
@@ -115,9 +120,11 @@ enum Command {
         ringcentral: RingCentralArgs,
     },
     /// Recreate a blacklisted, inactive or missing subscription to ADDRESS,
-    /// then delete the dead one. With INVENTORY_TABLE set (the stack's
-    /// inventory table), it creates only under the table's lease, as the
-    /// guardian does, so the two do not both create one.
+    /// then delete the dead one; put the Contact Center filter back on an
+    /// Active subscription that lost it, or whose filter RingCentral
+    /// disabled (once its cause is fixed). With INVENTORY_TABLE set (the
+    /// stack's inventory table), it creates only under the table's lease, as
+    /// the guardian does, and reconciles after mending (with the topics set).
     Heal {
         #[arg(long)]
         address: String,
@@ -328,7 +335,73 @@ async fn subscribe(
         created.expiration(),
         created.address().unwrap_or(address)
     );
+    // Deaf from the start (a permission missing, say)? RingCentral says so
+    // in its answer, or in its list right after.
+    let now = time::OffsetDateTime::now_utc();
+    let listed = guardian::inspect(&client, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?;
+    let assessed = listed
+        .subscriptions
+        .into_iter()
+        .find(|a| a.subscription.id == created.id)
+        .unwrap_or_else(|| guardian::Assessed {
+            state: guardian::assess(&created, guardian::DEFAULT_RENEW_WITHIN, now),
+            subscription: created,
+        });
+    let inspection = guardian::Inspection {
+        address: address.to_owned(),
+        subscriptions: vec![assessed],
+    };
+    if let Some(deaf) = inspection.findings().into_iter().find(|f| {
+        matches!(
+            f,
+            guardian::Finding::FilterDisabled { .. } | guardian::Finding::FilterMissing { .. }
+        )
+    }) {
+        return Err(deaf.summary());
+    }
+    // The relay is responsible for the account from now on: the baseline
+    // is taken now, so a gap from this moment on is repaired like any other.
+    reconcile_now("cc-number-relay-ctl subscribe", &client).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// With the stack's inventory (INVENTORY_TABLE and the topics in the
+/// environment), reconciles: after `subscribe` (the baseline) and after
+/// `heal` mended a subscription (the gap just closed), as the guardian does.
+async fn reconcile_now(who: &'static str, client: &ringcentral::Client) -> Result<(), String> {
+    let config = match config::Reconciliation::from_env() {
+        Ok(config) => config,
+        Err(missing) => {
+            println!(
+                "reconcile: not run ({missing}); the guardian's next reconciliation does it, or run `cc-number-relay-ctl reconcile` with the stack's INVENTORY_TABLE and topic ARNs"
+            );
+            return Ok(());
+        }
+    };
+    let options = runtime::reconcile::Options {
+        mode: Mode::Correct,
+        dry_run: false,
+        to: None,
+        page_interval: ringcentral::HEAVY_PAGE_INTERVAL,
+        who,
+    };
+    let report = runtime::reconcile::run(aws().await, &config, client, options, |progress| {
+        if let Progress::Page { page, numbers } = progress {
+            eprintln!("reconcile: page {page} read, {numbers} Contact Center numbers so far")
+        }
+    })
+    .await
+    .map_err(|e| {
+        format!("the subscription is in place, but reconciling failed (run `cc-number-relay-ctl reconcile`): {e}")
+    })?;
+    println!("{}", report.line());
+    match report.failed.first() {
+        Some(failure) => Err(format!(
+            "{} corrections could not be published (the next reconciliation tries again): {failure}",
+            report.failed.len()
+        )),
+        None => Ok(()),
+    }
 }
 
 async fn status(address: &str, expiring_within: Duration, args: &RingCentralArgs) -> Result<ExitCode, String> {
@@ -376,7 +449,12 @@ async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Resul
     let now = time::OffsetDateTime::now_utc();
     let inspection =
         guardian::inspect(&client, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?;
-    let findings = guardian::heal(&client, &lease, &inspection, &token).await;
+    // The operator runs `heal` once the cause of a disabled filter is fixed:
+    // the filters are put again (the guardian never does this by itself).
+    let mut findings = guardian::retry_disabled(&client, &inspection);
+    if findings.is_empty() {
+        findings = guardian::heal(&client, &lease, &inspection, &token).await;
+    }
     if findings.is_empty() {
         // Active already, or created by another run since this one looked.
         let now = time::OffsetDateTime::now_utc();
@@ -404,6 +482,7 @@ async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Resul
             guardian::Finding::HealFailed { .. }
                 | guardian::Finding::HealDeferred { .. }
                 | guardian::Finding::RemoveFailed { .. }
+                | guardian::Finding::RestoreFailed { .. }
         );
         failed |= failure;
         if failure {
@@ -411,6 +490,16 @@ async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Resul
         } else {
             println!("{}", finding.summary());
         }
+    }
+    let mended = findings.iter().any(|f| {
+        matches!(
+            f,
+            guardian::Finding::Healed { .. } | guardian::Finding::FiltersRestored { .. }
+        )
+    });
+    if mended {
+        // The gap just closed: what RingCentral did not deliver meanwhile is published now.
+        reconcile_now("cc-number-relay-ctl heal", &client).await?;
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
@@ -435,6 +524,7 @@ async fn reconcile(
         dry_run,
         to,
         page_interval,
+        who: "cc-number-relay-ctl reconcile",
     };
     let report = runtime::reconcile::run(sdk, &config, &client, options, |progress| match progress {
         Progress::Page { page, numbers } => {

@@ -10,7 +10,7 @@ use super::LEASE_DURATION;
 use crate::change::Timestamp;
 use crate::finding::Finding;
 use crate::inventory::{LeaseTaken, SubscriptionLease};
-use crate::ringcentral::{RingCentralError, Subscription, SubscriptionApi, MAX_EXPIRES_IN};
+use crate::ringcentral::{ContactCenterFilter, RingCentralError, Subscription, SubscriptionApi, MAX_EXPIRES_IN};
 use crate::token::{TokenSet, VerificationToken};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -97,12 +97,57 @@ async fn create_under_lease(
     creation
 }
 
-/// `heal`: when nothing Active delivers to the address, creates a new
-/// subscription to it (under the lease), then deletes the dead ones. The
-/// new one comes first, so a failed creation (the handshake, say) loses
-/// nothing. When an Active one exists, or another run created one
-/// meanwhile, only the dead ones are deleted; when another run holds the
-/// lease, nothing is done.
+/// Puts the relay's filters back on one subscription (`PUT`, which also
+/// sets its lifetime), and says whether RingCentral now delivers them.
+fn restore(api: &impl SubscriptionApi, assessed: &Assessed, address: &str) -> Finding {
+    let id = &assessed.subscription.id;
+    let failed = |error: String| Finding::RestoreFailed {
+        subscription_id: id.clone(),
+        address: address.to_owned(),
+        error,
+    };
+    match api.restore_filters(id, MAX_EXPIRES_IN) {
+        Ok(updated) => match updated.contact_center_filter() {
+            ContactCenterFilter::Delivered if updated.is_active() => Finding::FiltersRestored {
+                subscription_id: id.clone(),
+                address: address.to_owned(),
+            },
+            ContactCenterFilter::Disabled(d) => failed(format!(
+                "RingCentral still disables the Contact Center filter ({}: {})",
+                d.code().unwrap_or("no code"),
+                d.message.as_deref().unwrap_or("no message")
+            )),
+            _ => failed(format!(
+                "RingCentral answered with status {} and event filters [{}]",
+                updated.status,
+                updated.event_filters.join(", ")
+            )),
+        },
+        Err(error) => failed(error.to_string()),
+    }
+}
+
+/// The CLI's `heal` after the operator fixed what disabled the Contact
+/// Center filter (a permission, say): the filters are put again, so that
+/// RingCentral checks them anew. The guardian never does this on its own:
+/// until the cause is fixed it would only churn.
+pub fn retry_disabled(api: &impl SubscriptionApi, inspection: &Inspection) -> Vec<Finding> {
+    inspection
+        .filters_disabled()
+        .map(|a| restore(api, a, &inspection.address))
+        .collect()
+}
+
+/// `heal`: first puts the Contact Center filter back on an Active
+/// subscription that lost it. Then, when nothing Active delivers to the
+/// address, creates a new subscription to it (under the lease), then
+/// deletes the dead ones. The new one comes first, so a failed creation
+/// (the handshake, say) loses nothing. When an Active one exists, or
+/// another run created one meanwhile, only the dead ones are deleted; when
+/// another run holds the lease, nothing is done. When RingCentral disabled
+/// the filter of an Active one, nothing is created: a new subscription
+/// would be disabled for the same reason (the `FilterDisabled` finding
+/// tells the operator what to fix).
 pub async fn heal(
     api: &impl SubscriptionApi,
     lease: &impl SubscriptionLease,
@@ -110,9 +155,12 @@ pub async fn heal(
     verification_token: &VerificationToken,
 ) -> Vec<Finding> {
     let address = &inspection.address;
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = inspection.filters_missing().map(|a| restore(api, a, address)).collect();
     let dead: Vec<&Assessed> = inspection.dead().collect();
-    let mut alive = inspection.alive();
+    let mut alive = inspection.alive() || findings.iter().any(|f| matches!(f, Finding::FiltersRestored { .. }));
+    if !alive && inspection.filters_disabled().next().is_some() {
+        return findings;
+    }
     if !alive {
         match create_under_lease(api, lease, address, verification_token).await {
             Creation::Created(new) => findings.push(Finding::Healed {
@@ -217,7 +265,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// At the end of the run an Active, not soon expiring subscription delivers to the address.
     pub healthy: bool,
-    /// Subscriptions created in place of dead or missing ones.
+    /// Subscriptions created in place of dead or missing ones, or whose
+    /// lost Contact Center filter was put back: a gap closed, so the run reconciles.
     pub healed: u64,
     /// Active subscriptions found expiring within the threshold.
     pub expiring_soon: u64,
@@ -291,7 +340,10 @@ pub async fn check_heal_renew(
         actions.extend(retire_duplicates(api, address, d));
     }
     actions.extend(renew_expiring(api, &inspection, &retired));
-    let healed = actions.iter().filter(|f| matches!(f, Finding::Healed { .. })).count() as u64;
+    let healed = actions
+        .iter()
+        .filter(|f| matches!(f, Finding::Healed { .. } | Finding::FiltersRestored { .. }))
+        .count() as u64;
     findings.extend(actions);
     let healthy = match inspect(api, address, renew_within, OffsetDateTime::now_utc()) {
         Ok(after) => after.healthy(),
@@ -315,7 +367,10 @@ pub async fn check_heal_renew(
 mod tests {
     use super::*;
     use crate::inventory::memory::{MemoryInventory, MemoryLease};
-    use crate::ringcentral::{DeliveryMode, Subscription, SubscriptionStatus};
+    use crate::ringcentral::{
+        DeliveryMode, DisabledFilter, Subscription, SubscriptionStatus, CONTACT_CENTER_NUMBER_FILTER,
+        RENEWAL_REMINDER_FILTER,
+    };
     use std::cell::RefCell;
 
     const ADDRESS: &str = "https://relay.example/ringcentral/contact-center-numbers";
@@ -328,6 +383,8 @@ mod tests {
         calls: RefCell<Vec<String>>,
         create_fails: Option<RingCentralError>,
         next: RefCell<u32>,
+        /// The operator added the permission: a `PUT` clears `disabledFilters`.
+        permission_granted: RefCell<bool>,
     }
 
     fn subscription(id: &str, status: SubscriptionStatus, expires: &str) -> Subscription {
@@ -336,12 +393,13 @@ mod tests {
             status,
             expiration_time: Some(expires.into()),
             expires_in: None,
-            event_filters: vec![],
+            event_filters: vec![CONTACT_CENTER_NUMBER_FILTER.into(), RENEWAL_REMINDER_FILTER.into()],
             delivery_mode: DeliveryMode {
                 transport_type: Some("WebHook".into()),
                 address: Some(ADDRESS.into()),
             },
             blacklisted_data: None,
+            disabled_filters: vec![],
             creation_time: None,
         }
     }
@@ -379,6 +437,20 @@ mod tests {
             new.delivery_mode.address = Some(address.into());
             self.subscriptions.borrow_mut().push(new.clone());
             Ok(new)
+        }
+        fn restore_filters(&self, id: &str, expires_in: u32) -> Result<Subscription, RingCentralError> {
+            self.calls.borrow_mut().push(format!("put {id} {expires_in}"));
+            let mut all = self.subscriptions.borrow_mut();
+            let found = all
+                .iter_mut()
+                .find(|s| s.id == id)
+                .ok_or(RingCentralError::NotFound(id.into()))?;
+            found.event_filters = vec![CONTACT_CENTER_NUMBER_FILTER.into(), RENEWAL_REMINDER_FILTER.into()];
+            if *self.permission_granted.borrow() {
+                found.disabled_filters.clear();
+            }
+            found.expiration_time = Some(FAR.into());
+            Ok(found.clone())
         }
         fn renew_subscription(&self, id: &str) -> Result<Subscription, RingCentralError> {
             self.calls.borrow_mut().push(format!("renew {id}"));
@@ -421,6 +493,95 @@ mod tests {
     }
 
     const WITHIN: Duration = Duration::from_secs(3 * 86_400);
+
+    fn deaf(id: &str) -> Subscription {
+        let mut s = subscription(id, SubscriptionStatus::Active, FAR);
+        s.disabled_filters = vec![DisabledFilter {
+            filter: Some(CONTACT_CENTER_NUMBER_FILTER.into()),
+            reason: Some("SUB-412".into()),
+            error_code: None,
+            message: Some("Permission [ReadAccounts] required".into()),
+        }];
+        s
+    }
+
+    #[tokio::test]
+    async fn a_subscription_that_lost_the_filter_gets_it_back_and_counts_as_healed() {
+        let mut lost = subscription("s1", SubscriptionStatus::Active, FAR);
+        lost.event_filters = vec![RENEWAL_REMINDER_FILTER.into()];
+        let api = FakeRingCentral::with(vec![lost]);
+        let inventory = MemoryInventory::default();
+        let report = check_heal_renew(&api, &inventory.lease("run"), ADDRESS, WITHIN, &tokens()).await;
+        assert_eq!(api.calls(), ["list", "put s1 315360000", "list"], "no new subscription");
+        assert_eq!(
+            report.findings,
+            [
+                Finding::FilterMissing {
+                    subscription_id: "s1".into(),
+                    address: ADDRESS.into(),
+                    event_filters: vec![RENEWAL_REMINDER_FILTER.into()],
+                },
+                Finding::FiltersRestored {
+                    subscription_id: "s1".into(),
+                    address: ADDRESS.into(),
+                },
+            ]
+        );
+        assert!(report.healthy);
+        assert_eq!(report.healed, 1, "a gap closed: the run reconciles");
+    }
+
+    #[tokio::test]
+    async fn a_disabled_filter_is_reported_and_nothing_is_recreated() {
+        let api = FakeRingCentral::with(vec![deaf("s1")]);
+        let inventory = MemoryInventory::default();
+        let report = check_heal_renew(&api, &inventory.lease("run"), ADDRESS, WITHIN, &tokens()).await;
+        assert_eq!(api.calls(), ["list", "list"], "no create, no delete, no put: no churn");
+        assert_eq!(
+            report.findings,
+            [Finding::FilterDisabled {
+                subscription_id: "s1".into(),
+                address: ADDRESS.into(),
+                error_code: Some("SUB-412".into()),
+                message: Some("Permission [ReadAccounts] required".into()),
+                missing_permission: true,
+            }]
+        );
+        assert!(!report.healthy);
+        assert_eq!(report.healed, 0);
+        // A dead one beside it is not replaced either: the new one would be deaf too.
+        let api = FakeRingCentral::with(vec![
+            deaf("s1"),
+            subscription("old", SubscriptionStatus::Blacklisted, FAR),
+        ]);
+        let report = check_heal_renew(&api, &inventory.lease("run"), ADDRESS, WITHIN, &tokens()).await;
+        assert_eq!(api.calls(), ["list", "list"]);
+        assert!(!report.healthy);
+    }
+
+    #[test]
+    fn the_cli_retries_a_disabled_filter_once_the_cause_is_fixed() {
+        let api = FakeRingCentral::with(vec![deaf("s1")]);
+        let inspection = inspect(&api, ADDRESS, WITHIN, now()).unwrap();
+        assert_eq!(
+            retry_disabled(&api, &inspection),
+            [Finding::RestoreFailed {
+                subscription_id: "s1".into(),
+                address: ADDRESS.into(),
+                error:
+                    "RingCentral still disables the Contact Center filter (SUB-412: Permission [ReadAccounts] required)"
+                        .into(),
+            }]
+        );
+        *api.permission_granted.borrow_mut() = true;
+        assert_eq!(
+            retry_disabled(&api, &inspection),
+            [Finding::FiltersRestored {
+                subscription_id: "s1".into(),
+                address: ADDRESS.into(),
+            }]
+        );
+    }
 
     #[tokio::test]
     async fn a_blacklisted_subscription_is_replaced_new_one_first() {

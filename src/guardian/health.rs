@@ -2,7 +2,7 @@
 //! RingCentral listed and the time, so they are tested without a server.
 
 use crate::finding::{human_duration, Finding};
-use crate::ringcentral::{Subscription, SubscriptionStatus};
+use crate::ringcentral::{ContactCenterFilter, DisabledFilter, Subscription, SubscriptionStatus};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -14,6 +14,13 @@ pub enum State {
     ExpiringSoon {
         seconds_left: u64,
     },
+    /// Active, but its `eventFilters` lack the Contact Center filter:
+    /// deaf, and mended by putting the filters back.
+    FilterMissing,
+    /// Active, but RingCentral lists the Contact Center filter among its
+    /// `disabledFilters`: deaf until the cause (a permission, say) is fixed;
+    /// a new subscription would be deaf too.
+    FilterDisabled,
     Blacklisted,
     /// Any other status, e.g. Suspended.
     Inactive,
@@ -46,8 +53,17 @@ impl Assessed {
             )
         });
         let note = match self.state {
-            State::ExpiringSoon { .. } => "  EXPIRING SOON",
-            _ => "",
+            State::ExpiringSoon { .. } => "  EXPIRING SOON".to_owned(),
+            State::FilterMissing => "  CONTACT CENTER FILTER MISSING".to_owned(),
+            State::FilterDisabled => match s.contact_center_filter() {
+                ContactCenterFilter::Disabled(d) => format!(
+                    "  CONTACT CENTER FILTER DISABLED ({}: {})",
+                    d.code().unwrap_or("no code"),
+                    d.message.as_deref().unwrap_or("no message")
+                ),
+                _ => "  CONTACT CENTER FILTER DISABLED".to_owned(),
+            },
+            _ => String::new(),
         };
         format!("{}  {}  {expiry}{blacklisted}{note}", s.id, s.status)
     }
@@ -102,6 +118,16 @@ impl Inspection {
         })
     }
 
+    /// Active subscriptions that lost the Contact Center filter.
+    pub(super) fn filters_missing(&self) -> impl Iterator<Item = &Assessed> {
+        self.subscriptions.iter().filter(|a| a.state == State::FilterMissing)
+    }
+
+    /// Active subscriptions whose Contact Center filter RingCentral disabled.
+    pub(super) fn filters_disabled(&self) -> impl Iterator<Item = &Assessed> {
+        self.subscriptions.iter().filter(|a| a.state == State::FilterDisabled)
+    }
+
     pub(super) fn dead(&self) -> impl Iterator<Item = &Assessed> {
         self.subscriptions
             .iter()
@@ -128,6 +154,24 @@ impl Inspection {
                         expiration_time: s.expiration().to_owned(),
                         seconds_left,
                     }),
+                    State::FilterMissing => Some(Finding::FilterMissing {
+                        subscription_id,
+                        address,
+                        event_filters: s.event_filters.clone(),
+                    }),
+                    State::FilterDisabled => {
+                        let disabled = match s.contact_center_filter() {
+                            ContactCenterFilter::Disabled(d) => d,
+                            _ => DisabledFilter::default(),
+                        };
+                        Some(Finding::FilterDisabled {
+                            subscription_id,
+                            address,
+                            error_code: disabled.code().map(str::to_owned),
+                            message: disabled.message.clone(),
+                            missing_permission: disabled.missing_permission(),
+                        })
+                    }
                     State::Blacklisted => Some(Finding::Blacklisted {
                         subscription_id,
                         address,
@@ -152,6 +196,11 @@ fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> u64 {
 pub fn assess(subscription: &Subscription, renew_within: Duration, now: OffsetDateTime) -> State {
     match subscription.status {
         SubscriptionStatus::Active => {
+            match subscription.contact_center_filter() {
+                ContactCenterFilter::Delivered => {}
+                ContactCenterFilter::Missing => return State::FilterMissing,
+                ContactCenterFilter::Disabled(_) => return State::FilterDisabled,
+            }
             // No readable expiry: treat as expiring, so it gets renewed and a date.
             let left = subscription.expires_at().map_or(0, |at| seconds_between(now, at));
             if left <= renew_within.as_secs() {
@@ -180,9 +229,10 @@ mod tests {
             status,
             expiration_time: expires.map(str::to_owned),
             expires_in: None,
-            event_filters: vec![],
+            event_filters: vec![crate::ringcentral::CONTACT_CENTER_NUMBER_FILTER.to_owned()],
             delivery_mode: DeliveryMode::default(),
             blacklisted_data: None,
+            disabled_filters: vec![],
             creation_time: None,
         }
     }
@@ -207,6 +257,74 @@ mod tests {
         assert_eq!(other(SubscriptionStatus::Blacklisted), State::Blacklisted);
         assert_eq!(other(SubscriptionStatus::Other("Suspended".into())), State::Inactive);
         assert_eq!(other(SubscriptionStatus::Unknown), State::Inactive);
+    }
+
+    #[test]
+    fn an_active_subscription_is_healthy_only_with_the_filter_delivered() {
+        let now = at("2026-11-28T10:00:00Z");
+        let within = Duration::from_secs(86_400);
+        let far = Some("2036-01-01T00:00:00Z");
+        let assessed = |s: Subscription| Inspection {
+            address: "https://a/b".into(),
+            subscriptions: vec![Assessed {
+                state: assess(&s, within, now),
+                subscription: s,
+            }],
+        };
+
+        let mut missing = subscription(SubscriptionStatus::Active, far);
+        missing.event_filters = vec![crate::ringcentral::RENEWAL_REMINDER_FILTER.to_owned()];
+        let found = assessed(missing);
+        assert_eq!(found.subscriptions[0].state, State::FilterMissing);
+        assert!(!found.healthy() && !found.alive());
+        assert_eq!(
+            found.findings(),
+            [Finding::FilterMissing {
+                subscription_id: "s".into(),
+                address: "https://a/b".into(),
+                event_filters: vec![crate::ringcentral::RENEWAL_REMINDER_FILTER.to_owned()],
+            }]
+        );
+
+        let mut disabled = subscription(SubscriptionStatus::Active, far);
+        disabled.disabled_filters = vec![DisabledFilter {
+            filter: Some("/restapi/v1.0/account/37439510/phone-number?usageType=ContactCenterNumber".into()),
+            reason: Some("SUB-412".into()),
+            error_code: None,
+            message: Some("In order to call this API endpoint, user needs to have [ReadAccounts] permission".into()),
+        }];
+        let found = assessed(disabled);
+        assert_eq!(found.subscriptions[0].state, State::FilterDisabled);
+        assert!(!found.healthy() && !found.alive());
+        assert_eq!(
+            found.findings(),
+            [Finding::FilterDisabled {
+                subscription_id: "s".into(),
+                address: "https://a/b".into(),
+                error_code: Some("SUB-412".into()),
+                message: Some(
+                    "In order to call this API endpoint, user needs to have [ReadAccounts] permission".into()
+                ),
+                missing_permission: true,
+            }]
+        );
+        assert!(found.subscriptions[0]
+            .line(now)
+            .ends_with("CONTACT CENTER FILTER DISABLED (SUB-412: In order to call this API endpoint, user needs to have [ReadAccounts] permission)"));
+        assert!(found.findings()[0]
+            .summary()
+            .contains("recreating the subscription will not help"));
+
+        // Suspended, Blocked (changelog 1.0.33) and an absent status deliver nothing.
+        for status in [
+            SubscriptionStatus::Other("Suspended".into()),
+            SubscriptionStatus::Other("Blocked".into()),
+            SubscriptionStatus::Unknown,
+        ] {
+            let found = assessed(subscription(status.clone(), far));
+            assert_eq!(found.subscriptions[0].state, State::Inactive, "{status}");
+            assert!(matches!(found.findings()[..], [Finding::Inactive { .. }]), "{status}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! conditional PutItems (the guardian's role has GetItem, PutItem and Scan
 //! on the table, no DeleteItem). The scan skips both.
 
-use super::{Inventory, InventoryError, LeaseTaken, Recorded, SubscriptionLease, Told, LEASE_KEY};
+use super::{Inventory, InventoryError, LeaseTaken, Recorded, SubscriptionLease, Told, LEASE_KEY, RECONCILE_LEASE_KEY};
 use crate::change::{PhoneNumberId, Timestamp};
 use crate::sink::aws::{one_line, CallBudget};
 use aws_config::SdkConfig;
@@ -77,7 +77,16 @@ impl DynamoInventory {
         DynamoLease {
             client: self.client.clone(),
             table: self.table.clone(),
+            key: LEASE_KEY,
             holder,
+        }
+    }
+
+    /// The reconciliation lease: one reconciliation at a time publishes.
+    pub fn reconcile_lease(&self, holder: String) -> DynamoLease {
+        DynamoLease {
+            key: RECONCILE_LEASE_KEY,
+            ..self.lease(holder)
         }
     }
 }
@@ -87,6 +96,8 @@ impl DynamoInventory {
 pub struct DynamoLease {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Which lease: the subscription's or the reconciliation's.
+    key: &'static str,
     holder: String,
 }
 
@@ -119,7 +130,7 @@ impl DynamoLease {
             .client
             .get_item()
             .table_name(&self.table)
-            .key(KEY, s(LEASE_KEY))
+            .key(KEY, s(self.key))
             .consistent_read(true)
             .send()
             .await
@@ -145,7 +156,7 @@ impl SubscriptionLease for DynamoLease {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(KEY, s(LEASE_KEY))
+            .item(KEY, s(self.key))
             .item(HOLDER, s(&self.holder))
             .item(EXPIRES_AT_MS, AttributeValue::N(epoch_millis(until).to_string()))
             // For people reading the table.
@@ -168,7 +179,7 @@ impl SubscriptionLease for DynamoLease {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(KEY, s(LEASE_KEY))
+            .item(KEY, s(self.key))
             .item(HOLDER, s(&self.holder))
             .item(EXPIRES_AT_MS, AttributeValue::N("0".to_owned()))
             .item("expiresAt", s("released"))
@@ -295,7 +306,7 @@ impl Inventory for DynamoInventory {
             let page = page.map_err(|e| failed("scan")(one_line(&e)))?;
             for item in page.items() {
                 let key = item.get(KEY).and_then(|k| k.as_s().ok()).map(String::as_str);
-                if matches!(key, Some(BASELINE_KEY | LEASE_KEY)) {
+                if matches!(key, Some(BASELINE_KEY | LEASE_KEY | RECONCILE_LEASE_KEY)) {
                     continue;
                 }
                 all.push(told_of(item).map_err(failed("scan"))?);

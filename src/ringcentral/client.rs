@@ -20,10 +20,15 @@ const DEFAULT_RETRY_AFTER: u64 = 60;
 /// A token is replaced this long before RingCentral says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
-/// How the client waits out a `Retry-After`: the CLI says so on stderr, the
-/// guardian logs it, tests record it.
+/// How the client waits out a `Retry-After`, and tells what it skipped: the
+/// CLI says so on stderr, the guardian logs it, tests record it.
 pub trait Wait: Send + Sync {
     fn wait(&self, delay: Duration, operation: &str);
+
+    /// Something the client worked around (a record it could not read).
+    fn warn(&self, message: &str) {
+        tracing::warn!("{message}");
+    }
 }
 
 /// Just sleeps.
@@ -39,6 +44,7 @@ impl Wait for Sleep {
 pub(crate) enum Method {
     Get,
     Post,
+    Put,
     Delete,
 }
 
@@ -112,12 +118,13 @@ impl Client {
                         .header("Authorization", &bearer)
                         .header("Accept", accept)
                         .call(),
-                    Method::Post => {
-                        let request = self
-                            .agent
-                            .post(&url)
-                            .header("Authorization", &bearer)
-                            .header("Accept", accept);
+                    Method::Post | Method::Put => {
+                        let request = if method == Method::Put {
+                            self.agent.put(&url)
+                        } else {
+                            self.agent.post(&url)
+                        };
+                        let request = request.header("Authorization", &bearer).header("Accept", accept);
                         match json {
                             Some(body) => request.header("Content-Type", "application/json").send(body),
                             None => request.send_empty(),
@@ -147,6 +154,10 @@ impl Client {
                 _ => return Ok(answer),
             }
         }
+    }
+
+    pub(crate) fn warn(&self, message: &str) {
+        self.waiter.warn(message);
     }
 
     /// The cached token, or a new one from the JWT grant when it is about to expire.

@@ -4,6 +4,7 @@
 use super::client::{Client, Method};
 use super::error::{ErrorBody, RingCentralError as Error};
 use super::SubscriptionApi;
+use crate::notification::EventFilter;
 use crate::token::VerificationToken;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -38,6 +39,9 @@ pub fn new_subscription_body(address: &str, verification_token: &VerificationTok
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
+    /// A string in the spec; read as a number too, since RingCentral's ids
+    /// are int64 elsewhere and its docs disagree.
+    #[serde(deserialize_with = "string_or_number")]
     pub id: String,
     #[serde(default)]
     pub status: SubscriptionStatus,
@@ -51,6 +55,10 @@ pub struct Subscription {
     pub delivery_mode: DeliveryMode,
     #[serde(default)]
     pub blacklisted_data: Option<BlacklistedData>,
+    /// Filters RingCentral accepted but does not deliver: an Active
+    /// subscription whose Contact Center filter is here is deaf to it.
+    #[serde(default)]
+    pub disabled_filters: Vec<DisabledFilter>,
     /// RFC 3339; which of two subscriptions is the newer.
     #[serde(default)]
     pub creation_time: Option<String>,
@@ -72,6 +80,52 @@ pub struct BlacklistedData {
     pub blacklisted_at: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// One of `disabledFilters`. The spec's items are `{filter, reason,
+/// message}`; other RingCentral material says `errorCode` for `reason`: both
+/// are read, and [`DisabledFilter::code`] is whichever came.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisabledFilter {
+    #[serde(default)]
+    pub filter: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl DisabledFilter {
+    pub fn code(&self) -> Option<&str> {
+        self.error_code.as_deref().or(self.reason.as_deref())
+    }
+
+    /// A missing permission, by RingCentral's code or its message: adding
+    /// the permission to the app is the fix, recreating the subscription is not.
+    pub fn missing_permission(&self) -> bool {
+        matches!(self.code(), Some("SUB-412" | "CMN-408"))
+            || self
+                .message
+                .as_deref()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("permission"))
+    }
+}
+
+/// Whether a subscription's filters deliver Contact Center number events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactCenterFilter {
+    Delivered,
+    /// Not among its `eventFilters`.
+    Missing,
+    /// Among them, but listed in `disabledFilters`.
+    Disabled(DisabledFilter),
+}
+
+fn is_contact_center_filter(filter: &str) -> bool {
+    matches!(EventFilter::parse(filter), Ok(EventFilter::ContactCenterNumbers { .. }))
 }
 
 /// RingCentral documents Active, Suspended and Blacklisted; any other value
@@ -140,12 +194,68 @@ impl Subscription {
     pub fn expiration(&self) -> &str {
         self.expiration_time.as_deref().unwrap_or("unknown")
     }
+
+    /// The Contact Center filter as RingCentral lists it: `~` or the real
+    /// account id in its path, matched by shape. A disabled entry wins over
+    /// the `eventFilters` list, since it says why nothing arrives.
+    pub fn contact_center_filter(&self) -> ContactCenterFilter {
+        if let Some(disabled) = self
+            .disabled_filters
+            .iter()
+            .find(|d| d.filter.as_deref().is_some_and(is_contact_center_filter))
+        {
+            return ContactCenterFilter::Disabled(disabled.clone());
+        }
+        if self.event_filters.iter().any(|f| is_contact_center_filter(f)) {
+            ContactCenterFilter::Delivered
+        } else {
+            ContactCenterFilter::Missing
+        }
+    }
+}
+
+/// An id as a JSON string or number.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(i64),
+    }
+    Ok(match Id::deserialize(d)? {
+        Id::Text(text) => text,
+        Id::Number(n) => n.to_string(),
+    })
 }
 
 #[derive(Deserialize)]
 struct Records {
     #[serde(default)]
-    records: Vec<Subscription>,
+    records: Vec<serde_json::Value>,
+}
+
+/// The records of a list, each read on its own: one that does not read
+/// (no `id`, say) is skipped with a warning, and the rest still count.
+pub(crate) fn read_records(
+    body: &str,
+    operation: &'static str,
+    warn: &dyn Fn(&str),
+) -> Result<Vec<Subscription>, Error> {
+    let records = parse::<Records>(body, operation)?.records;
+    Ok(records
+        .into_iter()
+        .enumerate()
+        .filter_map(|(at, record)| match serde_json::from_value::<Subscription>(record) {
+            Ok(subscription) => Some(subscription),
+            Err(e) => {
+                warn(&format!(
+                    "skipped subscription record {} of RingCentral's list, which could not be read: {e}",
+                    at + 1
+                ));
+                None
+            }
+        })
+        .collect())
 }
 
 impl Client {
@@ -154,7 +264,7 @@ impl Client {
         let operation = "listing subscriptions";
         let answer = self.api(Method::Get, SUBSCRIPTIONS, None, operation)?;
         expect_ok(&answer, operation)?;
-        parse::<Records>(&answer.body, operation).map(|r| r.records)
+        read_records(&answer.body, operation, &|warning| self.warn(warning))
     }
 
     pub fn get_subscription(&self, id: &str) -> Result<Subscription, Error> {
@@ -191,6 +301,21 @@ impl SubscriptionApi for Client {
                 return Err(Error::handshake(code, error.message().unwrap_or_default(), address));
             }
         }
+        expect_ok(&answer, operation)?;
+        parse(&answer.body, operation)
+    }
+
+    /// Puts the relay's event filters back on a subscription that lost
+    /// them (`PUT`, RingCentral's updateSubscription): same id, same token.
+    fn restore_filters(&self, id: &str, expires_in: u32) -> Result<Subscription, Error> {
+        let operation = "updating a subscription's event filters";
+        let body = serde_json::json!({
+            "eventFilters": [CONTACT_CENTER_NUMBER_FILTER, RENEWAL_REMINDER_FILTER],
+            "expiresIn": expires_in,
+        })
+        .to_string();
+        let answer = self.api(Method::Put, &path(id)?, Some(&body), operation)?;
+        expect_found(&answer, id)?;
         expect_ok(&answer, operation)?;
         parse(&answer.body, operation)
     }
@@ -254,7 +379,6 @@ fn parse<T: serde::de::DeserializeOwned>(body: &str, operation: &'static str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notification::EventFilter;
 
     #[test]
     fn status_is_an_enum_and_absent_is_unknown() {
@@ -296,6 +420,63 @@ mod tests {
         assert_eq!(
             EventFilter::parse(RENEWAL_REMINDER_FILTER),
             Ok(EventFilter::RenewalReminder)
+        );
+    }
+
+    #[test]
+    fn ids_are_strings_or_numbers_and_a_bad_record_is_skipped() {
+        let warnings = std::cell::RefCell::new(Vec::new());
+        let listed = read_records(
+            r#"{"records":[{"id":"a","deliveryMode":{}},{"id":12345678901,"deliveryMode":{}},{"deliveryMode":{}},{"id":"b","status":"Active","extra":1}]}"#,
+            "listing",
+            &|w| warnings.borrow_mut().push(w.to_owned()),
+        )
+        .unwrap();
+        let ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["a", "12345678901", "b"]);
+        assert_eq!(
+            *warnings.borrow(),
+            ["skipped subscription record 3 of RingCentral's list, which could not be read: missing field `id`"]
+        );
+    }
+
+    #[test]
+    fn the_contact_center_filter_is_delivered_missing_or_disabled() {
+        let with = |json: &str| {
+            serde_json::from_str::<Subscription>(json)
+                .unwrap()
+                .contact_center_filter()
+        };
+        assert_eq!(
+            with(
+                r#"{"id":"a","eventFilters":["/restapi/v1.0/account/37439510/phone-number?usageType=ContactCenterNumber"]}"#
+            ),
+            ContactCenterFilter::Delivered
+        );
+        assert_eq!(
+            with(r#"{"id":"a","eventFilters":["/restapi/v1.0/subscription/~?threshold=86400&interval=3600"]}"#),
+            ContactCenterFilter::Missing
+        );
+        // The spec's shape (reason) and the other (errorCode) alike.
+        for item in [
+            r#"{"filter":"/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber","reason":"SUB-412","message":"Permission [ReadAccounts] required"}"#,
+            r#"{"filter":"/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber","errorCode":"SUB-412","message":"Permission [ReadAccounts] required"}"#,
+        ] {
+            let json = format!(
+                r#"{{"id":"a","eventFilters":["/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber"],"disabledFilters":[{item}]}}"#
+            );
+            let ContactCenterFilter::Disabled(disabled) = with(&json) else {
+                panic!("{json}")
+            };
+            assert_eq!(disabled.code(), Some("SUB-412"));
+            assert!(disabled.missing_permission());
+        }
+        // Another filter disabled is not ours.
+        assert_eq!(
+            with(
+                r#"{"id":"a","eventFilters":["/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber"],"disabledFilters":[{"filter":"/restapi/v1.0/subscription/~?threshold=86400&interval=3600","reason":"X"}]}"#
+            ),
+            ContactCenterFilter::Delivered
         );
     }
 

@@ -171,6 +171,7 @@ impl Guardian {
             dry_run: false,
             to: None,
             page_interval: HEAVY_PAGE_INTERVAL,
+            who: "guardian",
         };
         let report = match crate::runtime::reconcile::run(&self.sdk, config, client, options, |_| {}).await {
             Ok(report) => report,
@@ -182,8 +183,8 @@ impl Guardian {
         if let Some(failure) = report.failed.first() {
             return failed(format!("{} corrections not published: {failure}", report.failed.len()));
         }
-        // The baseline is RingCentral's starting state, not missed changes: no alarm.
-        (!report.baseline_taken && report.published_total() > 0).then(|| Finding::Reconciled {
+        // Numbers recorded as the baseline are not counted: only missed changes alarm.
+        (report.published_total() > 0).then(|| Finding::Reconciled {
             created: count(Kind::Created),
             updated: count(Kind::Updated),
             reassigned_away: count(Kind::ReassignedAway),
@@ -211,8 +212,14 @@ impl Guardian {
             }
             Ok((client, tokens)) => {
                 let mut report = self.check(&client, &tokens).await;
+                // A run that left the creation to another run's lease leaves
+                // it the reconciliation too: that run reconciles once it healed.
+                let deferred = report
+                    .findings
+                    .iter()
+                    .any(|f| matches!(f, Finding::HealDeferred { .. }));
                 if let Some(config) = &self.config.reconciliation {
-                    if reconcile || report.healed > 0 {
+                    if (reconcile || report.healed > 0) && !deferred {
                         report.findings.extend(self.reconcile(config, &client).await);
                     }
                 }
@@ -335,9 +342,6 @@ pub mod metrics {
 
     /// Records one reconciliation; the alarm watches the total.
     pub fn record_reconciliation(report: &crate::reconcile::Report) {
-        if report.baseline_taken {
-            return;
-        }
         let total = report.published_total() as u64;
         metrics::counter!(RECONCILE_CORRECTIONS).increment(total);
         for (kind, n) in &report.published {

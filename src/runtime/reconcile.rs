@@ -1,11 +1,12 @@
 //! Reconciliation wired to AWS and RingCentral, as the CLI's `reconcile`
 //! and the guardian run it: the inventory table with scan-sized limits, the
 //! usual topics (or one consumer's target), RingCentral's list paced for the
-//! Heavy group.
+//! Heavy group; corrections under the table's reconciliation lease.
 
 use crate::config::Reconciliation;
+use crate::inventory::dynamodb::lease_holder;
 use crate::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
-use crate::reconcile::{Mode, Progress, ReconcileError, Reconciler, Report};
+use crate::reconcile::{with_lease, Mode, Progress, ReconcileError, Reconciler, Report};
 use crate::ringcentral::{Client, PhoneNumbers};
 use crate::sink::aws::AwsSink;
 use crate::sink::recording::RecordingSink;
@@ -19,7 +20,13 @@ pub struct Options {
     /// With a snapshot: only this consumer's topic or queue.
     pub to: Option<Target>,
     pub page_interval: Duration,
+    /// Who runs it, as the reconciliation lease names its holder.
+    pub who: &'static str,
 }
+
+/// A reconciliation holds its lease this long at most; one that crashed
+/// frees it by then. The guardian's Lambda timeout (300 s) ends a run by then.
+pub const RECONCILE_LEASE: Duration = Duration::from_secs(300);
 
 pub async fn run(
     sdk: &SdkConfig,
@@ -52,6 +59,13 @@ pub async fn run(
     match (options.to, dry_run) {
         (_, true) => over!(RecordingSink::default()),
         (Some(target), false) => over!(TargetSink::new(sdk, target)),
+        (None, false) if mode == Mode::Correct => {
+            let lease = inventory.reconcile_lease(lease_holder(options.who));
+            with_lease(&lease, now, RECONCILE_LEASE, async {
+                over!(AwsSink::topics_only(sdk, config.topics.clone()))
+            })
+            .await
+        }
         (None, false) => over!(AwsSink::topics_only(sdk, config.topics.clone())),
     }
 }

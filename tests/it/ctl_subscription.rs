@@ -49,7 +49,9 @@ async fn subscribe_against_the_real_relay_then_a_notification_is_published() {
     assert_eq!(
         run.stdout.trim(),
         format!(
-            "created subscription {}: status Active, expires {}, address {address}",
+            "created subscription {}: status Active, expires {}, address {address}\n\
+             reconcile: not run (environment variable INVENTORY_TABLE is not set); the guardian's next reconciliation does it, \
+             or run `cc-number-relay-ctl reconcile` with the stack's INVENTORY_TABLE and topic ARNs",
             sub.id,
             rfc3339(sub.expiration)
         )

@@ -19,7 +19,7 @@ use std::time::Duration;
 const FUNCTION: &str = "cc-number-relay-guardian";
 const NAMESPACE: &str = "GuardianLambdaTest";
 
-fn scheduled_event() -> Value {
+pub(crate) fn scheduled_event() -> Value {
     json!({
         "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
         "detail-type": "Scheduled Event", "source": "aws.events",

@@ -2,7 +2,7 @@
 //! exactly what `GuardianConfig` reads, its policy grants exactly its two
 //! secrets (the credentials, the verification token: read only), the alarm
 //! topic and that topic's key, it runs on the schedule parameter
-//! (every 15 minutes by default), and the relay's subscription request in the
+//! (every 3 minutes by default), and the relay's subscription request in the
 //! template is the one the CLI sends.
 
 use crate::support::template;
@@ -117,7 +117,7 @@ fn the_guardian_may_do_exactly_what_the_code_does() {
 }
 
 #[test]
-fn the_guardian_runs_every_15_minutes_and_reconciles_hourly_by_default() {
+fn the_guardian_runs_every_3_minutes_and_reconciles_hourly_by_default() {
     let template = template();
     let events = guardian(&template)["Properties"]["Events"].as_object().unwrap();
     assert_eq!(events.len(), 2);
@@ -128,10 +128,7 @@ fn the_guardian_runs_every_15_minutes_and_reconciles_hourly_by_default() {
     let event = &events["Tick"];
     assert_eq!(event["Type"], "Schedule");
     assert_eq!(event["Properties"]["Schedule"], json!({"Ref": "GuardianSchedule"}));
-    assert_eq!(
-        template["Parameters"]["GuardianSchedule"]["Default"],
-        "rate(15 minutes)"
-    );
+    assert_eq!(template["Parameters"]["GuardianSchedule"]["Default"], "rate(3 minutes)");
     let timeout = guardian(&template)["Properties"]["Timeout"].as_u64().unwrap();
     assert!(
         timeout > cc_number_relay::guardian::RATE_LIMIT_BUDGET.as_secs() + 60,

@@ -20,6 +20,7 @@ mod guardian;
 mod guardian_lambda;
 mod guardian_template;
 mod inventory;
+mod no_gap;
 mod observability;
 mod properties;
 mod reconcile;

@@ -89,7 +89,7 @@ async fn reconcile_publishes_what_ringcentral_never_delivered_and_only_that() {
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
     assert_eq!(
         first.stdout.trim(),
-        "reconcile summary: 5 numbers in 3 pages, recorded as baseline, published nothing 5 (Created: 5), superseded by newer notifications 0, failed 0"
+        "reconcile summary: 5 numbers in 3 pages, published 0, superseded by newer notifications 0, failed 0, took the baseline (numbers never told before, recorded quietly: 5)"
     );
     assert!(
         first
@@ -236,14 +236,16 @@ async fn the_heavy_list_is_retried_after_retry_after_and_a_dry_run_writes_nothin
         dry.stderr
     );
     assert!(
-        dry.stdout.contains("2 numbers in 2 pages, would record as baseline 2"),
+        dry.stdout.contains("2 numbers in 2 pages, would publish 0, superseded by newer notifications 0, failed 0, would take the baseline (numbers never told before, recorded quietly: 2)"),
         "{}",
         dry.stdout
     );
     // Nothing was written: the real first run still takes the baseline.
     let first = s.reconcile(&[]);
     assert!(
-        first.stdout.contains("recorded as baseline, published nothing 2"),
+        first
+            .stdout
+            .contains("took the baseline (numbers never told before, recorded quietly: 2)"),
         "{}",
         first.stdout
     );

@@ -128,14 +128,14 @@ async fn the_dynamodb_ledger_decides_with_one_conditional_write() {
 }
 
 /// A queue with its own dead-letter queue, subscribed to the three topics.
-struct SubscriberQueue {
-    url: String,
-    arn: String,
-    dead_letters: String,
-    raw: bool,
+pub(crate) struct SubscriberQueue {
+    pub url: String,
+    pub arn: String,
+    pub dead_letters: String,
+    pub raw: bool,
 }
 
-async fn subscriber_queue(aws: &Aws, topology: &Topology, raw: bool) -> SubscriberQueue {
+pub(crate) async fn subscriber_queue(aws: &Aws, topology: &Topology, raw: bool) -> SubscriberQueue {
     let name = unique(if raw { "directory-raw" } else { "directory-enveloped" });
     let dlq_name = format!("{name}-dlq");
     let create = |n: String| aws.sqs.create_queue().queue_name(n);
@@ -172,7 +172,7 @@ async fn subscriber_queue(aws: &Aws, topology: &Topology, raw: bool) -> Subscrib
 }
 
 /// A message as Lambda's event source mapping hands it to the function.
-fn lambda_record(m: &aws_sdk_sqs::types::Message, queue_arn: &str) -> Value {
+pub(crate) fn lambda_record(m: &aws_sdk_sqs::types::Message, queue_arn: &str) -> Value {
     let attributes: serde_json::Map<String, Value> = m
         .message_attributes
         .clone()
@@ -199,16 +199,16 @@ fn lambda_record(m: &aws_sdk_sqs::types::Message, queue_arn: &str) -> Value {
 
 /// What feeding a queue to the function saw.
 #[derive(Default, Debug)]
-struct Fed {
+pub(crate) struct Fed {
     batches: usize,
     /// Batch sizes of the invocations that reported failures, and how many.
-    failed_batches: Vec<(usize, usize)>,
+    pub failed_batches: Vec<(usize, usize)>,
 }
 
 /// Lambda's event source mapping, bounded: receive up to 10, invoke, delete
 /// what succeeded, make what failed visible again at once (instead of after
 /// the visibility timeout), until the queue stays empty.
-async fn feed(aws: &Aws, api: &RuntimeApi, queue: &SubscriberQueue) -> Fed {
+pub(crate) async fn feed(aws: &Aws, api: &RuntimeApi, queue: &SubscriberQueue) -> Fed {
     let mut fed = Fed::default();
     let mut empty_polls = 0;
     for _ in 0..200 {
@@ -271,7 +271,7 @@ async fn feed(aws: &Aws, api: &RuntimeApi, queue: &SubscriberQueue) -> Fed {
     panic!("the queue did not drain within 200 polls: {fed:?}");
 }
 
-async fn contact_center_numbers(aws: &Aws, table: &str) -> BTreeSet<String> {
+pub(crate) async fn contact_center_numbers(aws: &Aws, table: &str) -> BTreeSet<String> {
     let items = aws_sdk_dynamodb::Client::new(&aws.sdk)
         .scan()
         .table_name(table)
@@ -288,7 +288,7 @@ async fn contact_center_numbers(aws: &Aws, table: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn notification(id: u64, e164: &str, event_type: &str, uuid: &str, at: &str, usage: &str) -> String {
+pub(crate) fn notification(id: u64, e164: &str, event_type: &str, uuid: &str, at: &str, usage: &str) -> String {
     let mut body = body_file("created");
     body["uuid"] = uuid.into();
     body["timestamp"] = at.into();
@@ -366,7 +366,7 @@ async fn duplicate_everything(aws: &Aws, queue: &SubscriberQueue) -> usize {
 
 /// The directory binary: `cargo test --workspace --all-targets` builds it
 /// beside this test binary.
-fn directory_binary() -> String {
+pub(crate) fn directory_binary() -> String {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
     let binary = dir.join("cc-number-directory");
