@@ -11,6 +11,7 @@ mod support;
 
 mod asyncapi;
 mod catalogue;
+mod client_variants;
 mod cold_start;
 mod consumers;
 mod ctl_subscription;

@@ -294,28 +294,9 @@ fn every_subscription_status_is_served_within_the_spec_and_blocked_by_exception(
     standin.assert_spec_held();
 }
 
-fn every_shape() -> Vec<Shape> {
-    let mut shapes = vec![];
-    for optional_absent in [false, true] {
-        for extra_properties in [false, true] {
-            for disabled_filter_code in [DisabledFilterCode::Reason, DisabledFilterCode::ErrorCode, DisabledFilterCode::Both] {
-                for subscription_ids in [SubscriptionIds::Uuid, SubscriptionIds::Digits] {
-                    shapes.push(Shape {
-                        optional_absent,
-                        extra_properties,
-                        disabled_filter_code,
-                        subscription_ids,
-                    });
-                }
-            }
-        }
-    }
-    shapes
-}
-
 #[test]
 fn every_shape_of_subscription_is_within_the_spec() {
-    for shape in every_shape() {
+    for shape in Shape::every() {
         let standin = StandIn::start();
         standin.set_shape(shape.clone());
         let api = Api::new(&standin);
@@ -366,7 +347,7 @@ fn every_phone_number_enum_value_and_shape_is_within_the_spec() {
     // The record's status is an open string; the query parameter's enum, and the event doc's `Unknown`.
     let statuses: Vec<String> = spec::enum_values(STATUS_QUERY).into_iter().chain(["Unknown".to_owned()]).collect();
     assert_eq!((usage_types.len(), payment_types.len(), types.len(), statuses.len()), (13, 5, 3, 5));
-    for shape in every_shape().into_iter().filter(|s| s.disabled_filter_code == DisabledFilterCode::Reason) {
+    for shape in Shape::every().into_iter().filter(|s| s.disabled_filter_code == DisabledFilterCode::Reason) {
         let standin = StandIn::start();
         standin.set_shape(shape.clone());
         let api = Api::new(&standin);

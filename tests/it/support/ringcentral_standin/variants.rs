@@ -173,6 +173,26 @@ fn refusal(code: &str) -> Answer {
 }
 
 impl Shape {
+    /// Every combination of the knobs.
+    pub fn every() -> Vec<Shape> {
+        let mut shapes = vec![];
+        for optional_absent in [false, true] {
+            for extra_properties in [false, true] {
+                for disabled_filter_code in [DisabledFilterCode::Reason, DisabledFilterCode::ErrorCode, DisabledFilterCode::Both] {
+                    for subscription_ids in [SubscriptionIds::Uuid, SubscriptionIds::Digits] {
+                        shapes.push(Shape {
+                            optional_absent,
+                            extra_properties,
+                            disabled_filter_code,
+                            subscription_ids,
+                        });
+                    }
+                }
+            }
+        }
+        shapes
+    }
+
     pub fn subscription(&self, sub: &Sub, mut value: Value) -> Value {
         if !sub.disabled_filters.is_empty() {
             let entries: Vec<Value> = sub
