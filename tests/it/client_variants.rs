@@ -52,8 +52,14 @@ fn every_shape_reads_and_a_disabled_contact_center_filter_is_seen_in_either_shap
         standin.set_shape(shape.clone());
         let (client, warnings) = client(&standin);
         let webhook = FakeWebhook::start(Behavior::Echo);
-        let created = client.create_subscription(&webhook.address, &token(), MAX_EXPIRES_IN).unwrap();
-        assert_eq!(created.contact_center_filter(), ContactCenterFilter::Delivered, "{shape:?}");
+        let created = client
+            .create_subscription(&webhook.address, &token(), MAX_EXPIRES_IN)
+            .unwrap();
+        assert_eq!(
+            created.contact_center_filter(),
+            ContactCenterFilter::Delivered,
+            "{shape:?}"
+        );
         standin.disable_contact_center_filter(&created.id, "SUB-412");
         let listed = client.subscriptions_to(&webhook.address).unwrap();
         assert_eq!(listed.len(), 1, "{shape:?}");
@@ -62,7 +68,10 @@ fn every_shape_reads_and_a_disabled_contact_center_filter_is_seen_in_either_shap
         let ContactCenterFilter::Disabled(disabled) = sub.contact_center_filter() else {
             panic!("{shape:?}: {sub:?}");
         };
-        assert_eq!((disabled.code(), disabled.missing_permission()), (Some("SUB-412"), true));
+        assert_eq!(
+            (disabled.code(), disabled.missing_permission()),
+            (Some("SUB-412"), true)
+        );
         assert!(warnings.0.lock().unwrap().is_empty());
         standin.assert_spec_held();
     }
@@ -104,7 +113,10 @@ fn a_dropped_contact_center_filter_is_put_back_with_update_subscription() {
     let before = client.subscriptions_to(address).unwrap();
     assert_eq!(before[0].contact_center_filter(), ContactCenterFilter::Missing);
     let restored = client.restore_filters(&id, MAX_EXPIRES_IN).unwrap();
-    assert_eq!((restored.id.as_str(), restored.contact_center_filter()), (id.as_str(), ContactCenterFilter::Delivered));
+    assert_eq!(
+        (restored.id.as_str(), restored.contact_center_filter()),
+        (id.as_str(), ContactCenterFilter::Delivered)
+    );
     let put: Vec<(String, u16)> = standin
         .log()
         .into_iter()
@@ -123,14 +135,24 @@ fn a_list_record_without_id_is_skipped_with_a_warning_and_an_id_as_number_is_rea
     let address = "http://127.0.0.1:9/malformed";
     let id = standin.seed(address, TOKEN, Duration::from_secs(86_400));
     standin.malformed_record(Some(Malformed::WithoutId));
-    let listed: Vec<String> = client.subscriptions_to(address).unwrap().into_iter().map(|s| s.id).collect();
-    assert_eq!(listed, [id.clone()]);
+    let listed: Vec<String> = client
+        .subscriptions_to(address)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, std::slice::from_ref(&id));
     assert_eq!(
         *warnings.0.lock().unwrap(),
         ["skipped subscription record 2 of RingCentral's list, which could not be read: missing field `id`"]
     );
     standin.malformed_record(Some(Malformed::IdAsNumber));
-    let listed: Vec<String> = client.subscriptions_to(address).unwrap().into_iter().map(|s| s.id).collect();
+    let listed: Vec<String> = client
+        .subscriptions_to(address)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(listed, [id, "4200000001".to_owned()]);
     assert_eq!(warnings.0.lock().unwrap().len(), 1, "no new warning");
     assert_eq!(standin.tolerated().len(), 1);
@@ -139,12 +161,24 @@ fn a_list_record_without_id_is_skipped_with_a_warning_and_an_id_as_number_is_rea
 
 #[test]
 fn contact_center_numbers_read_in_every_shape_with_int64_ids() {
-    for shape in Shape::every().into_iter().filter(|s| s.disabled_filter_code == DisabledFilterCode::Reason) {
+    for shape in Shape::every()
+        .into_iter()
+        .filter(|s| s.disabled_filter_code == DisabledFilterCode::Reason)
+    {
         let standin = StandIn::start();
         standin.set_shape(shape.clone());
         standin.set_page_cap(2);
-        for (id, usage_type) in [(7001, "ContactCenterNumber"), (7002, "DirectNumber"), (7003, "ContactCenterNumber"), (9_007_199_254_740_993, "ContactCenterNumber")] {
-            standin.put_number(phone_numbers::record(id, &format!("+1202555{:04}", id % 10_000), usage_type));
+        for (id, usage_type) in [
+            (7001, "ContactCenterNumber"),
+            (7002, "DirectNumber"),
+            (7003, "ContactCenterNumber"),
+            (9_007_199_254_740_993, "ContactCenterNumber"),
+        ] {
+            standin.put_number(phone_numbers::record(
+                id,
+                &format!("+1202555{:04}", id % 10_000),
+                usage_type,
+            ));
         }
         let (client, _) = client(&standin);
         let api = PhoneNumbers {
@@ -152,8 +186,11 @@ fn contact_center_numbers_read_in_every_shape_with_int64_ids() {
             page_interval: Duration::ZERO,
         };
         let listing = api.contact_center_numbers(&mut |_, _| {}).unwrap();
-        let ids: std::collections::BTreeSet<String> =
-            listing.numbers.iter().map(|n| n.phone_number.id.as_str().to_owned()).collect();
+        let ids: std::collections::BTreeSet<String> = listing
+            .numbers
+            .iter()
+            .map(|n| n.phone_number.id.as_str().to_owned())
+            .collect();
         assert_eq!(ids, standin.contact_center_ids(), "{shape:?}");
         assert!(listing.unreadable.is_empty(), "{shape:?}: {:?}", listing.unreadable);
         assert_eq!(listing.pages, 2);

@@ -32,7 +32,10 @@ impl Api {
         let granted = agent
             .post(format!("{}/restapi/oauth/token", standin.url))
             .header("Authorization", &basic)
-            .send_form([("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", JWT)])
+            .send_form([
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", JWT),
+            ])
             .unwrap();
         let bearer = format!("Bearer {}", reply(granted).body["access_token"].as_str().unwrap());
         Api {
@@ -139,7 +142,10 @@ fn requests_outside_the_spec_are_refused_and_named() {
         api.post("/restapi/v1.0/account/~/phone-number", None),
     ];
     for r in &refused {
-        assert_eq!((r.status, &r.body["errorCode"]), (500, &json!("STANDIN-SPEC-VIOLATION")));
+        assert_eq!(
+            (r.status, &r.body["errorCode"]),
+            (500, &json!("STANDIN-SPEC-VIOLATION"))
+        );
     }
     let list = "listAccountPhoneNumbers";
     let create = "createSubscription";
@@ -149,14 +155,29 @@ fn requests_outside_the_spec_are_refused_and_named() {
         vec![
             four(list, "request", "/query/perPage", "/type"),
             four(list, "request", "/query/usageType/0", "/items/enum"),
-            four(list, "request", "/query/per_page", "the operation declares no such query parameter"),
+            four(
+                list,
+                "request",
+                "/query/per_page",
+                "the operation declares no such query parameter"
+            ),
             four("readAccountPhoneNumber", "request", "/path/phoneNumberId", "/type"),
             four(create, "request", "", "/required"),
-            four(create, "request", "/deliveryMode/transportType", "/properties/deliveryMode/properties/transportType/enum"),
+            four(
+                create,
+                "request",
+                "/deliveryMode/transportType",
+                "/properties/deliveryMode/properties/transportType/enum"
+            ),
             four(create, "request", "", "the request body is required"),
             four(update, "request", "", "/required"),
             four(update, "request", "/expiresIn", "/properties/expiresIn/type"),
-            four("GET /restapi/v1.0/subscriptions", "request", "", "the spec has no path like this"),
+            four(
+                "GET /restapi/v1.0/subscriptions",
+                "request",
+                "",
+                "the spec has no path like this"
+            ),
             four(
                 "POST /restapi/v1.0/account/~/phone-number",
                 "request",
@@ -178,10 +199,7 @@ fn a_token_request_outside_the_spec_is_named() {
         .unwrap();
     assert_eq!(answer.status().as_u16(), 500);
     let violations = standin.take_violations();
-    assert_eq!(
-        violations[1].rule,
-        r#"/required: "assertion" is a required property"#
-    );
+    assert_eq!(violations[1].rule, r#"/required: "assertion" is a required property"#);
     assert_eq!(
         named(&violations),
         vec![
@@ -205,10 +223,16 @@ fn answers_outside_the_spec_are_caught_and_replaced() {
     let read = api.get(&format!("/restapi/v1.0/subscription/{id}"));
     let listed = api.get("/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber");
     for r in [&read, &listed] {
-        assert_eq!((r.status, &r.body["errorCode"]), (500, &json!("STANDIN-SPEC-VIOLATION")));
+        assert_eq!(
+            (r.status, &r.body["errorCode"]),
+            (500, &json!("STANDIN-SPEC-VIOLATION"))
+        );
     }
     assert!(
-        read.body["message"].as_str().unwrap().contains("readSubscription answer 200: at `/status`"),
+        read.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("readSubscription answer 200: at `/status`"),
         "{}",
         read.body
     );
@@ -232,7 +256,10 @@ fn an_undeclared_error_code_is_caught() {
     let api = Api::new(&standin);
     // SUB-525 is a code of createSubscription, not of listSubscriptions.
     standin.fail_creations("SUB-525", 1);
-    let created = api.post("/restapi/v1.0/subscription", Some(subscription_request("http://127.0.0.1:9/")));
+    let created = api.post(
+        "/restapi/v1.0/subscription",
+        Some(subscription_request("http://127.0.0.1:9/")),
+    );
     assert_eq!((created.status, &created.body["errorCode"]), (400, &json!("SUB-525")));
     assert!(standin.take_violations().is_empty());
     assert_eq!(
@@ -257,7 +284,12 @@ fn an_undeclared_error_code_is_caught() {
             &[],
             r#"{"errors": "CMN-102"}"#
         )),
-        vec![four("readSubscription", "answer 404", "/errors", "/properties/errors/type")]
+        vec![four(
+            "readSubscription",
+            "answer 404",
+            "/errors",
+            "/properties/errors/type"
+        )]
     );
 }
 
@@ -301,7 +333,10 @@ fn every_shape_of_subscription_is_within_the_spec() {
         standin.set_shape(shape.clone());
         let api = Api::new(&standin);
         let webhook = FakeWebhook::start(Behavior::Echo);
-        let created = api.post("/restapi/v1.0/subscription", Some(subscription_request(&webhook.address)));
+        let created = api.post(
+            "/restapi/v1.0/subscription",
+            Some(subscription_request(&webhook.address)),
+        );
         assert_eq!(created.status, 200, "{shape:?}: {}", created.body);
         let id = created.body["id"].as_str().unwrap().to_owned();
         let digits = id.chars().all(|c| c.is_ascii_digit());
@@ -317,10 +352,17 @@ fn every_shape_of_subscription_is_within_the_spec() {
             DisabledFilterCode::ErrorCode => (Value::Null, json!("SUB-412")),
             DisabledFilterCode::Both => (json!("SUB-412"), json!("SUB-412")),
         };
-        assert_eq!((&disabled["reason"], &disabled["errorCode"]), (&reason, &code), "{shape:?}");
+        assert_eq!(
+            (&disabled["reason"], &disabled["errorCode"]),
+            (&reason, &code),
+            "{shape:?}"
+        );
         assert_eq!(read.body["uri"].is_null(), shape.optional_absent, "{shape:?}");
         assert_eq!(read.body["creationTime"].is_null(), shape.optional_absent);
-        assert_eq!(read.body["deliveryMode"]["transportType"].is_null(), shape.optional_absent);
+        assert_eq!(
+            read.body["deliveryMode"]["transportType"].is_null(),
+            shape.optional_absent
+        );
         assert_eq!(read.body["standinAddedLater"].is_null(), !shape.extra_properties);
         let listed = api.get("/restapi/v1.0/subscription");
         assert_eq!(listed.body["records"].as_array().unwrap().len(), 2);
@@ -333,7 +375,10 @@ fn every_shape_of_subscription_is_within_the_spec() {
         );
         assert_eq!(updated.status, 200);
         let refused = api.post(&format!("/restapi/v1.0/subscription/{blacklisted}/renew"), None);
-        assert_eq!((refused.status, &refused.body["errors"][0]["errorCode"]), (400, &json!("SUB-528")));
+        assert_eq!(
+            (refused.status, &refused.body["errors"][0]["errorCode"]),
+            (400, &json!("SUB-528"))
+        );
         standin.assert_spec_held();
     }
 }
@@ -345,9 +390,18 @@ fn every_phone_number_enum_value_and_shape_is_within_the_spec() {
     let payment_types = values("paymentType");
     let types = values("type");
     // The record's status is an open string; the query parameter's enum, and the event doc's `Unknown`.
-    let statuses: Vec<String> = spec::enum_values(STATUS_QUERY).into_iter().chain(["Unknown".to_owned()]).collect();
-    assert_eq!((usage_types.len(), payment_types.len(), types.len(), statuses.len()), (13, 5, 3, 5));
-    for shape in Shape::every().into_iter().filter(|s| s.disabled_filter_code == DisabledFilterCode::Reason) {
+    let statuses: Vec<String> = spec::enum_values(STATUS_QUERY)
+        .into_iter()
+        .chain(["Unknown".to_owned()])
+        .collect();
+    assert_eq!(
+        (usage_types.len(), payment_types.len(), types.len(), statuses.len()),
+        (13, 5, 3, 5)
+    );
+    for shape in Shape::every()
+        .into_iter()
+        .filter(|s| s.disabled_filter_code == DisabledFilterCode::Reason)
+    {
         let standin = StandIn::start();
         standin.set_shape(shape.clone());
         let api = Api::new(&standin);
@@ -372,7 +426,10 @@ fn every_phone_number_enum_value_and_shape_is_within_the_spec() {
         let one = api.get("/restapi/v1.0/account/37439510/phone-number/1001");
         assert_eq!((one.status, &one.body["id"]), (200, &json!(1001)));
         let gone = api.get("/restapi/v1.0/account/~/phone-number/999");
-        assert_eq!((gone.status, &gone.body["errors"][0]["errorCode"]), (404, &json!("CMN-102")));
+        assert_eq!(
+            (gone.status, &gone.body["errors"][0]["errorCode"]),
+            (404, &json!("CMN-102"))
+        );
         standin.assert_spec_held();
     }
 }
@@ -383,8 +440,16 @@ fn creation_refusals_carry_the_specs_status_code_and_message() {
     let api = Api::new(&standin);
     let cases: [(&str, u16, &str); 13] = [
         ("SUB-505", 403, "Subscriptions limit exceeded"),
-        ("SUB-406", 403, "Not allowed subscribe for events to extensions of other account"),
-        ("SUB-527", 403, "Not allowed subscribe for missed calls of another extension"),
+        (
+            "SUB-406",
+            403,
+            "Not allowed subscribe for events to extensions of other account",
+        ),
+        (
+            "SUB-527",
+            403,
+            "Not allowed subscribe for missed calls of another extension",
+        ),
         (
             "CMN-408",
             403,
@@ -402,7 +467,10 @@ fn creation_refusals_carry_the_specs_status_code_and_message() {
     ];
     for (code, status, message) in cases {
         standin.fail_creations(code, 1);
-        let refused = api.post("/restapi/v1.0/subscription", Some(subscription_request("http://127.0.0.1:9/")));
+        let refused = api.post(
+            "/restapi/v1.0/subscription",
+            Some(subscription_request("http://127.0.0.1:9/")),
+        );
         assert_eq!(
             (refused.status, &refused.body["errorCode"], &refused.body["message"]),
             (status, &json!(code), &json!(message))
@@ -410,7 +478,11 @@ fn creation_refusals_carry_the_specs_status_code_and_message() {
         assert_eq!(refused.body["errors"][0]["errorCode"], code);
         let retry_after = (code == "CMN-301").then(|| "2".to_owned());
         assert_eq!(refused.retry_after, retry_after, "{code}");
-        let permission = if code == "CMN-408" { json!("ReadAccounts") } else { Value::Null };
+        let permission = if code == "CMN-408" {
+            json!("ReadAccounts")
+        } else {
+            Value::Null
+        };
         assert_eq!(refused.body["errors"][0]["permissionName"], permission, "{code}");
     }
     assert!(standin.subscriptions().is_empty());
@@ -425,12 +497,24 @@ fn a_refusal_lasts_as_many_creations_as_asked_and_the_limit_answers_sub_505() {
     let webhook = FakeWebhook::start(Behavior::Echo);
     standin.fail_creations("CMN-201", 2);
     let statuses: Vec<u16> = (0..3)
-        .map(|_| api.post("/restapi/v1.0/subscription", Some(subscription_request(&webhook.address))).status)
+        .map(|_| {
+            api.post(
+                "/restapi/v1.0/subscription",
+                Some(subscription_request(&webhook.address)),
+            )
+            .status
+        })
         .collect();
     assert_eq!(statuses, [503, 503, 200]);
     standin.limit_subscriptions(2);
-    let second = api.post("/restapi/v1.0/subscription", Some(subscription_request(&webhook.address)));
-    let third = api.post("/restapi/v1.0/subscription", Some(subscription_request(&webhook.address)));
+    let second = api.post(
+        "/restapi/v1.0/subscription",
+        Some(subscription_request(&webhook.address)),
+    );
+    let third = api.post(
+        "/restapi/v1.0/subscription",
+        Some(subscription_request(&webhook.address)),
+    );
     assert_eq!(second.status, 200);
     assert_eq!(
         (third.status, &third.body["errorCode"], &third.body["message"]),
@@ -449,7 +533,10 @@ fn a_disabled_or_dropped_contact_center_filter_leaves_the_subscription_active() 
     standin.disable_contact_center_filter(&disabled, "CMN-408");
     standin.drop_contact_center_filter(&dropped);
     let one = api.get(&format!("/restapi/v1.0/subscription/{disabled}")).body;
-    assert_eq!((&one["status"], &one["eventFilters"]), (&json!("Active"), &json!([CONTACT_CENTER_FILTER])));
+    assert_eq!(
+        (&one["status"], &one["eventFilters"]),
+        (&json!("Active"), &json!([CONTACT_CENTER_FILTER]))
+    );
     assert_eq!(
         one["disabledFilters"],
         json!([{"filter": CONTACT_CENTER_FILTER, "reason": "CMN-408",
@@ -457,7 +544,11 @@ fn a_disabled_or_dropped_contact_center_filter_leaves_the_subscription_active() 
     );
     let other = api.get(&format!("/restapi/v1.0/subscription/{dropped}")).body;
     assert_eq!(
-        (&other["status"], &other["eventFilters"], &other["deliveryMode"]["address"]),
+        (
+            &other["status"],
+            &other["eventFilters"],
+            &other["deliveryMode"]["address"]
+        ),
         (&json!("Active"), &json!([]), &json!("http://127.0.0.1:9/b"))
     );
     assert!(other.get("disabledFilters").is_none());
@@ -470,14 +561,21 @@ fn update_subscription_replaces_the_filters_and_lifetime_and_clears_disabled_fil
     let api = Api::new(&standin);
     let id = standin.seed("http://127.0.0.1:9/hook", TOKEN, Duration::from_secs(600));
     standin.disable_contact_center_filter(&id, "SUB-412");
-    let filters = json!([CONTACT_CENTER_FILTER, "/restapi/v1.0/subscription/~?threshold=86400&interval=3600"]);
+    let filters = json!([
+        CONTACT_CENTER_FILTER,
+        "/restapi/v1.0/subscription/~?threshold=86400&interval=3600"
+    ]);
     let updated = api.put(
         &format!("/restapi/v1.0/subscription/{id}"),
         json!({"eventFilters": filters, "expiresIn": 7200, "deliveryMode": {"transportType": "WebHook", "address": "http://127.0.0.1:9/new"}}),
     );
     assert_eq!(updated.status, 200, "{}", updated.body);
     assert_eq!(
-        (&updated.body["id"], &updated.body["eventFilters"], &updated.body["status"]),
+        (
+            &updated.body["id"],
+            &updated.body["eventFilters"],
+            &updated.body["status"]
+        ),
         (&json!(id), &filters, &json!("Active"))
     );
     let expires_in = updated.body["expiresIn"].as_i64().unwrap();
@@ -485,7 +583,10 @@ fn update_subscription_replaces_the_filters_and_lifetime_and_clears_disabled_fil
     assert_eq!(updated.body["deliveryMode"]["address"], "http://127.0.0.1:9/new");
     assert!(updated.body.get("disabledFilters").is_none());
     let stored = standin.subscription(&id).unwrap();
-    assert_eq!((stored.expires_in, stored.address.as_str()), (7200, "http://127.0.0.1:9/new"));
+    assert_eq!(
+        (stored.expires_in, stored.address.as_str()),
+        (7200, "http://127.0.0.1:9/new")
+    );
     let missing = api.put("/restapi/v1.0/subscription/nope", json!({"eventFilters": filters}));
     assert_eq!((missing.status, &missing.body["errorCode"]), (404, &json!("CMN-102")));
     standin.assert_spec_held();
@@ -509,7 +610,12 @@ fn a_record_without_id_is_within_the_spec_and_an_id_as_number_is_tolerated_only_
     assert_eq!(listed["records"][1]["id"], 4_200_000_001_u64);
     assert_eq!(
         named(&standin.tolerated()),
-        vec![four("listSubscriptions", "answer 200", "/records/1/id", "/properties/records/items/properties/id/type")]
+        vec![four(
+            "listSubscriptions",
+            "answer 200",
+            "/records/1/id",
+            "/properties/records/items/properties/id/type"
+        )]
     );
     standin.assert_spec_held();
 }

@@ -482,7 +482,11 @@ impl StandIn {
             violations.is_empty(),
             "the RingCentral stand-in saw {} violation(s) of RingCentral's spec:\n{}",
             violations.len(),
-            violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n")
+            violations
+                .iter()
+                .map(|v| format!("  {v}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 }
@@ -579,7 +583,11 @@ fn checked(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer
     match served {
         Some(a) if violations.is_empty() => a,
         _ => {
-            let message = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let message = violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
             s.violations.extend(violations);
             api_error(500, "STANDIN-SPEC-VIOLATION", &message)
         }
@@ -877,7 +885,11 @@ fn update(request: &Request, state: &Arc<Mutex<State>>, server: &str, id: &str) 
     };
     let Some(filters) = body["eventFilters"]
         .as_array()
-        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect::<Vec<_>>())
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
         .filter(|f| !f.is_empty())
     else {
         return api_error(400, "CMN-101", "Parameter [eventFilters] value is invalid");

@@ -41,10 +41,26 @@ const SHAPES: &str = include_str!("openapi-shapes.json");
 /// Error codes any operation may answer though its `x-error-codes` leave
 /// them out: (HTTP status, code, why).
 pub const GENERIC_CODES: &[(u16, &str, &str)] = &[
-    (400, "CMN-101", "a parameter's value is invalid: RingCentral's errors guide, any endpoint"),
-    (404, "CMN-102", "the resource is not found: RingCentral's errors guide, any endpoint"),
-    (403, "CMN-408", "the app lacks a permission: RingCentral's errors guide, any endpoint"),
-    (429, "CMN-301", "the rate group's limit: every operation has an x-throttling-group"),
+    (
+        400,
+        "CMN-101",
+        "a parameter's value is invalid: RingCentral's errors guide, any endpoint",
+    ),
+    (
+        404,
+        "CMN-102",
+        "the resource is not found: RingCentral's errors guide, any endpoint",
+    ),
+    (
+        403,
+        "CMN-408",
+        "the app lacks a permission: RingCentral's errors guide, any endpoint",
+    ),
+    (
+        429,
+        "CMN-301",
+        "the rate group's limit: every operation has an x-throttling-group",
+    ),
     (503, "CMN-201", "service temporarily unavailable: any endpoint"),
     (401, "OAU-128", "access token expired: any authorized endpoint"),
     (401, "OAU-213", "token not found: any authorized endpoint"),
@@ -128,7 +144,10 @@ fn spec() -> &'static Spec {
         for (path, item) in document["paths"].as_object().expect("the spec has paths") {
             for (method, node) in item.as_object().expect("a path item is an object") {
                 operations.push(Operation {
-                    id: node["operationId"].as_str().expect("every operation has an id").to_owned(),
+                    id: node["operationId"]
+                        .as_str()
+                        .expect("every operation has an id")
+                        .to_owned(),
                     method: method.to_uppercase(),
                     template: path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
                     at: format!("/paths/{}/{method}", escape(path)),
@@ -245,10 +264,7 @@ impl Place<'_> {
             .map(|e| {
                 // `/allOf/0` is the wrapping in `validator`, not the spec's.
                 let rule = e.schema_path.as_str().replacen("/allOf/0", "", 1);
-                self.violation(
-                    format!("{prefix}{}", e.instance_path.as_str()),
-                    format!("{rule}: {e}"),
-                )
+                self.violation(format!("{prefix}{}", e.instance_path.as_str()), format!("{rule}: {e}"))
             })
             .collect();
         found.sort_by(|a, b| (&a.pointer, &a.rule).cmp(&(&b.pointer, &b.rule)));
@@ -315,13 +331,21 @@ pub fn check_request(r: &Received) -> (Option<&'static Operation>, Vec<Violation
                 .map(|(_, v)| typed(v, schema)),
             Some("header") => super::raw::header(r.headers, name).map(|v| Value::String(v.to_owned())),
             Some("query") => {
-                let values: Vec<&str> = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
+                let values: Vec<&str> = query
+                    .iter()
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
                 match (values.as_slice(), schema["type"].as_str()) {
                     ([], _) => None,
-                    (all, Some("array")) => Some(Value::Array(all.iter().map(|v| typed(v, &schema["items"])).collect())),
+                    (all, Some("array")) => {
+                        Some(Value::Array(all.iter().map(|v| typed(v, &schema["items"])).collect()))
+                    }
                     ([one], _) => Some(typed(one, schema)),
                     _ => {
-                        found.push(place.violation(format!("/query/{name}"), "repeated, but its schema is not an array"));
+                        found.push(
+                            place.violation(format!("/query/{name}"), "repeated, but its schema is not an array"),
+                        );
                         None
                     }
                 }
@@ -340,7 +364,10 @@ pub fn check_request(r: &Received) -> (Option<&'static Operation>, Vec<Violation
     for (name, _) in &query {
         let declared = params.iter().any(|p| p["in"] == "query" && p["name"] == name.as_str());
         if !declared {
-            found.push(place.violation(format!("/query/{name}"), "the operation declares no such query parameter"));
+            found.push(place.violation(
+                format!("/query/{name}"),
+                "the operation declares no such query parameter",
+            ));
         }
     }
     found.extend(check_body(op, &place, r));
@@ -374,7 +401,10 @@ fn check_body(op: &Operation, place: &Place, r: &Received) -> Vec<Violation> {
         "application/x-www-form-urlencoded" => {
             let mut form = serde_json::Map::new();
             for (k, v) in form_urlencoded::parse(r.body) {
-                if form.insert(k.clone().into_owned(), Value::String(v.into_owned())).is_some() {
+                if form
+                    .insert(k.clone().into_owned(), Value::String(v.into_owned()))
+                    .is_some()
+                {
                     found.push(place.violation(format!("/{k}"), "a form field given twice"));
                 }
             }

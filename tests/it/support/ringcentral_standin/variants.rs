@@ -115,7 +115,8 @@ impl StandIn {
     pub fn drop_contact_center_filter(&self, id: &str) {
         self.with(|s| {
             let sub = s.subscriptions.get_mut(id).expect("no such subscription");
-            sub.event_filters.retain(|f| !f.contains("usageType=ContactCenterNumber"));
+            sub.event_filters
+                .retain(|f| !f.contains("usageType=ContactCenterNumber"));
         });
     }
 
@@ -167,7 +168,8 @@ fn refusal(code: &str) -> Answer {
         json!({"errorCode": code, "message": message, "errors": [{"errorCode": code, "message": message}]}),
     );
     if code == "CMN-301" {
-        a.headers.push(("Retry-After".to_owned(), FORCED_RETRY_AFTER.to_string()));
+        a.headers
+            .push(("Retry-After".to_owned(), FORCED_RETRY_AFTER.to_string()));
     }
     a
 }
@@ -178,7 +180,11 @@ impl Shape {
         let mut shapes = vec![];
         for optional_absent in [false, true] {
             for extra_properties in [false, true] {
-                for disabled_filter_code in [DisabledFilterCode::Reason, DisabledFilterCode::ErrorCode, DisabledFilterCode::Both] {
+                for disabled_filter_code in [
+                    DisabledFilterCode::Reason,
+                    DisabledFilterCode::ErrorCode,
+                    DisabledFilterCode::Both,
+                ] {
                     for subscription_ids in [SubscriptionIds::Uuid, SubscriptionIds::Digits] {
                         shapes.push(Shape {
                             optional_absent,
@@ -226,7 +232,15 @@ impl Shape {
         if self.optional_absent {
             strip(
                 &mut record,
-                &["uri", "location", "label", "paymentType", "type", "status", "contactCenterProvider"],
+                &[
+                    "uri",
+                    "location",
+                    "label",
+                    "paymentType",
+                    "type",
+                    "status",
+                    "contactCenterProvider",
+                ],
             );
         }
         if self.extra_properties {
