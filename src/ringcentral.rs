@@ -21,7 +21,7 @@ pub use credentials::{
     Credentials, CredentialsError, Secret, ServerUrl, CLIENT_ID_VAR, CLIENT_SECRET_VAR, DEFAULT_SERVER_URL, JWT_VAR,
     SERVER_URL_VAR,
 };
-pub use error::RingCentralError;
+pub use error::{explanation, Explanation, Outcome, RingCentralError, EXPLANATIONS};
 pub use phone_numbers::{PhoneNumbers, HEAVY_PAGE_INTERVAL};
 pub use secret::{read_secret, verification_token, SecretError, TokenError};
 pub use subscription::{
