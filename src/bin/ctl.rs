@@ -570,7 +570,10 @@ async fn list_subscriptions(ours: Option<&str>, json: bool, args: &RingCentralAr
     let listed = ringcentral::listing(&all, ours);
     if json {
         let records: Vec<serde_json::Value> = listed.iter().map(ringcentral::Listed::json).collect();
-        println!("{}", serde_json::json!({"count": records.len(), "subscriptions": records}));
+        println!(
+            "{}",
+            serde_json::json!({"count": records.len(), "subscriptions": records})
+        );
     } else {
         print_listing(&listed);
     }

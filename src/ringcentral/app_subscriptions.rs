@@ -68,7 +68,11 @@ impl Listed<'_> {
         let filters = if s.event_filters.is_empty() {
             "no event filters".to_owned()
         } else {
-            s.event_filters.iter().map(|f| short_filter(f)).collect::<Vec<_>>().join(",")
+            s.event_filters
+                .iter()
+                .map(|f| short_filter(f))
+                .collect::<Vec<_>>()
+                .join(",")
         };
         let ours = if self.ours { "  ours" } else { "" };
         let orphaned = self
@@ -118,12 +122,25 @@ mod tests {
     #[test]
     fn marks_ours_and_what_looks_orphaned() {
         let subs = [
-            sub("a", "Active", "https://ours/hook", &[CONTACT_CENTER_NUMBER_FILTER, RENEWAL_REMINDER_FILTER]),
+            sub(
+                "a",
+                "Active",
+                "https://ours/hook",
+                &[CONTACT_CENTER_NUMBER_FILTER, RENEWAL_REMINDER_FILTER],
+            ),
             sub("b", "Blacklisted", "https://ours/hook", &[CONTACT_CENTER_NUMBER_FILTER]),
-            sub("c", "Active", "https://old/hook", &["/restapi/v1.0/account/~/extension/~/message-store"]),
+            sub(
+                "c",
+                "Active",
+                "https://old/hook",
+                &["/restapi/v1.0/account/~/extension/~/message-store"],
+            ),
             sub("d", "Suspended", "https://old/hook", &[]),
         ];
-        let lines: Vec<String> = listing(&subs, Some("https://ours/hook")).iter().map(Listed::line).collect();
+        let lines: Vec<String> = listing(&subs, Some("https://ours/hook"))
+            .iter()
+            .map(Listed::line)
+            .collect();
         assert_eq!(
             lines,
             [
@@ -142,7 +159,12 @@ mod tests {
 
     #[test]
     fn json_keeps_the_filters_in_full() {
-        let subs = [sub("a", "Blacklisted", "https://ours/hook", &[CONTACT_CENTER_NUMBER_FILTER])];
+        let subs = [sub(
+            "a",
+            "Blacklisted",
+            "https://ours/hook",
+            &[CONTACT_CENTER_NUMBER_FILTER],
+        )];
         let value = listing(&subs, Some("https://ours/hook"))[0].json();
         assert_eq!(
             value,

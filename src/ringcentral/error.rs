@@ -183,7 +183,9 @@ impl RingCentralError {
             };
         };
         let code = known.code.to_owned();
-        let hint = known.hint.replace("{address}", address.unwrap_or("the webhook address"));
+        let hint = known
+            .hint
+            .replace("{address}", address.unwrap_or("the webhook address"));
         match known.outcome {
             Credentials => Self::BadCredentials { detail, hint },
             Permission => Self::MissingPermission {
@@ -340,7 +342,6 @@ pub(crate) fn one_line(text: &str) -> String {
     flat.trim().to_owned()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,7 +440,10 @@ mod tests {
     #[test]
     fn rate_limits_say_which_limit() {
         let body = |code: &str| format!(r#"{{"errorCode":"{code}","message":"Request rate exceeded"}}"#);
-        for (code, phrase) in [("CMN-301", "its rate group's requests a minute"), ("CMN-302", "other request-rate limit")] {
+        for (code, phrase) in [
+            ("CMN-301", "its rate group's requests a minute"),
+            ("CMN-302", "other request-rate limit"),
+        ] {
             let line = RingCentralError::rate_limited(3600, 180, &body(code)).to_string();
             assert!(
                 line.starts_with(&format!(
@@ -516,7 +520,8 @@ mod tests {
             assert!(operation.is_object(), "{method} {path} is not in the shapes file");
             for entry in operation["x-error-codes"].as_array().into_iter().flatten() {
                 let code = entry["errorCode"].as_str().unwrap();
-                let explained = explanation(code).unwrap_or_else(|| panic!("{code} ({method} {path}) has no explanation"));
+                let explained =
+                    explanation(code).unwrap_or_else(|| panic!("{code} ({method} {path}) has no explanation"));
                 let status: u16 = entry["httpCode"].as_str().unwrap().parse().unwrap();
                 // Each code's answer says its own explanation.
                 let line = refusal(status, code, entry["message"].as_str().unwrap()).to_string();
@@ -530,7 +535,11 @@ mod tests {
         // no two codes explained alike.
         let mut hints = std::collections::BTreeSet::new();
         for e in EXPLANATIONS {
-            assert!(listed.contains(e.code) || e.code == "CMN-408", "{} is not in the spec", e.code);
+            assert!(
+                listed.contains(e.code) || e.code == "CMN-408",
+                "{} is not in the spec",
+                e.code
+            );
             assert!(hints.insert(e.hint), "{} shares its explanation", e.code);
         }
         assert_eq!(EXPLANATIONS.len(), listed.len() + 1);

@@ -187,7 +187,12 @@ impl SubscriptionApi for Client {
         let answer = self.api(Method::Post, SUBSCRIPTIONS, Some(&body), operation)?;
         if !(200..300).contains(&answer.status) {
             // The address, for the explanations of SUB-520/521/523/525.
-            return Err(Error::from_answer(answer.status, operation, &answer.body, Some(address)));
+            return Err(Error::from_answer(
+                answer.status,
+                operation,
+                &answer.body,
+                Some(address),
+            ));
         }
         parse(&answer.body, operation)
     }

@@ -177,7 +177,11 @@ fn heal_explains_sub_505_and_lists_the_apps_subscriptions() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains(&format!("  {ours}  Blacklisted  ")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("  {ours}  Blacklisted  ")),
+        "{}",
+        run.stdout
+    );
     assert_eq!(standin.subscription(&ours).unwrap().status, "Blacklisted");
 }
 
