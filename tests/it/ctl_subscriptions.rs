@@ -231,3 +231,46 @@ fn subscriptions_is_in_the_help() {
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains("delete"), "{}", run.stdout);
 }
+
+/// The guardian's HealFailed finding (its summary goes to the alarm topic)
+/// carries the code's explanation too.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guardians_heal_failed_finding_explains_sub_505() {
+    use cc_number_relay::guardian;
+    use cc_number_relay::inventory::memory::MemoryInventory;
+    use cc_number_relay::ringcentral::{Client, Credentials, Sleep};
+    let standin = StandIn::start();
+    let ours = standin.seed(OURS, TOKEN, TEN_YEARS);
+    standin.blacklist(&ours, "Read timed out");
+    standin.fail_create_with("SUB-505");
+    let lookup = |name: &str| standin.env().into_iter().find(|(k, _)| *k == name).map(|(_, v)| v);
+    let client = Client::new(
+        Credentials::from_lookup(&lookup).unwrap(),
+        Duration::ZERO,
+        Box::new(Sleep),
+    )
+    .unwrap();
+    let token = cc_number_relay::token::VerificationToken::parse(TOKEN.to_owned()).unwrap();
+    let inventory = MemoryInventory::default();
+    let now = time::OffsetDateTime::now_utc();
+    let inspection =
+        tokio::task::block_in_place(|| guardian::inspect(&client, OURS, guardian::DEFAULT_RENEW_WITHIN, now)).unwrap();
+    let findings = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(guardian::heal(
+            &client,
+            &inventory.lease("test"),
+            &inspection,
+            &token,
+        ))
+    });
+    let summaries: Vec<String> = findings.iter().map(guardian::Finding::summary).collect();
+    assert_eq!(
+        summaries,
+        [format!(
+            "could not recreate the subscription to {OURS}; the dead one is kept: \
+             RingCentral refused the subscription (SUB-505: Subscriptions limit exceeded): \
+             the app has too many subscriptions (about 20 per user and app), usually orphans of earlier stacks or tests: \
+             list them with `cc-number-relay-ctl subscriptions` and delete the orphans with `cc-number-relay-ctl subscriptions delete ID`"
+        )]
+    );
+}
