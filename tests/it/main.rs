@@ -14,6 +14,7 @@ mod catalogue;
 mod cold_start;
 mod consumers;
 mod ctl_subscription;
+mod ctl_subscriptions;
 mod decode;
 mod faults;
 mod guardian;

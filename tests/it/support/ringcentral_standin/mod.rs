@@ -17,6 +17,9 @@
 //!   or does not echo the token, or none comes within 3,000 ms.
 //!   `expiresIn` counts only at the top level (inside `deliveryMode` it is
 //!   ignored and the 7-day default applies).
+//! - `fail_create_with(code)`: every creation refused with one of the
+//!   spec's codes for it (SUB-505, SUB-406, SUB-523, ...), with its status
+//!   and message from tests/fixtures/ringcentral/openapi-shapes.json.
 //! - Deliveries (`deliver`) POST a notification with the subscription's
 //!   `Verification-Token`; a non-200 answer, an answer over 1,024 bytes or
 //!   none within 3,000 ms blacklists the subscription, with RingCentral's
@@ -120,6 +123,8 @@ struct State {
     numbers: phone_numbers::Numbers,
     /// How long a DELETE of a subscription takes before it is gone.
     delete_delay: Duration,
+    /// The error code every creation is refused with (`fail_create_with`).
+    fail_create: Option<String>,
 }
 
 pub struct StandIn {
@@ -218,6 +223,7 @@ impl StandIn {
             handshakes: vec![],
             numbers: phone_numbers::Numbers::default(),
             delete_delay: Duration::ZERO,
+            fail_create: None,
         }));
         let (listening, shared, base) = (server.clone(), state.clone(), url.clone());
         std::thread::spawn(move || {
@@ -254,6 +260,14 @@ impl StandIn {
     /// A slow DELETE: the subscription keeps delivering until it answers.
     pub fn delay_deletes(&self, delay: Duration) {
         self.with(|s| s.delete_delay = delay);
+    }
+
+    /// Every creation from now on is refused with `code`, with the HTTP
+    /// status and message the spec gives it for `POST /subscription`
+    /// (tests/fixtures/ringcentral/openapi-shapes.json): SUB-505, SUB-406,
+    /// SUB-523, ...
+    pub fn fail_create_with(&self, code: &str) {
+        self.with(|s| s.fail_create = Some(code.to_owned()));
     }
 
     pub fn set_token_lifetime(&self, seconds: u64) {
@@ -639,6 +653,10 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
         return api_error(400, "CMN-101", "Parameter [deliveryMode] value is invalid");
     };
     let token = mode["verificationToken"].as_str().map(str::to_owned);
+    if let Some(code) = state.lock().unwrap().fail_create.clone() {
+        let (status, message) = create_error(&code);
+        return api_error(status, &code, &message);
+    }
     let needs_accounts = filters.iter().any(|f| f.contains("/phone-number"))
         && !state.lock().unwrap().permissions.contains("ReadAccounts");
     if needs_accounts {
@@ -708,4 +726,22 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
     let json = sub.to_json(server);
     s.subscriptions.insert(id, sub);
     answer(200, json)
+}
+
+/// The status and message of `code` among the spec's error codes of
+/// creating a subscription.
+fn create_error(code: &str) -> (u16, String) {
+    let shapes: Value =
+        serde_json::from_str(include_str!("../../../fixtures/ringcentral/openapi-shapes.json")).unwrap();
+    let codes = shapes["paths"]["/restapi/v1.0/subscription"]["post"]["x-error-codes"]
+        .as_array()
+        .unwrap();
+    let entry = codes
+        .iter()
+        .find(|e| e["errorCode"] == code)
+        .unwrap_or_else(|| panic!("{code} is not an error code of creating a subscription"));
+    (
+        entry["httpCode"].as_str().unwrap().parse().unwrap(),
+        entry["message"].as_str().unwrap().to_owned(),
+    )
 }
