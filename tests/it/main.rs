@@ -21,6 +21,7 @@ mod guardian_lambda;
 mod guardian_template;
 mod inventory;
 mod observability;
+mod precedence;
 mod properties;
 mod reconcile;
 mod redrive;

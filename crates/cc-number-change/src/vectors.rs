@@ -132,6 +132,25 @@ pub fn entries_json(entries: &[Entry]) -> Vec<Value> {
     all.into_iter().map(entry_json).collect()
 }
 
+/// How a ledger's run of `vector` differs from what the vector expects, or
+/// `None` when it passes: the verdicts, then the entries it ended with.
+pub fn mismatch(vector: &Vector, outcomes: &[Outcome], entries: &[Entry]) -> Option<String> {
+    let expected = vector.expected();
+    let entries = entries_json(entries);
+    if outcomes != expected.as_slice() {
+        Some(format!("{}: verdicts {outcomes:?}, expected {expected:?}", vector.name))
+    } else if entries != vector.final_entries {
+        Some(format!(
+            "{}: final entries {}, expected {}",
+            vector.name,
+            Value::from(entries),
+            Value::from(vector.final_entries.clone())
+        ))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,17 +167,29 @@ mod tests {
     fn the_memory_ledger_passes_every_precedence_vector() {
         let vectors = precedence().unwrap();
         assert_eq!(vectors.len(), 30);
-        for vector in &vectors {
-            let ledger = MemoryLedger::default();
-            let outcomes = run(replay(&ledger, vector)).unwrap();
-            assert_eq!(outcomes, vector.expected(), "{}: verdicts", vector.name);
-            assert_eq!(
-                entries_json(&ledger.entries()),
-                vector.final_entries,
-                "{}: final entries",
-                vector.name
-            );
-        }
+        let failed: Vec<String> = vectors
+            .iter()
+            .filter_map(|vector| {
+                let ledger = MemoryLedger::default();
+                let outcomes = run(replay(&ledger, vector)).unwrap();
+                mismatch(vector, &outcomes, &ledger.entries())
+            })
+            .collect();
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
+    }
+
+    #[test]
+    fn a_mismatch_names_the_vector_and_what_differs() {
+        let vector = precedence().unwrap().remove(1); // duplicate-delivery
+        let ledger = MemoryLedger::default();
+        let outcomes = run(replay(&ledger, &vector)).unwrap();
+        assert_eq!(mismatch(&vector, &outcomes, &ledger.entries()), None);
+        assert_eq!(
+            mismatch(&vector, &[Outcome::Applied, Outcome::Applied, Outcome::Duplicate], &ledger.entries()).as_deref(),
+            Some("duplicate-delivery: verdicts [Applied, Applied, Duplicate], expected [Applied, Duplicate, Duplicate]")
+        );
+        let wrong = mismatch(&vector, &outcomes, &[]).unwrap();
+        assert!(wrong.starts_with("duplicate-delivery: final entries [], expected [{"), "{wrong}");
     }
 
     #[test]
