@@ -76,10 +76,7 @@ pub enum VectorError {
     #[error("precedence.json: {0}")]
     File(#[from] serde_json::Error),
     #[error("delivery {step}: {source}")]
-    Undecodable {
-        step: usize,
-        source: crate::DecodeError,
-    },
+    Undecodable { step: usize, source: crate::DecodeError },
     #[error("delivery {step}: {source}")]
     Ledger { step: usize, source: LedgerError },
 }
@@ -185,11 +182,21 @@ mod tests {
         let outcomes = run(replay(&ledger, &vector)).unwrap();
         assert_eq!(mismatch(&vector, &outcomes, &ledger.entries()), None);
         assert_eq!(
-            mismatch(&vector, &[Outcome::Applied, Outcome::Applied, Outcome::Duplicate], &ledger.entries()).as_deref(),
-            Some("duplicate-delivery: verdicts [Applied, Applied, Duplicate], expected [Applied, Duplicate, Duplicate]")
+            mismatch(
+                &vector,
+                &[Outcome::Applied, Outcome::Applied, Outcome::Duplicate],
+                &ledger.entries()
+            )
+            .as_deref(),
+            Some(
+                "duplicate-delivery: verdicts [Applied, Applied, Duplicate], expected [Applied, Duplicate, Duplicate]"
+            )
         );
         let wrong = mismatch(&vector, &outcomes, &[]).unwrap();
-        assert!(wrong.starts_with("duplicate-delivery: final entries [], expected [{"), "{wrong}");
+        assert!(
+            wrong.starts_with("duplicate-delivery: final entries [], expected [{"),
+            "{wrong}"
+        );
     }
 
     #[test]
