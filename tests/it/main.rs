@@ -23,6 +23,7 @@ mod guardian_template;
 mod inventory;
 mod no_gap;
 mod observability;
+mod precedence;
 mod properties;
 mod reconcile;
 mod redrive;

@@ -14,7 +14,8 @@
 //! Feature `lambda` (aws_lambda_events): [`receive`] (raw SQS, SNS-enveloped
 //! SQS, SNS records), [`Subscriber`] (batches, partial failures, metrics),
 //! [`metrics`] (EMF). Feature `dynamodb`: [`DynamoDbLedger`], one
-//! conditional write per change.
+//! conditional write per change. Feature `vectors`: [`vectors`], the
+//! precedence vectors every ledger must pass, and their runner.
 
 pub mod attributes;
 pub mod change;
@@ -32,6 +33,8 @@ pub mod metrics;
 pub mod receive;
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(any(test, feature = "vectors"))]
+pub mod vectors;
 
 pub use change::{
     escape_non_characters, Change, ContactCenterProvider, Delivery, Origin, PhoneNumber, SchemaVersion,
