@@ -3,7 +3,8 @@
 //!
 //! RingCentral's documents leave open whether an `Updated` for a number
 //! reassigned *away* from Contact Center names its new usage type or still
-//! says `ContactCenterNumber` (shared/ringcentral/WEBHOOKS.md §5). In the
+//! says `ContactCenterNumber` (the event's payload table gives `usageType`
+//! the one value `'ContactCenterNumber'`). In the
 //! second case subscribers would keep a number that left Contact Center
 //! until the next hourly reconciliation. The confirm queue (subscribed to
 //! the Updated topic, `origin` `webhook` only) hands batches of those
