@@ -72,7 +72,10 @@ pub struct Report {
 
 impl Report {
     pub fn corrected(&self, kind: Kind) -> usize {
-        self.verdicts.values().filter(|v| **v == Verdict::Corrected(kind)).count()
+        self.verdicts
+            .values()
+            .filter(|v| **v == Verdict::Corrected(kind))
+            .count()
     }
 
     /// The summary log line.
@@ -153,7 +156,12 @@ impl<A: PhoneNumbersApi, I: Inventory, S: Sink> Confirmer<'_, A, I, S> {
                 Some(error) => Verdict::Failed(format!("not looked up: {error}")),
                 None => {
                     let verdict = self
-                        .confirm(&number.newest.phone_number.id, &number.newest, &observed_at, &mut report)
+                        .confirm(
+                            &number.newest.phone_number.id,
+                            &number.newest,
+                            &observed_at,
+                            &mut report,
+                        )
                         .await;
                     if let Verdict::Failed(error) = &verdict {
                         if error.starts_with(RATE_LIMITED) {
@@ -240,12 +248,9 @@ const RATE_LIMITED: &str = "rate limited: ";
 /// otherwise it "left the list", and `now` is what the get by id found.
 pub fn correction(told: &Told, now: Option<NumberState>, observed_at: &Timestamp) -> Option<Correction> {
     let id = told.id().as_str().to_owned();
-    let in_list = now.as_ref().is_some_and(|n| {
-        matches!(
-            n.phone_number.usage_type.as_deref(),
-            None | Some(CONTACT_CENTER_NUMBER)
-        )
-    });
+    let in_list = now
+        .as_ref()
+        .is_some_and(|n| matches!(n.phone_number.usage_type.as_deref(), None | Some(CONTACT_CENTER_NUMBER)));
     let (listing, looked_up) = if in_list {
         let numbers = now.into_iter().collect();
         (

@@ -91,7 +91,9 @@ async fn told_by_webhook(inventory: &MemoryInventory, change: &Change) {
 
 async fn run(api: &FakeNumbers, inventory: &MemoryInventory, sink: &RecordingSink, items: &[Item]) -> Report {
     let confirmer = Confirmer { api, inventory, sink };
-    confirmer.run(items, Timestamp::parse(OBSERVED).unwrap().instant()).await
+    confirmer
+        .run(items, Timestamp::parse(OBSERVED).unwrap().instant())
+        .await
 }
 
 fn rate_limited() -> RingCentralError {
@@ -150,7 +152,11 @@ async fn a_number_still_in_contact_center_as_told_is_confirmed_and_nothing_is_pu
     let report = run(&api, &inventory, &sink, &[item("m1", &change)]).await;
     assert!(sink.published().is_empty());
     assert_eq!(report.verdicts["1"], Verdict::Confirmed);
-    assert_eq!(inventory.get("1").unwrap().change, change, "the inventory is left alone");
+    assert_eq!(
+        inventory.get("1").unwrap().change,
+        change,
+        "the inventory is left alone"
+    );
 }
 
 #[tokio::test]

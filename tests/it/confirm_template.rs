@@ -125,9 +125,15 @@ fn the_confirm_queue_gets_webhook_updates_only_encrypted_with_the_stacks_key() {
     );
     // FIFO topics deliver only into FIFO queues, whose dead-letter queue is FIFO too.
     for q in [queue, dlq] {
-        assert_eq!(q["FifoQueue"], json!({"Fn::If": ["IsFifo", true, {"Ref": "AWS::NoValue"}]}));
+        assert_eq!(
+            q["FifoQueue"],
+            json!({"Fn::If": ["IsFifo", true, {"Ref": "AWS::NoValue"}]})
+        );
     }
-    let timeout = number(&template, &template["Resources"]["ConfirmFunction"]["Properties"]["Timeout"]);
+    let timeout = number(
+        &template,
+        &template["Resources"]["ConfirmFunction"]["Properties"]["Timeout"],
+    );
     assert_eq!(number(&template, &queue["VisibilityTimeout"]), 6.0 * timeout);
 
     // Only the Updated topic may send, and the key lets SNS encrypt for it, and only it.
@@ -152,7 +158,9 @@ fn the_confirm_queue_gets_webhook_updates_only_encrypted_with_the_stacks_key() {
         json!({"ArnEquals": {"aws:SourceArn": {"Ref": "UpdatedTopic"}}})
     );
     assert!(
-        key_policy.iter().any(|s| s.to_string().contains("/aws/lambda/${AWS::StackName}-confirm")),
+        key_policy
+            .iter()
+            .any(|s| s.to_string().contains("/aws/lambda/${AWS::StackName}-confirm")),
         "CloudWatch Logs may use the key for the confirmer's log group"
     );
 }
@@ -160,8 +168,15 @@ fn the_confirm_queue_gets_webhook_updates_only_encrypted_with_the_stacks_key() {
 #[test]
 fn the_mapping_confirms_within_a_minute_two_batches_at_a_time() {
     let template = template();
-    let mapping = &resource(&template, "ConfirmEventSourceMapping", "AWS::Lambda::EventSourceMapping")["Properties"];
-    assert_eq!(mapping["EventSourceArn"], json!({"Fn::GetAtt": ["ConfirmQueue", "Arn"]}));
+    let mapping = &resource(
+        &template,
+        "ConfirmEventSourceMapping",
+        "AWS::Lambda::EventSourceMapping",
+    )["Properties"];
+    assert_eq!(
+        mapping["EventSourceArn"],
+        json!({"Fn::GetAtt": ["ConfirmQueue", "Arn"]})
+    );
     assert_eq!(mapping["FunctionName"], json!({"Ref": "ConfirmFunction"}));
     assert_eq!(mapping["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
     assert_eq!(mapping["ScalingConfig"]["MaximumConcurrency"], 2);
@@ -179,7 +194,11 @@ fn the_mapping_confirms_within_a_minute_two_batches_at_a_time() {
 #[test]
 fn a_confirm_dead_letter_raises_an_alarm_on_the_alarm_topic() {
     let template = template();
-    let alarm = &resource(&template, "ConfirmDeadLetterQueueNotEmptyAlarm", "AWS::CloudWatch::Alarm")["Properties"];
+    let alarm = &resource(
+        &template,
+        "ConfirmDeadLetterQueueNotEmptyAlarm",
+        "AWS::CloudWatch::Alarm",
+    )["Properties"];
     let existing = &template["Resources"]["DeadLetterQueueNotEmptyAlarm"]["Properties"];
     for field in [
         "Namespace",
@@ -192,7 +211,10 @@ fn a_confirm_dead_letter_raises_an_alarm_on_the_alarm_topic() {
         "AlarmActions",
         "OKActions",
     ] {
-        assert_eq!(alarm[field], existing[field], "{field}: like the relay's dead-letter alarm");
+        assert_eq!(
+            alarm[field], existing[field],
+            "{field}: like the relay's dead-letter alarm"
+        );
     }
     assert_eq!(
         alarm["Dimensions"],
