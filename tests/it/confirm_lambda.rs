@@ -214,3 +214,40 @@ fn a_cold_start_without_configuration_stops_with_one_line() {
         "{text}"
     );
 }
+
+/// Without a RingCentral client nothing can be concluded: every message comes
+/// back (retried, then dead-lettered), the function itself does not fail,
+/// and the log says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_credentials_every_message_of_the_batch_comes_back() {
+    let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    let standin = StandIn::start();
+    let env = vec![
+        ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
+        ("CREATED_TOPIC_ARN", topology.topics[0].clone()),
+        ("UPDATED_TOPIC_ARN", topology.topics[1].clone()),
+        ("DELETED_TOPIC_ARN", topology.topics[2].clone()),
+        ("INVENTORY_TABLE", inventory_table(&aws).await),
+        ("RINGCENTRAL_CREDENTIALS_SECRET", unique("absent-secret")),
+        ("RINGCENTRAL_SERVER_URL", standin.url.clone()),
+    ];
+    let api = RuntimeApi::start();
+    let mut functions = Functions::start(&api, env!("CARGO_BIN_EXE_cc-number-relay-confirm"), 1, &env);
+    functions.wait_until_ready(&api, Duration::from_secs(60)).unwrap();
+    let answer = api
+        .invoke(&sqs_event(&[("m-1", "{}"), ("m-2", "{}")]), Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}", functions.output()));
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]})
+    );
+    assert!(
+        functions
+            .output()
+            .contains("confirm: no RingCentral client, the whole batch is retried: "),
+        "{}",
+        functions.output()
+    );
+    assert!(standin.log().is_empty(), "RingCentral was not asked");
+}
