@@ -89,6 +89,17 @@ fn the_confirmer_may_do_exactly_what_the_code_does() {
     sort(&mut granted);
     sort(&mut expected);
     assert_eq!(granted, expected);
+    // The key only through the three services, as the relay uses it.
+    let statement = |f: &Value| {
+        as_list(&f["Properties"]["Policies"][0]["Statement"])
+            .into_iter()
+            .find(|s| s["Sid"] == "UseStackKeyThroughSqsDynamoDbSecretsManager")
+            .unwrap()
+    };
+    assert_eq!(
+        statement(function)["Condition"],
+        statement(&template["Resources"]["RelayFunction"])["Condition"]
+    );
     let policies = serde_json::to_string(&function["Properties"]["Policies"]).unwrap();
     assert!(!policies.contains('*'), "no wildcards: {policies}");
     // No SQS event: SAM would attach AWSLambdaSQSQueueExecutionRole (every queue).
