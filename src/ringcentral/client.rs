@@ -85,6 +85,13 @@ impl Client {
         })
     }
 
+    /// Sets what this client may still wait on `Retry-After`s: a client
+    /// kept across invocations (the confirmer's, which keeps its access
+    /// token) gets each invocation's budget anew.
+    pub fn refill_wait_budget(&self, wait_budget: Duration) {
+        *lock(&self.wait_budget) = wait_budget;
+    }
+
     pub fn server(&self) -> &ServerUrl {
         &self.credentials.server
     }

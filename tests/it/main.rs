@@ -12,6 +12,8 @@ mod support;
 mod asyncapi;
 mod catalogue;
 mod cold_start;
+mod confirm_lambda;
+mod confirm_template;
 mod consumers;
 mod ctl_subscription;
 mod ctl_subscriptions;
