@@ -258,7 +258,13 @@ async fn a_redelivery_is_a_duplicate_until_a_newer_change_is_told() {
     // The last change told, again: duplicate; and a second subscription's
     // delivery of it (another uuid, the same state at the same instant) too.
     answers.push(status(&relay, &event_file("deleted")).await);
-    answers.push(status(&relay, &redelivered_as("deleted", "2d0b5a1e-0000-4000-8000-000000000001", None)).await);
+    answers.push(
+        status(
+            &relay,
+            &redelivered_as("deleted", "2d0b5a1e-0000-4000-8000-000000000001", None),
+        )
+        .await,
+    );
     // Another state at the same instant: published, not stale, the record kept.
     let other = redelivered_as("deleted", "2d0b5a1e-0000-4000-8000-000000000002", Some("Elsewhere"));
     answers.push(status(&relay, &other).await);
@@ -304,7 +310,10 @@ async fn a_redelivery_is_a_duplicate_until_a_newer_change_is_told() {
     let dc = || "Washington, DC".to_owned();
     assert_eq!(
         created,
-        [(created_id.clone(), "false".into(), dc()), (created_id, "true".into(), dc())],
+        [
+            (created_id.clone(), "false".into(), dc()),
+            (created_id, "true".into(), dc())
+        ],
         "the Created redelivered after newer changes reached subscribers again, stale, with its notificationId"
     );
     let updated = drain(&aws, topology.subscriber_of("Updated"), 3).await;
@@ -315,13 +324,23 @@ async fn a_redelivery_is_a_duplicate_until_a_newer_change_is_told() {
     assert_eq!(location.json()["phoneNumber"]["usageType"], "ContactCenterNumber");
     assert_eq!(location.json()["contactCenterProvider"]["id"], "67890");
     assert_eq!(
-        told(updated).iter().map(|(_, stale, place)| (stale.as_str(), place.as_str())).collect::<Vec<_>>(),
-        [("false", "Washington, DC"), ("false", "Arlington, VA"), ("true", "Arlington, VA")],
+        told(updated)
+            .iter()
+            .map(|(_, stale, place)| (stale.as_str(), place.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("false", "Washington, DC"),
+            ("false", "Arlington, VA"),
+            ("true", "Arlington, VA")
+        ],
         "the Updated redelivered after newer changes reached subscribers again, stale"
     );
     let deleted = told(drain(&aws, topology.subscriber_of("Deleted"), 2).await);
     assert_eq!(
-        deleted.iter().map(|(_, stale, place)| (stale.as_str(), place.as_str())).collect::<Vec<_>>(),
+        deleted
+            .iter()
+            .map(|(_, stale, place)| (stale.as_str(), place.as_str()))
+            .collect::<Vec<_>>(),
         [("false", "Elsewhere"), ("false", "Washington, DC")],
         "each Deleted once: the redelivery and the second subscription's were duplicates"
     );
