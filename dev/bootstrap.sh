@@ -95,7 +95,7 @@ if [[ "$MODE" == run ]]; then
     elif [[ "$want" == "$(cat "$RUN_STAMP" 2>/dev/null || true)" ]]; then
         step "make run's tools up to date ($RUN_REQ unchanged)"
     else
-        step "installing make run's tools from $RUN_REQ (the first time takes about a minute)"
+        step "installing make run's tools from $RUN_REQ (the first time: under a minute)"
         "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --upgrade pip
         # --no-deps: the file is the whole pinned set; it leaves out cargo-lambda's ziglang.
         "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-compile --no-deps -r "$RUN_REQ"

@@ -5,12 +5,14 @@
    on a free loopback port;
 2. deploys template.yaml into it (dev/topology.py), puts the demo token into the stack's
    verification token secret, and adds one subscriber queue per topic;
-3. starts `cargo lambda watch` with the function's environment from that stack;
-4. once the function answers a handshake, prints ready-to-paste `cargo lambda invoke` and `curl` commands;
+3. starts `cargo lambda watch` with the function's environment from that stack, and (Standard
+   topics) the example subscriber under a watch of its own (dev/directory_local.py);
+4. once the function answers a handshake and the example an empty batch (both built), prints what
+   each sample in events/ shows and ready-to-paste `cargo lambda invoke` and `curl` commands;
 5. prints every message a subscriber receives and everything parked in the
-   dead-letter queue, until Ctrl-C, which stops the function and moto.
+   dead-letter queue, each as one block, until Ctrl-C, which stops the functions and moto quietly.
 
-Expects .venv made by dev/bootstrap.sh (the Makefile runs it first).
+Expects .venv made by dev/bootstrap.sh --run (the Makefile runs it first).
 """
 
 from __future__ import annotations
