@@ -101,6 +101,7 @@ fn rate_limited() -> RingCentralError {
         retry_after: 60,
         budget: 0,
         detail: "CMN-301".into(),
+        hint: "wait".into(),
     }
 }
 

@@ -210,7 +210,7 @@ fn a_cold_start_without_configuration_stops_with_one_line() {
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
     assert!(
-        text.contains("cold start failed: environment variable CREATED_TOPIC_ARN is not set"),
+        text.contains("cold start failed: environment variable INVENTORY_TABLE is not set"),
         "{text}"
     );
 }
