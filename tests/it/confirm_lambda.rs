@@ -101,7 +101,7 @@ async fn a_webhook_updated_that_hid_a_reassignment_is_corrected_within_the_batch
         inventory: Some(DynamoInventory::new(&aws.sdk, table.clone(), RELAY_TIMEOUTS)),
         xray: Default::default(),
     };
-    let mut body = body_file("updated");
+    let mut body = body_file("updated-reassigned-away");
     body["uuid"] = "aaaaaaaa-0000-4000-8000-000000001001".into();
     body["timestamp"] = rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(1)).into();
     body["body"]["phoneNumberInfo"] = record(1001, "+12025550101", CC);
