@@ -17,15 +17,12 @@
 //!
 //! The kit (`cc_number_change::receive` and `Subscriber`, what a subscriber
 //! Lambda runs) must decode every good file to its `expect` and refuse every
-//! bad one with its error, both on the committed files and on what was
-//! just generated.
+//! bad one with its error: `cc_number_change::messages` runs it on what was
+//! just generated here, and on the committed files in the kit's own tests.
 
 use crate::subscriber::{lambda_record, notification};
 use crate::support::*;
-use cc_number_change::aws_lambda_events::sns::SnsEvent;
-use cc_number_change::aws_lambda_events::sqs::SqsEvent;
-use cc_number_change::receive::{from_sns, from_sqs, Message};
-use cc_number_change::{Change, DecodeError, MemoryLedger, Subscriber};
+use cc_number_change::messages::{failures, files};
 use cc_number_relay::change::{NumberState, PhoneNumberId};
 use cc_number_relay::dead_letters::sqs::SqsDeadLetters;
 use cc_number_relay::inventory::memory::MemoryInventory;
@@ -36,7 +33,6 @@ use cc_number_relay::ringcentral::{Listing, PhoneNumbersApi, RingCentralError};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 const DIR: &str = "schema/vectors/messages";
 const UPDATE: &str = "UPDATE_GOLDEN";
@@ -82,12 +78,6 @@ impl Kind {
         }
     }
 
-    fn parse(value: &str) -> Kind {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == value)
-            .unwrap_or_else(|| panic!("unknown delivery {value}"))
-    }
 }
 
 /// The good files kept, by `<topicType>-<name>`: every eventType (and a
@@ -738,26 +728,9 @@ async fn generate() -> BTreeMap<String, String> {
     files
 }
 
-/// The committed files (every `.json` under the directory).
+/// The committed files, as the kit's runner reads them.
 fn committed() -> BTreeMap<String, String> {
-    fn walk(dir: &Path, base: &Path, out: &mut BTreeMap<String, String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, base, out);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                let name = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
-                out.insert(name, std::fs::read_to_string(&path).unwrap());
-            }
-        }
-    }
-    let base = root().join(DIR);
-    let mut out = BTreeMap::new();
-    walk(&base, &base, &mut out);
-    out
+    files(&root().join(DIR)).unwrap_or_default()
 }
 
 fn first_difference(a: &str, b: &str) -> String {
@@ -779,8 +752,9 @@ fn first_difference(a: &str, b: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_golden_messages_are_what_the_relay_publishes() {
+    assert_eq!(Kind::ALL.map(Kind::as_str), cc_number_change::messages::DELIVERIES);
     let generated = generate().await;
-    let failures = kit_failures(&generated).await;
+    let failures = failures(&generated).await;
     assert!(failures.is_empty(), "the kit, on the generated files:\n{}", failures.join("\n"));
     let committed = committed();
     if std::env::var(UPDATE).is_ok_and(|v| v == "1") {
@@ -791,7 +765,10 @@ async fn the_golden_messages_are_what_the_relay_publishes() {
         for (file, text) in &generated {
             let path: PathBuf = dir.join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, text).unwrap();
+            // Whole files only: the kit's test may read them meanwhile.
+            let partial = path.with_extension("json.partial");
+            std::fs::write(&partial, text).unwrap();
+            std::fs::rename(&partial, &path).unwrap();
         }
         return;
     }
@@ -809,168 +786,6 @@ async fn the_golden_messages_are_what_the_relay_publishes() {
         "{DIR} is not what the relay publishes now:\n{}\n\nIf the change is intended, rewrite the files with\n  {UPDATE}=1 cargo test -p cc-number-relay --test it golden\nand review and commit the difference (other languages' subscribers test against it).",
         differences.join("\n")
     );
-}
-
-#[tokio::test]
-async fn the_kit_reads_every_golden_message_as_its_manifest_says() {
-    let files = committed();
-    let index: Value = serde_json::from_str(&files["index.json"]).unwrap();
-    let counts = |list: &str| {
-        let mut counts = BTreeMap::new();
-        for entry in index[list].as_array().unwrap() {
-            *counts.entry(entry["delivery"].as_str().unwrap().to_owned()).or_insert(0) += 1;
-        }
-        counts
-    };
-    let good = BTreeMap::from([("sns-record", 8), ("sqs-raw", 11), ("sqs-sns-envelope", 11)].map(|(k, v)| (k.to_owned(), v)));
-    let bad = BTreeMap::from([("sns-record", 4), ("sqs-raw", 4), ("sqs-sns-envelope", 4)].map(|(k, v)| (k.to_owned(), v)));
-    assert_eq!((counts("good"), counts("bad")), (good, bad));
-    let listed: BTreeSet<&str> = ["good", "bad"]
-        .iter()
-        .flat_map(|l| index[*l].as_array().unwrap())
-        .map(|e| e["file"].as_str().unwrap())
-        .chain(["index.json"])
-        .collect();
-    let present: BTreeSet<&str> = files.keys().map(String::as_str).collect();
-    assert_eq!(present, listed, "every file is in index.json, and every entry has its file");
-    let failures = kit_failures(&files).await;
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// What the kit got wrong on these files, one line each.
-async fn kit_failures(files: &BTreeMap<String, String>) -> Vec<String> {
-    let index: Value = serde_json::from_str(&files["index.json"]).unwrap();
-    let mut failures = Vec::new();
-    for entry in index["good"].as_array().unwrap() {
-        let file = entry["file"].as_str().unwrap();
-        let kind = Kind::parse(entry["delivery"].as_str().unwrap());
-        let text = &files[file];
-        match read(kind, text).await {
-            Ok(read) if read == entry["expect"] => {}
-            Ok(read) => failures.push(format!("{file}: read {read}, expected {}", entry["expect"])),
-            Err(e) => failures.push(format!("{file}: refused: {e}")),
-        }
-    }
-    for entry in index["bad"].as_array().unwrap() {
-        let file = entry["file"].as_str().unwrap();
-        let kind = Kind::parse(entry["delivery"].as_str().unwrap());
-        match refusal(kind, &files[file]).await {
-            Ok(error) if error == entry["expect"]["error"] => {}
-            Ok(error) => failures.push(format!("{file}: refused with {error}, expected {}", entry["expect"]["error"])),
-            Err(read) => failures.push(format!("{file}: {read}")),
-        }
-    }
-    failures
-}
-
-fn expectation_of(message: &Message) -> Value {
-    let change = &message.change;
-    json!({
-        "changeType": change.change_type.as_str(), "origin": message.received.origin.map(|o| o.as_str()),
-        "stale": message.received.stale, "notificationId": change.notification_id.as_str(),
-        "phoneNumberId": change.phone_number.id.as_str(), "e164": change.phone_number.e164.as_str(),
-        "usageType": change.phone_number.usage_type
-    })
-}
-
-fn error_of(error: &DecodeError) -> Value {
-    match error {
-        DecodeError::InvalidJson(_) => json!({"kind": "invalid-json", "path": null}),
-        DecodeError::NewerSchema(_) => json!({"kind": "newer-schema", "path": null}),
-        DecodeError::InvalidField { path, .. } => json!({"kind": "invalid-field", "path": path}),
-    }
-}
-
-/// The one message of the event through `receive`, and the event through
-/// the kit's `Subscriber` with an empty ledger: a message flagged stale is
-/// never handled, any other is handled once.
-async fn read(kind: Kind, text: &str) -> Result<Value, String> {
-    let handled = Mutex::new(Vec::<Change>::new());
-    let handler = |c: Change| {
-        handled.lock().unwrap().push(c);
-        async { Ok::<_, String>(()) }
-    };
-    let subscriber = Subscriber::new(MemoryLedger::default());
-    let message = match kind {
-        Kind::SqsRaw | Kind::SqsEnvelope => {
-            let event: SqsEvent = serde_json::from_str(text).map_err(|e| format!("not an SQS event: {e}"))?;
-            let [record] = event.records.as_slice() else {
-                return Err("not one record".into());
-            };
-            let message = from_sqs(record).map_err(|e| e.to_string())?;
-            let response = subscriber.sqs(event.clone(), handler).await;
-            if !response.batch_item_failures.is_empty() {
-                return Err(format!("Subscriber::sqs failed it: {response:?}"));
-            }
-            message
-        }
-        Kind::SnsRecord => {
-            let event: SnsEvent = serde_json::from_str(text).map_err(|e| format!("not an SNS event: {e}"))?;
-            let [record] = event.records.as_slice() else {
-                return Err("not one record".into());
-            };
-            let message = from_sns(record).map_err(|e| e.to_string())?;
-            subscriber
-                .sns(event.clone(), handler)
-                .await
-                .map_err(|e| format!("Subscriber::sns failed it: {e}"))?;
-            message
-        }
-    };
-    let handled = handled.into_inner().unwrap();
-    let expected: Vec<Change> = if message.received.stale {
-        Vec::new()
-    } else {
-        vec![message.change.clone()]
-    };
-    if handled != expected {
-        return Err(format!("handled {} changes, expected {}", handled.len(), expected.len()));
-    }
-    Ok(expectation_of(&message))
-}
-
-/// The error `receive` refuses the event's one message with; the
-/// `Subscriber` must report that message failed, handling nothing.
-async fn refusal(kind: Kind, text: &str) -> Result<Value, String> {
-    let subscriber = Subscriber::new(MemoryLedger::default());
-    let handler = |_: Change| async { Err::<(), _>("a bad message reached the handler") };
-    match kind {
-        Kind::SqsRaw | Kind::SqsEnvelope => {
-            let event: SqsEvent = serde_json::from_str(text).map_err(|e| format!("not an SQS event: {e}"))?;
-            let [record] = event.records.as_slice() else {
-                return Err("not one record".into());
-            };
-            let error = match from_sqs(record) {
-                Ok(m) => return Err(format!("accepted: {}", expectation_of(&m))),
-                Err(e) => error_of(&e),
-            };
-            let id = record.message_id.clone().unwrap_or_default();
-            let response = subscriber.sqs(event.clone(), handler).await;
-            let failed: Vec<&str> = response
-                .batch_item_failures
-                .iter()
-                .map(|f| f.item_identifier.as_str())
-                .collect();
-            if failed != [id.as_str()] {
-                return Err(format!("Subscriber::sqs reported {failed:?}"));
-            }
-            Ok(error)
-        }
-        Kind::SnsRecord => {
-            let event: SnsEvent = serde_json::from_str(text).map_err(|e| format!("not an SNS event: {e}"))?;
-            let [record] = event.records.as_slice() else {
-                return Err("not one record".into());
-            };
-            let error = match from_sns(record) {
-                Ok(m) => return Err(format!("accepted: {}", expectation_of(&m))),
-                Err(e) => error_of(&e),
-            };
-            match subscriber.sns(event.clone(), handler).await {
-                Err(failures) if failures.failed.len() == 1 && failures.failed[0].contains("undecodable") => Ok(error),
-                other => Err(format!("Subscriber::sns answered {other:?}")),
-            }
-        }
-    }
 }
 
 /// MD5 (RFC 1321) as hex, for `md5OfBody`: SQS's digest of a body this
