@@ -77,7 +77,6 @@ impl Kind {
             Kind::SnsRecord => "sns-record",
         }
     }
-
 }
 
 /// The good files kept, by `<topicType>-<name>`: every eventType (and a
@@ -231,8 +230,15 @@ async fn publish_every_kind(aws: &Aws, setup: &Setup) {
         (1002, "Created", 4, "2030-01-01T09:00:00.000Z"),
     ];
     for (id, event_type, n, at) in webhooks {
-        let mut body: Value =
-            serde_json::from_str(&notification(id, &format!("+1202555{id:04}"), event_type, &uuid(n), at, CC)).unwrap();
+        let mut body: Value = serde_json::from_str(&notification(
+            id,
+            &format!("+1202555{id:04}"),
+            event_type,
+            &uuid(n),
+            at,
+            CC,
+        ))
+        .unwrap();
         if event_type == "Updated" {
             // Another state than the Created's, as RingCentral sends an update.
             body["body"]["phoneNumberInfo"]["location"] = "Arlington, VA".into();
@@ -248,7 +254,14 @@ async fn publish_every_kind(aws: &Aws, setup: &Setup) {
         inventory: None::<MemoryInventory>,
         xray: Default::default(),
     };
-    let parked = notification(1006, "+12025551006", "Updated", &uuid(5), "2030-01-01T10:00:03.000Z", CC);
+    let parked = notification(
+        1006,
+        "+12025551006",
+        "Updated",
+        &uuid(5),
+        "2030-01-01T10:00:03.000Z",
+        CC,
+    );
     let response = parking.answer(webhook(parked)).await;
     assert_eq!(response.status(), 200, "{}", answer_of(&response));
     let queue = SqsDeadLetters {
@@ -462,9 +475,7 @@ async fn received(aws: &Aws, setup: &Setup) -> Vec<Golden> {
             record["body"] = body.into();
             let change: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
             let attributes = envelope["MessageAttributes"].clone();
-            let expect = expectation(&change, |name| {
-                attributes[name]["Value"].as_str().map(str::to_owned)
-            });
+            let expect = expectation(&change, |name| attributes[name]["Value"].as_str().map(str::to_owned));
             let name = name_of(&expect);
             out.push(Golden {
                 kind: Kind::SqsEnvelope,
@@ -493,8 +504,13 @@ async fn received(aws: &Aws, setup: &Setup) -> Vec<Golden> {
 /// the Lambda's own subscription.
 fn sns_record(envelope: &Value, subscription: &str) -> Value {
     let mut sns = envelope.as_object().unwrap().clone();
-    for (from, to) in [("SigningCertURL", "SigningCertUrl"), ("UnsubscribeURL", "UnsubscribeUrl")] {
-        let value = sns.remove(from).unwrap_or_else(|| panic!("the envelope has no {from}: {envelope}"));
+    for (from, to) in [
+        ("SigningCertURL", "SigningCertUrl"),
+        ("UnsubscribeURL", "UnsubscribeUrl"),
+    ] {
+        let value = sns
+            .remove(from)
+            .unwrap_or_else(|| panic!("the envelope has no {from}: {envelope}"));
         sns.insert(to.to_owned(), value);
     }
     sns.entry("Subject").or_insert(Value::Null);
@@ -663,15 +679,16 @@ async fn generate() -> BTreeMap<String, String> {
             if fifo && kind == Kind::SnsRecord {
                 continue;
             }
-            let mut names: Vec<&str> = all
-                .iter()
-                .filter(|g| g.kind == kind)
-                .map(|g| g.name.as_str())
-                .collect();
+            let mut names: Vec<&str> = all.iter().filter(|g| g.kind == kind).map(|g| g.name.as_str()).collect();
             names.sort();
             let mut published = PUBLISHED.to_vec();
             published.sort();
-            assert_eq!(names, published, "fifo {fifo}, {}: what the queue received", kind.as_str());
+            assert_eq!(
+                names,
+                published,
+                "fifo {fifo}, {}: what the queue received",
+                kind.as_str()
+            );
         }
         good.extend(all);
     }
@@ -691,7 +708,12 @@ async fn generate() -> BTreeMap<String, String> {
             let system = &record["attributes"];
             let ids = (&system["MessageGroupId"], &system["MessageDeduplicationId"]);
             if g.fifo {
-                assert_eq!(ids, (&g.expect["phoneNumberId"], &g.expect["notificationId"]), "{}", g.file());
+                assert_eq!(
+                    ids,
+                    (&g.expect["phoneNumberId"], &g.expect["notificationId"]),
+                    "{}",
+                    g.file()
+                );
                 assert!(record["eventSourceARN"].as_str().unwrap().ends_with(".fifo"));
             } else {
                 assert_eq!(ids, (&Value::Null, &Value::Null), "{}", g.file());
@@ -742,11 +764,7 @@ fn first_difference(a: &str, b: &str) -> String {
             a.lines().nth(n).unwrap_or_default(),
             b.lines().nth(n).unwrap_or_default()
         ),
-        None => format!(
-            "{} lines committed, {} generated",
-            a.lines().count(),
-            b.lines().count()
-        ),
+        None => format!("{} lines committed, {} generated", a.lines().count(), b.lines().count()),
     }
 }
 
@@ -755,7 +773,11 @@ async fn the_golden_messages_are_what_the_relay_publishes() {
     assert_eq!(Kind::ALL.map(Kind::as_str), cc_number_change::messages::DELIVERIES);
     let generated = generate().await;
     let failures = failures(&generated).await;
-    assert!(failures.is_empty(), "the kit, on the generated files:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "the kit, on the generated files:\n{}",
+        failures.join("\n")
+    );
     let committed = committed();
     if std::env::var(UPDATE).is_ok_and(|v| v == "1") {
         let dir = root().join(DIR);
@@ -792,9 +814,9 @@ async fn the_golden_messages_are_what_the_relay_publishes() {
 /// test rewrote. Checked against SQS's own digests of the raw bodies.
 fn md5_hex(data: &[u8]) -> String {
     const SHIFTS: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9,
-        14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15,
-        21, 6, 10, 15, 21,
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
+        20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6,
+        10, 15, 21,
     ];
     let mut message = data.to_vec();
     let bits = (data.len() as u64).wrapping_mul(8);
@@ -829,7 +851,11 @@ fn md5_hex(data: &[u8]) -> String {
             *s = s.wrapping_add(v);
         }
     }
-    state.iter().flat_map(|s| s.to_le_bytes()).map(|b| format!("{b:02x}")).collect()
+    state
+        .iter()
+        .flat_map(|s| s.to_le_bytes())
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]

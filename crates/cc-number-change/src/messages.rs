@@ -221,7 +221,9 @@ async fn refusal(delivery: &str, text: &str) -> Result<Value, String> {
         Err(e) => e,
     };
     if !handled.is_empty() || !reported.contains(&id) {
-        return Err(format!("the Subscriber ran the handler or named another message: {reported}"));
+        return Err(format!(
+            "the Subscriber ran the handler or named another message: {reported}"
+        ));
     }
     Ok(error)
 }
@@ -290,7 +292,11 @@ mod tests {
                 values.join(" ")
             };
             let expect = |key: &'static str| move |e: &Value| e["expect"][key].clone();
-            assert_eq!(seen(&expect("changeType")), r#""Created" "Deleted" "Updated""#, "{delivery}");
+            assert_eq!(
+                seen(&expect("changeType")),
+                r#""Created" "Deleted" "Updated""#,
+                "{delivery}"
+            );
             assert_eq!(
                 seen(&expect("origin")),
                 r#""reconciliation" "redrive" "snapshot" "webhook""#,
