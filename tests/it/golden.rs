@@ -787,7 +787,7 @@ async fn the_golden_messages_are_what_the_relay_publishes() {
         for (file, text) in &generated {
             let path: PathBuf = dir.join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            // Whole files only: the kit's test may read them meanwhile.
+            // Whole files only: whoever reads them meanwhile never sees half of one.
             let partial = path.with_extension("json.partial");
             std::fs::write(&partial, text).unwrap();
             std::fs::rename(&partial, &path).unwrap();
