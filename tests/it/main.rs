@@ -19,6 +19,7 @@ mod ctl_subscription;
 mod ctl_subscriptions;
 mod decode;
 mod faults;
+mod golden;
 mod guardian;
 mod guardian_lambda;
 mod guardian_template;

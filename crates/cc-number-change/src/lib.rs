@@ -15,7 +15,9 @@
 //! SQS, SNS records), [`Subscriber`] (batches, partial failures, metrics),
 //! [`metrics`] (EMF). Feature `dynamodb`: [`DynamoDbLedger`], one
 //! conditional write per change. Feature `vectors`: [`vectors`], the
-//! precedence vectors every ledger must pass, and their runner.
+//! precedence vectors every ledger must pass, and their runner; with
+//! `lambda` too, [`messages`]: the golden messages (every message the relay
+//! publishes, as each kind of subscriber receives it) and their runner.
 
 pub mod attributes;
 pub mod change;
@@ -27,6 +29,8 @@ pub mod types;
 mod batch;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(all(feature = "lambda", any(test, feature = "vectors")))]
+pub mod messages;
 #[cfg(feature = "lambda")]
 pub mod metrics;
 #[cfg(feature = "lambda")]
