@@ -1,4 +1,4 @@
-# make run               local relay: moto + cargo lambda watch (TopicType=Standard)
+# make run               local relay: moto + cargo lambda watch (TopicType=Standard); installs only requirements-run.txt
 # make run TOPIC_TYPE=Fifo
 # make test              the project's checks (dev/test.sh)
 # make validate          cfn-lint and sam validate on template.yaml
@@ -9,12 +9,15 @@
 TOPIC_TYPE ?= Standard
 VENV := .venv
 
-.PHONY: run test validate bootstrap bench fuzz docs sbom
+.PHONY: run test validate bootstrap bootstrap-run bench fuzz docs sbom
 
 bootstrap:
 	@bash dev/bootstrap.sh
 
-run: bootstrap
+bootstrap-run:
+	@bash dev/bootstrap.sh --run
+
+run: bootstrap-run
 	@$(VENV)/bin/python dev/run_local.py --topic-type $(TOPIC_TYPE)
 
 test:

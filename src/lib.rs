@@ -24,12 +24,14 @@
 //!    inventory beside it: duplicates, stale, recording), [`http`] (the
 //!    webhook: request → outcome → answer), [`redrive`] (the dead-letter
 //!    queue back through the decoder), [`reconcile`] (RingCentral's list
-//!    against the inventory), [`guardian`] (subscription health, heal under
+//!    against the inventory), [`confirm`] (each webhook `Updated` against
+//!    RingCentral's get by id, off the webhook path), [`guardian`] (subscription health, heal under
 //!    the lease, one subscription of several, renew),
 //!    [`rotate`] (a new verification token with no refused delivery).
 //! 4. **Entry wiring**: [`config`] (environment → typed configuration),
-//!    [`runtime`] (SDK configuration, the Lambda loops of the relay and the
-//!    guardian); `main.rs`, `bin/ctl.rs` and `bin/guardian.rs` only wire.
+//!    [`runtime`] (SDK configuration, the Lambda loops of the relay, the
+//!    guardian and the confirmer); `main.rs`, `bin/ctl.rs`, `bin/guardian.rs`
+//!    and `bin/confirm.rs` only wire.
 //!
 //! # Glossary
 //! - **change**: one normalized, versioned event (`schemaVersion` 1) about one
@@ -52,6 +54,7 @@
 pub mod alarm;
 pub mod change;
 pub mod config;
+pub mod confirm;
 pub mod dead_letters;
 pub mod finding;
 pub mod guardian;

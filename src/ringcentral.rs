@@ -9,6 +9,7 @@
 //! certificates. Nothing here runs on the webhook path: the relay never
 //! waits on RingCentral's API.
 
+mod app_subscriptions;
 mod client;
 mod credentials;
 mod error;
@@ -16,12 +17,13 @@ mod phone_numbers;
 mod secret;
 mod subscription;
 
+pub use app_subscriptions::{listing, short_filter, Listed};
 pub use client::{Client, Sleep, Wait};
 pub use credentials::{
     Credentials, CredentialsError, Secret, ServerUrl, CLIENT_ID_VAR, CLIENT_SECRET_VAR, DEFAULT_SERVER_URL, JWT_VAR,
     SERVER_URL_VAR,
 };
-pub use error::RingCentralError;
+pub use error::{explanation, Explanation, Outcome, RingCentralError, EXPLANATIONS};
 pub use phone_numbers::{PhoneNumbers, HEAVY_PAGE_INTERVAL};
 pub use secret::{read_secret, verification_token, SecretError, TokenError};
 pub use subscription::{

@@ -2,6 +2,7 @@
 //! into clients (built once) and run them in the Lambda runtime.
 
 pub mod aws;
+pub mod confirm;
 mod event;
 pub mod guardian;
 pub mod reconcile;

@@ -301,7 +301,7 @@ fn smoke() {
         "{answer}"
     );
     // The events the benchmark invokes with: each a notification of its own.
-    let notifications = Notifications::load(&["created", "updated", "deleted"]).unwrap();
+    let notifications = Notifications::load(&["created", "updated-reassigned-away", "deleted"]).unwrap();
     let mut seen = std::collections::HashSet::new();
     let mut last = String::new();
     for _ in 0..7 {
@@ -490,7 +490,7 @@ fn run(relay: &Path, hello: &Path, typical: &Path) -> Result<(), String> {
     deployed.push(("VERIFICATION_TOKEN_SECRET_ARN", secret));
     deployed.push(("INVENTORY_TABLE", table.clone()));
     let env_deployed = |api: &str| lambda_env(api, &endpoint, &deployed);
-    let events = Notifications::load(&["created", "updated", "deleted"])?;
+    let events = Notifications::load(&["created", "updated-reassigned-away", "deleted"])?;
 
     let subjects = [
         Subject {

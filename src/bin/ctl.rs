@@ -133,6 +133,37 @@ enum Command {
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
+    /// List ALL of this app's subscriptions, every address: id, status,
+    /// expiry, address and event filters, one line each, marking those to
+    /// --address as ours and those that look orphaned. RingCentral allows
+    /// about 20 per user and app (SUB-505 beyond); `subscriptions delete ID`
+    /// deletes the orphans.
+    #[command(args_conflicts_with_subcommands = true)]
+    Subscriptions {
+        #[command(subcommand)]
+        delete: Option<SubscriptionsCommand>,
+        /// The stack's WebhookUrl: subscriptions to it are marked ours, the
+        /// others look orphaned.
+        #[arg(long)]
+        address: Option<String>,
+        /// One JSON document instead of lines, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        ringcentral: RingCentralArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum SubscriptionsCommand {
+    /// Delete subscriptions by id (as `subscriptions` lists them); one that
+    /// is already gone is said so and counts as deleted.
+    Delete {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+        #[command(flatten)]
+        ringcentral: RingCentralArgs,
+    },
 }
 
 /// RingCentral's API: RINGCENTRAL_SERVER_URL (default https://platform.ringcentral.com),
@@ -197,6 +228,16 @@ async fn main() -> ExitCode {
             settle,
             ringcentral,
         } => finish(rotate_token(&address, token_secret, settle, &ringcentral).await),
+        Command::Subscriptions {
+            delete: Some(SubscriptionsCommand::Delete { ids, ringcentral }),
+            ..
+        } => finish(delete_subscriptions(&ids, &ringcentral).await),
+        Command::Subscriptions {
+            delete: None,
+            address,
+            json,
+            ringcentral,
+        } => finish(list_subscriptions(address.as_deref(), json, &ringcentral).await),
     }
 }
 
@@ -327,7 +368,7 @@ async fn subscribe(
     let client = client(args).await?;
     let created = client
         .create_subscription(address, &token, expires_in)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| create_failed(&client, address, &e))?;
     println!(
         "created subscription {}: status {}, expires {}, address {}",
         created.id,
@@ -485,6 +526,9 @@ async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Resul
                 | guardian::Finding::RestoreFailed { .. }
         );
         failed |= failure;
+        if limit_reached(finding) {
+            print_app_subscriptions(&client, address);
+        }
         if failure {
             eprintln!("cc-number-relay-ctl: {}", finding.summary());
         } else {
@@ -608,4 +652,80 @@ async fn run_redrive(
         dry_run,
     };
     redrive.run(|s| eprintln!("{}", s.progress_line())).await
+}
+
+async fn list_subscriptions(ours: Option<&str>, json: bool, args: &RingCentralArgs) -> Result<ExitCode, String> {
+    let client = client(args).await?;
+    let all = client.list_subscriptions().map_err(|e| e.to_string())?;
+    let listed = ringcentral::listing(&all, ours);
+    if json {
+        let records: Vec<serde_json::Value> = listed.iter().map(ringcentral::Listed::json).collect();
+        println!(
+            "{}",
+            serde_json::json!({"count": records.len(), "subscriptions": records})
+        );
+    } else {
+        print_listing(&listed);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The count, one line each, and how to delete what looks orphaned.
+fn print_listing(listed: &[ringcentral::Listed<'_>]) {
+    match listed.len() {
+        0 => println!("this app has no subscriptions"),
+        1 => println!("this app has 1 subscription (RingCentral allows about 20 per user and app):"),
+        n => println!("this app has {n} subscriptions (RingCentral allows about 20 per user and app):"),
+    }
+    for one in listed {
+        println!("  {}", one.line());
+    }
+    let orphaned = listed.iter().filter(|l| l.orphaned.is_some()).count();
+    if orphaned > 0 {
+        println!("{orphaned} look orphaned: delete those nothing else uses with `cc-number-relay-ctl subscriptions delete ID [ID...]`");
+    }
+}
+
+/// The line for a failed creation; on SUB-505 the app's subscriptions go to
+/// stdout first, so the operator can pick the orphans. For `subscribe` and
+/// `heal`.
+fn create_failed(client: &ringcentral::Client, address: &str, error: &ringcentral::RingCentralError) -> String {
+    if matches!(error, ringcentral::RingCentralError::SubscriptionLimit { .. }) {
+        print_app_subscriptions(client, address);
+    }
+    error.to_string()
+}
+
+/// The app's subscriptions marked against `address`, on stdout; a failure
+/// to list them is said there too (the error being explained comes first).
+fn print_app_subscriptions(client: &ringcentral::Client, address: &str) {
+    match client.list_subscriptions() {
+        Ok(all) => print_listing(&ringcentral::listing(&all, Some(address))),
+        Err(e) => println!("could not list this app's subscriptions: {e}"),
+    }
+}
+
+/// `heal` could not create for SUB-505. Findings carry the error as text
+/// (they go to the alarm topic as JSON), so the code is read from there.
+fn limit_reached(finding: &guardian::Finding) -> bool {
+    matches!(finding, guardian::Finding::HealFailed { error, .. } if error.contains("(SUB-505: "))
+}
+
+/// Each id deleted, or said to be gone already; exits 1 when one could not be.
+async fn delete_subscriptions(ids: &[String], args: &RingCentralArgs) -> Result<ExitCode, String> {
+    let client = client(args).await?;
+    let mut failed = false;
+    for id in ids {
+        match client.delete_subscription(id) {
+            Ok(()) => println!("deleted subscription {id}"),
+            Err(ringcentral::RingCentralError::NotFound(_)) => {
+                println!("subscription {id} is already gone")
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("cc-number-relay-ctl: could not delete subscription {id}: {e}");
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

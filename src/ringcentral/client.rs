@@ -2,7 +2,7 @@
 //! `Retry-After` on 429, and RingCentral's answers turned into errors.
 
 use super::credentials::{Credentials, Secret, ServerUrl};
-use super::error::{one_line, ErrorBody, RingCentralError as Error};
+use super::error::{one_line, RingCentralError as Error};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use ureq::http::Response;
@@ -85,12 +85,20 @@ impl Client {
         })
     }
 
+    /// Sets what this client may still wait on `Retry-After`s: a client
+    /// kept across invocations (the confirmer's, which keeps its access
+    /// token) gets each invocation's budget anew.
+    pub fn refill_wait_budget(&self, wait_budget: Duration) {
+        *lock(&self.wait_budget) = wait_budget;
+    }
+
     pub fn server(&self) -> &ServerUrl {
         &self.credentials.server
     }
 
     /// An authorized call. A 401 (the token expired or was revoked early)
-    /// gets one fresh token and one more try; 403 is a missing permission.
+    /// gets one fresh token and one more try; 403 is a missing permission or
+    /// a refusal with its own code.
     pub(crate) fn api(
         &self,
         method: Method,
@@ -137,20 +145,10 @@ impl Client {
                     *lock(&self.token) = None;
                     renewed = true;
                 }
-                401 => {
-                    return Err(Error::BadCredentials {
-                        detail: ErrorBody::parse(&answer.body).detail(&answer.body),
-                    })
-                }
-                403 => {
-                    let body = ErrorBody::parse(&answer.body);
-                    return Err(Error::MissingPermission {
-                        permission: body
-                            .permission()
-                            .unwrap_or_else(|| "SubscriptionWebhook or ReadAccounts".to_owned()),
-                        detail: body.detail(&answer.body),
-                    });
-                }
+                401 => return Err(Error::credentials(&answer.body)),
+                // A missing permission (CMN-408), or a refusal with its own
+                // code (SUB-505, SUB-406, ...).
+                403 => return Err(Error::from_answer(403, operation, &answer.body, None)),
                 _ => return Ok(answer),
             }
         }
@@ -191,18 +189,8 @@ impl Client {
         })?;
         match answer.status {
             200 => {}
-            400 | 401 => {
-                return Err(Error::BadCredentials {
-                    detail: ErrorBody::parse(&answer.body).detail(&answer.body),
-                })
-            }
-            status => {
-                return Err(Error::Api {
-                    status,
-                    operation,
-                    detail: ErrorBody::parse(&answer.body).detail(&answer.body),
-                })
-            }
+            400 | 401 => return Err(Error::credentials(&answer.body)),
+            status => return Err(Error::from_answer(status, operation, &answer.body, None)),
         }
         #[derive(serde::Deserialize)]
         struct Granted {
@@ -254,11 +242,7 @@ impl Client {
             {
                 let mut budget = lock(&self.wait_budget);
                 if attempt >= MAX_ATTEMPTS || Duration::from_secs(delay) > *budget {
-                    return Err(Error::RateLimited {
-                        retry_after: delay,
-                        budget: budget.as_secs(),
-                        detail: ErrorBody::parse(&body).detail(&body),
-                    });
+                    return Err(Error::rate_limited(delay, budget.as_secs(), &body));
                 }
                 *budget -= Duration::from_secs(delay);
             }

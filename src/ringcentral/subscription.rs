@@ -2,7 +2,7 @@
 //! creating, listing, renewing and deleting subscriptions.
 
 use super::client::{Client, Method};
-use super::error::{ErrorBody, RingCentralError as Error};
+use super::error::RingCentralError as Error;
 use super::SubscriptionApi;
 use crate::notification::EventFilter;
 use crate::token::VerificationToken;
@@ -285,7 +285,7 @@ impl SubscriptionApi for Client {
     }
 
     /// Creates the relay's subscription. RingCentral first sends its
-    /// validation request to `address`; SUB-520/SUB-525 mean that failed.
+    /// validation request to `address`; SUB-52x mean that failed.
     fn create_subscription(
         &self,
         address: &str,
@@ -296,12 +296,14 @@ impl SubscriptionApi for Client {
         let body = new_subscription_body(address, verification_token, expires_in);
         let answer = self.api(Method::Post, SUBSCRIPTIONS, Some(&body), operation)?;
         if !(200..300).contains(&answer.status) {
-            let error = ErrorBody::parse(&answer.body);
-            if let Some(code) = error.code().filter(|c| c.starts_with("SUB-52")) {
-                return Err(Error::handshake(code, error.message().unwrap_or_default(), address));
-            }
+            // The address, for the explanations of SUB-520/521/523/525.
+            return Err(Error::from_answer(
+                answer.status,
+                operation,
+                &answer.body,
+                Some(address),
+            ));
         }
-        expect_ok(&answer, operation)?;
         parse(&answer.body, operation)
     }
 
@@ -357,16 +359,12 @@ fn expect_found(answer: &super::client::Answer, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A 2xx answer, or RingCentral's error as one line.
+/// A 2xx answer, or RingCentral's error with its explanation.
 pub(super) fn expect_ok(answer: &super::client::Answer, operation: &'static str) -> Result<(), Error> {
     if (200..300).contains(&answer.status) {
         return Ok(());
     }
-    Err(Error::Api {
-        status: answer.status,
-        operation,
-        detail: ErrorBody::parse(&answer.body).detail(&answer.body),
-    })
+    Err(Error::from_answer(answer.status, operation, &answer.body, None))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &str, operation: &'static str) -> Result<T, Error> {

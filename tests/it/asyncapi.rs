@@ -414,7 +414,7 @@ async fn publish_every_kind(aws: &Aws, topology: &Topology) {
         inventory: Some(MemoryInventory::default()),
         xray: Default::default(),
     };
-    for name in ["created", "updated", "deleted"] {
+    for name in ["created", "updated-reassigned-away", "deleted"] {
         let response = relay.answer(request(&event_file(name))).await;
         assert!(published(&response), "{name}: {response:?}");
     }
@@ -430,7 +430,7 @@ async fn publish_every_kind(aws: &Aws, topology: &Topology) {
         xray: Default::default(),
     };
     let response = parking
-        .answer(notification("updated", "asyncapi-redriven-updated"))
+        .answer(notification("updated-reassigned-away", "asyncapi-redriven-updated"))
         .await;
     assert_eq!(response.status(), 200);
     let queue = SqsDeadLetters {

@@ -109,7 +109,7 @@ async fn after_moto_restarts_the_first_notification_is_published() {
     let again = Topology::create_named(&aws, false, "restart").await;
     assert_eq!(again.topics, topology.topics, "same names give the same ARNs");
 
-    let response = handle(&relay, request(&event_file("updated"))).await;
+    let response = handle(&relay, request(&event_file("updated-reassigned-away"))).await;
     assert_eq!(response.status(), 200);
     let answer: Value = match response.body() {
         lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),

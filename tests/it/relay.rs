@@ -3,6 +3,7 @@
 //! and the dead-letter queue receive.
 
 use crate::support::*;
+use cc_number_relay::inventory::dynamodb::{DynamoInventory, RELAY_TIMEOUTS};
 use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 
@@ -182,7 +183,7 @@ async fn created_is_published_to_its_topic_exactly_as_documented() {
 #[tokio::test(flavor = "multi_thread")]
 async fn updated_and_deleted_go_to_their_own_topics() {
     let (aws, topology, relay) = setup(false).await;
-    for name in ["updated", "deleted"] {
+    for name in ["updated-reassigned-away", "deleted"] {
         let response = handle(&relay, request(&event_file(name))).await;
         assert_eq!(response.status(), 200, "{name}");
     }
@@ -210,6 +211,140 @@ async fn updated_and_deleted_go_to_their_own_topics() {
         "taken from the uri when the event path has ~"
     );
     assert!(drain(&aws, topology.subscriber_of("Created"), 0).await.is_empty());
+}
+
+/// The sample event `name` with its body's `uuid` (and, if given, the
+/// number's location) replaced: another delivery of the same change.
+fn redelivered_as(name: &str, uuid: &str, location: Option<&str>) -> Value {
+    let mut event = event_file(name);
+    let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    body["uuid"] = uuid.into();
+    if let Some(location) = location {
+        body["body"]["phoneNumberInfo"]["location"] = location.into();
+    }
+    event["body"] = body.to_string().into();
+    event
+}
+
+async fn status(relay: &TestRelay, event: &Value) -> String {
+    let response = handle(relay, request(event)).await;
+    assert_eq!(response.status(), 200);
+    body_json(&response)["status"].as_str().unwrap().to_owned()
+}
+
+/// The README's promise ("the same body sent twice is answered duplicate")
+/// and the rule behind it (docs/contract.md, "Which redeliveries are
+/// answered duplicate"), through the relay with the DynamoDB inventory as
+/// `make run` has it: the inventory keeps one record per number, so a
+/// redelivery is a duplicate while it is the last change told about its
+/// number, and is published again, flagged stale, once a newer one was told.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivery_is_a_duplicate_until_a_newer_change_is_told() {
+    let (aws, topology, mut relay) = setup(false).await;
+    relay.inventory = Some(DynamoInventory::new(
+        &aws.sdk,
+        crate::inventory::inventory_table(&aws).await,
+        RELAY_TIMEOUTS,
+    ));
+    let mut answers: Vec<String> = Vec::new();
+    // The same body twice: published, then duplicate.
+    answers.push(status(&relay, &event_file("created")).await);
+    answers.push(status(&relay, &event_file("created")).await);
+    // The demo's sequence: the location and provider change, then the number
+    // is reassigned away, then deleted.
+    for name in ["updated-location", "updated-reassigned-away", "deleted"] {
+        answers.push(status(&relay, &event_file(name)).await);
+    }
+    // The last change told, again: duplicate; and a second subscription's
+    // delivery of it (another uuid, the same state at the same instant) too.
+    answers.push(status(&relay, &event_file("deleted")).await);
+    answers.push(
+        status(
+            &relay,
+            &redelivered_as("deleted", "2d0b5a1e-0000-4000-8000-000000000001", None),
+        )
+        .await,
+    );
+    // Another state at the same instant: published, not stale, the record kept.
+    let other = redelivered_as("deleted", "2d0b5a1e-0000-4000-8000-000000000002", Some("Elsewhere"));
+    answers.push(status(&relay, &other).await);
+    answers.push(status(&relay, &event_file("deleted")).await);
+    // Redeliveries of changes older than the last one told: published again, stale.
+    answers.push(status(&relay, &event_file("created")).await);
+    answers.push(status(&relay, &event_file("updated-location")).await);
+    assert_eq!(
+        answers,
+        [
+            "published",
+            "duplicate",
+            "published",
+            "published",
+            "published",
+            "duplicate",
+            "duplicate",
+            "published",
+            "duplicate",
+            "published",
+            "published",
+        ]
+    );
+
+    let told = |messages: Vec<Received>| -> Vec<(String, String, String)> {
+        let mut told: Vec<_> = messages
+            .iter()
+            .map(|m| {
+                let body = m.json();
+                assert_matches_schema(&body);
+                (
+                    body["notificationId"].as_str().unwrap().to_owned(),
+                    m.attributes["stale"].clone(),
+                    body["phoneNumber"]["location"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        told.sort();
+        told
+    };
+    let created = told(drain(&aws, topology.subscriber_of("Created"), 2).await);
+    let created_id = expected_created()["notificationId"].as_str().unwrap().to_owned();
+    let dc = || "Washington, DC".to_owned();
+    assert_eq!(
+        created,
+        [
+            (created_id.clone(), "false".into(), dc()),
+            (created_id, "true".into(), dc())
+        ],
+        "the Created redelivered after newer changes reached subscribers again, stale, with its notificationId"
+    );
+    let updated = drain(&aws, topology.subscriber_of("Updated"), 3).await;
+    let location = updated
+        .iter()
+        .find(|m| m.json()["phoneNumber"]["location"] == "Arlington, VA" && m.attributes["stale"] == "false")
+        .expect("updated-location published, not stale");
+    assert_eq!(location.json()["phoneNumber"]["usageType"], "ContactCenterNumber");
+    assert_eq!(location.json()["contactCenterProvider"]["id"], "67890");
+    assert_eq!(
+        told(updated)
+            .iter()
+            .map(|(_, stale, place)| (stale.as_str(), place.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("false", "Washington, DC"),
+            ("false", "Arlington, VA"),
+            ("true", "Arlington, VA")
+        ],
+        "the Updated redelivered after newer changes reached subscribers again, stale"
+    );
+    let deleted = told(drain(&aws, topology.subscriber_of("Deleted"), 2).await);
+    assert_eq!(
+        deleted
+            .iter()
+            .map(|(_, stale, place)| (stale.as_str(), place.as_str()))
+            .collect::<Vec<_>>(),
+        [("false", "Elsewhere"), ("false", "Washington, DC")],
+        "each Deleted once: the redelivery and the second subscription's were duplicates"
+    );
+    assert!(drain(&aws, &topology.dead_letter_queue, 0).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

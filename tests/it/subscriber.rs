@@ -75,6 +75,11 @@ async fn the_dynamodb_ledger_decides_with_one_conditional_write() {
         record(change("n1", "Created", "2026-01-01T10:00:00Z", "a")).await,
         "Duplicate"
     );
+    // The same notification observed later (a correction published again) is still a duplicate.
+    assert_eq!(
+        record(change("n1", "Created", "2026-01-01T10:30:00Z", "a")).await,
+        "Duplicate"
+    );
     assert_eq!(
         record(change("n1", "Updated", "2026-01-01T11:00:00+02:00", "b")).await,
         "Stale"

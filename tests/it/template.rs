@@ -50,8 +50,8 @@ fn no_function_environment_holds_the_token() {
     let all = functions(&template);
     assert_eq!(
         all.len(),
-        2,
-        "the relay and the guardian: {:?}",
+        3,
+        "the relay, the guardian and the confirmer: {:?}",
         all.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
     for (id, function) in &all {

@@ -17,10 +17,13 @@ use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// Applied when the number has no item, or ours is later, or equally late
-/// with a greater notification id: [`Entry::verdict_against`] as a condition.
-const NEWER: &str =
-    "attribute_not_exists(phoneNumberId) OR occurredAtNanos < :t OR (occurredAtNanos = :t AND notificationId < :n)";
+/// Applied when the number has no item, or its item is another notification
+/// and ours is later, or equally late with a greater notification id:
+/// [`Entry::verdict_against`] as a condition. The id test comes first because
+/// reconciliation may publish the same correction again with a later
+/// `occurredAt`: that is the kept notification, a duplicate, not a newer one.
+const NEWER: &str = "attribute_not_exists(phoneNumberId) OR (notificationId <> :n AND \
+     (occurredAtNanos < :t OR (occurredAtNanos = :t AND notificationId < :n)))";
 /// A revert touches the item only while it is still the one it wrote.
 const STILL_OURS: &str = "notificationId = :n";
 
@@ -103,6 +106,8 @@ impl Ledger for DynamoDbLedger {
         match written {
             Ok(output) => Ok(Recorded::Applied(output.attributes.filter(|a| !a.is_empty()))),
             Err(e) => match e.as_service_error() {
+                // Refused: the item is our notification (whatever its
+                // instant), or something that takes precedence over it.
                 Some(PutItemError::ConditionalCheckFailedException(refused)) => {
                     let current = refused
                         .item()

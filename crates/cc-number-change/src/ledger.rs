@@ -68,7 +68,9 @@ impl Entry {
 
     /// The precedence rule, the same on every replica: the later instant
     /// wins; at equal instants the greater notification id wins, so two
-    /// subscribers given the same changes in any order end the same.
+    /// subscribers given the same changes in any order end the same. The
+    /// notification id is tested first: the same notification with another
+    /// instant (a correction published again) is a duplicate, not a change.
     pub fn verdict_against(&self, current: &Entry) -> Verdict {
         if self.notification_id == current.notification_id {
             Verdict::Duplicate

@@ -14,7 +14,10 @@
 //! Feature `lambda` (aws_lambda_events): [`receive`] (raw SQS, SNS-enveloped
 //! SQS, SNS records), [`Subscriber`] (batches, partial failures, metrics),
 //! [`metrics`] (EMF). Feature `dynamodb`: [`DynamoDbLedger`], one
-//! conditional write per change.
+//! conditional write per change. Feature `vectors`: [`vectors`], the
+//! precedence vectors every ledger must pass, and their runner; with
+//! `lambda` too, [`messages`]: the golden messages (every message the relay
+//! publishes, as each kind of subscriber receives it) and their runner.
 
 pub mod attributes;
 pub mod change;
@@ -26,12 +29,16 @@ pub mod types;
 mod batch;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(all(feature = "lambda", any(test, feature = "vectors")))]
+pub mod messages;
 #[cfg(feature = "lambda")]
 pub mod metrics;
 #[cfg(feature = "lambda")]
 pub mod receive;
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(any(test, feature = "vectors"))]
+pub mod vectors;
 
 pub use change::{
     escape_non_characters, Change, ContactCenterProvider, Delivery, Origin, PhoneNumber, SchemaVersion,

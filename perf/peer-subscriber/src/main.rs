@@ -14,8 +14,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 /// The kit's condition (`NEWER` in crates/cc-number-change/src/dynamodb.rs), verbatim.
-const NEWER: &str =
-    "attribute_not_exists(phoneNumberId) OR occurredAtNanos < :t OR (occurredAtNanos = :t AND notificationId < :n)";
+const NEWER: &str = "attribute_not_exists(phoneNumberId) OR (notificationId <> :n AND \
+     (occurredAtNanos < :t OR (occurredAtNanos = :t AND notificationId < :n)))";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

@@ -17,6 +17,10 @@
 //!   or does not echo the token, or none comes within 3,000 ms.
 //!   `expiresIn` counts only at the top level (inside `deliveryMode` it is
 //!   ignored and the 7-day default applies).
+//! - `fail_create_with(code)`: every creation refused with one of the
+//!   spec's codes for it (SUB-505, SUB-406, SUB-523, ...), with its status
+//!   and message from tests/fixtures/ringcentral/openapi-shapes.json
+//!   (`fail_creations(code, u32::MAX)`, below).
 //! - Deliveries (`deliver`) POST a notification with the subscription's
 //!   `Verification-Token`; a non-200 answer, an answer over 1,024 bytes or
 //!   none within 3,000 ms blacklists the subscription, with RingCentral's
@@ -36,7 +40,7 @@
 //!   subscription, its `disabledFilters` cleared (RingCentral re-validates).
 //!
 //! Held to RingCentral's published spec (`spec`, with the spec's shapes in
-//! `openapi-shapes.json`): every request and every answer is checked; a
+//! tests/fixtures/ringcentral/openapi-shapes.json): every request and every answer is checked; a
 //! violation is answered 500 `STANDIN-SPEC-VIOLATION` naming it, and fails
 //! the test when the stand-in is dropped (so every test that starts one is
 //! checked). `take_violations()` hands them to a test that provokes them;
@@ -305,6 +309,14 @@ impl StandIn {
     /// A slow DELETE: the subscription keeps delivering until it answers.
     pub fn delay_deletes(&self, delay: Duration) {
         self.with(|s| s.delete_delay = delay);
+    }
+
+    /// Every creation from now on is refused with `code`, with the HTTP
+    /// status and message the spec gives it for `POST /subscription`
+    /// (tests/fixtures/ringcentral/openapi-shapes.json): SUB-505, SUB-406,
+    /// SUB-523, ... [`StandIn::fail_creations`] without an end.
+    pub fn fail_create_with(&self, code: &str) {
+        self.fail_creations(code, u32::MAX);
     }
 
     pub fn set_token_lifetime(&self, seconds: u64) {
@@ -796,17 +808,17 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
         return api_error(400, "CMN-101", "Parameter [deliveryMode] value is invalid");
     };
     let token = mode["verificationToken"].as_str().map(str::to_owned);
-    let needs_accounts = filters.iter().any(|f| f.contains("/phone-number"))
-        && !state.lock().unwrap().permissions.contains("ReadAccounts");
-    if needs_accounts {
-        return missing_permission("ReadAccounts");
-    }
     {
         let mut s = state.lock().unwrap();
         let existing = s.subscriptions.len();
         if let Some(refused) = s.knobs.refusal(existing) {
             return refused;
         }
+    }
+    let needs_accounts = filters.iter().any(|f| f.contains("/phone-number"))
+        && !state.lock().unwrap().permissions.contains("ReadAccounts");
+    if needs_accounts {
+        return missing_permission("ReadAccounts");
     }
     // The validation handshake, with the state unlocked.
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);

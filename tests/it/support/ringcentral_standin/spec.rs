@@ -3,10 +3,11 @@
 //! `openapi-shapes.json`, so that a stand-in answer no RingCentral could
 //! give, or a client request RingCentral would refuse, fails the test.
 //!
-//! `openapi-shapes.json` is shared/ringcentral's extract of RingCentral's
-//! official OpenAPI 3.0.1 spec (ringcentral/ringcentral-api-docs,
-//! `specs/ringcentral_openapi3.json`, commit 64067a5, API 1.0.46; its own
-//! `info.x-source` says so), prose removed.
+//! `tests/fixtures/ringcentral/openapi-shapes.json` is shared/ringcentral's
+//! extract of RingCentral's official OpenAPI 3.0.1 spec
+//! (ringcentral/ringcentral-api-docs, `specs/ringcentral_openapi3.json`,
+//! commit 64067a5, API 1.0.46; its own `info.x-source` says so), prose
+//! removed: the one copy the tests and `src/ringcentral/error.rs` share.
 //!
 //! What is checked:
 //! - the request: its path names an operation (the spec's paths and
@@ -36,7 +37,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
-const SHAPES: &str = include_str!("openapi-shapes.json");
+const SHAPES: &str = include_str!("../../../fixtures/ringcentral/openapi-shapes.json");
 
 /// Error codes any operation may answer though its `x-error-codes` leave
 /// them out: (HTTP status, code, why).
