@@ -62,8 +62,8 @@ def contact_center_numbers(client, table: str) -> list[str]:
 
 def warm_up(invoke_port: int) -> None:
     """Invokes the function with an empty batch and waits for its answer: cargo lambda watch builds
-    the example on its first invocation (about a minute on 2 cores), so make run does it before
-    "Ready." rather than on the first notification."""
+    the example on its first invocation (about 3 minutes on 2 cores from a fresh clone), so make
+    run does it right after "Ready." and says when it is up, rather than on the first notification."""
     url = f"http://127.0.0.1:{invoke_port}/2015-03-31/functions/{FUNCTION}/invocations"
     request = urllib.request.Request(url, data=b'{"Records":[]}', headers={"Content-Type": "application/json"})
     while True:

@@ -143,9 +143,9 @@ def stop_watch(watch: subprocess.Popen) -> None:
 
 def announce_when_up(url: str, invoke_port: int, directory_port: int | None) -> None:
     """Sends one handshake and waits for its answer, which comes once the function is built
-    (minutes, the first time); then, with the example subscriber, has it built too (an empty
-    batch); prints the commands then. A failed build leaves it waiting: the compiler errors are
-    echoed, and watch rebuilds on save."""
+    (minutes, the first time); prints the commands then; then, with the example subscriber, has
+    it built too (an empty batch) and says when it is up. A failed build leaves it waiting: the
+    compiler errors are echoed, and watch rebuilds on save."""
     request = urllib.request.Request(url, method="POST", data=b"", headers={"Validation-Token": "local-warmup"})
     while True:
         try:
@@ -161,11 +161,15 @@ def announce_when_up(url: str, invoke_port: int, directory_port: int | None) -> 
         step("function is up: the handshake answered 200 and echoed Validation-Token")
     else:
         step(f"the warm-up handshake answered {status}, Validation-Token={echoed!r}")
-    if directory_port is not None:
-        step(f"building the example subscriber ({directory_local.FUNCTION}) before the first notification needs it…")
-        directory_local.warm_up(directory_port)
-        step("example subscriber is up: it answered an empty batch")
     print_commands(invoke_port)
+    if directory_port is not None:
+        # Built after "Ready." rather than before: its dependencies are built with other
+        # features than the relay's, so a first build takes minutes more, and the relay can be
+        # tried meanwhile. Notifications sent meanwhile wait in its queue; nothing is lost.
+        step(f"building the example subscriber ({directory_local.FUNCTION}) now: the first time takes a few "
+             "minutes; notifications sent meanwhile wait in its queue, and its directory is printed once it is up")
+        directory_local.warm_up(directory_port)
+        step("example subscriber is up: it answered an empty batch; the directory is printed after each batch")
 
 
 # What each sample in events/ (and events/bodies/) shows, in the order to send them. All are about

@@ -62,7 +62,7 @@ def test_an_absent_nullable_key_reads_as_null_as_serde_reads_it():
 
 def test_a_newer_schema_says_to_upgrade_even_when_its_shape_changed():
     e = error_of(sample(schemaVersion=2, phoneNumber="+12025550101"))
-    assert (e.kind, e.path) == ("newer-schema", "$.schemaVersion")
+    assert (e.kind, e.path) == ("newer-schema", None)
     assert str(e) == "$.schemaVersion: 2 is newer than this package reads (1); upgrade cc-number-change"
     e = error_of(sample(schemaVersion=0))
     assert (e.kind, str(e)) == ("invalid-field", "$.schemaVersion: must be 1")

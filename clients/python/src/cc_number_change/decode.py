@@ -152,10 +152,12 @@ def decode_value(data: Any) -> Change:
         return change
     version = data.get("schemaVersion") if isinstance(data, dict) else None
     if type(version) is int and SCHEMA_VERSION < version < 2**64:
+        # No path, as in the Rust kit's NewerSchema (the golden manifest's
+        # rule): the whole body is of another version, not one field wrong.
         raise DecodeError(
             "newer-schema",
-            "$.schemaVersion",
-            f"{version} is newer than this package reads ({SCHEMA_VERSION}); upgrade cc-number-change",
+            None,
+            f"$.schemaVersion: {version} is newer than this package reads ({SCHEMA_VERSION}); upgrade cc-number-change",
         )
     first = min(candidates, key=lambda c: c.order)
     raise DecodeError("invalid-field", first.path, first.rule)
