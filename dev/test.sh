@@ -141,6 +141,15 @@ fi
 step "cargo deny check licenses bans sources ($(cargo-deny --version); deny.toml; no network: advisories are not checked here)"
 cargo deny --workspace --locked check licenses bans sources
 
+# The Python and TypeScript clients: their pinned environments, their models
+# regenerated from the JSON Schema and compared, pytest (every precedence
+# vector, on moto too; the golden messages), tsc over the example bodies.
+# About 7 s warm, 25 s the first time (the venv and npm ci). Before the Rust
+# tests: the directory's end-to-end test (tests/it/subscriber.rs) also runs
+# the Python example under awslambdaric, from the venv this makes.
+step "clients (dev/clients.sh: Python venv, generated models, pytest, tsc)"
+bash dev/clients.sh
+
 # The directory benchmark's smoke run under cargo test drives these (debug, built above).
 export DIRECTORY_BENCH_HELLO=$PWD/target/debug/sqs-hello DIRECTORY_BENCH_PEER=$PWD/target/debug/peer-subscriber \
     DIRECTORY_BENCH_DIRECTORY=$PWD/target/debug/cc-number-directory
@@ -155,13 +164,6 @@ sam_build_started=$SECONDS
 # two threads the last minutes ran one test alone.
 step "cargo test --workspace --all-targets (starts moto on loopback ports; drives the binaries; sam build beside it, niced)"
 RUST_TEST_THREADS=3 cargo test --locked --workspace --all-targets
-
-# The Python and TypeScript clients: their pinned environments, their models
-# regenerated from the JSON Schema and compared, pytest (every precedence
-# vector, on moto too; the golden messages), tsc over the example bodies.
-# About 7 s warm, 25 s the first time (the venv and npm ci).
-step "clients (dev/clients.sh: Python venv, generated models, pytest, tsc)"
-bash dev/clients.sh
 
 step "waiting for sam build (started with the tests) and the templates' checks"
 wait "$background_pid" "$sam_build_pid" || true
