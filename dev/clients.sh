@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Python and TypeScript clients (clients/): their environments, their
-# generated models, their tests. dev/test.sh runs it after the Rust tests.
+# generated models, their tests. dev/test.sh runs it before the Rust tests
+# (the directory's end-to-end test runs the Python example from its venv).
 #
 # 1. The Python client's venv (clients/python/.venv) from its pinned
 #    clients/python/requirements.txt; idempotent: a stamp file records the

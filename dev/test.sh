@@ -55,31 +55,33 @@ export SAM_CLI_TELEMETRY=0
 # The templates' checks: light, single-threaded Python.
 template_checks() {
     set -euo pipefail
-    echo "==> cfn-lint template.yaml examples/number-directory/template.yaml"
-    cfn-lint template.yaml examples/number-directory/template.yaml
+    echo "==> cfn-lint template.yaml examples/number-directory/template.yaml examples/number-directory-python/template.yaml"
+    cfn-lint template.yaml examples/number-directory/template.yaml examples/number-directory-python/template.yaml
     echo "cfn-lint: no findings"
 
-    echo "==> sam validate --lint (template.yaml, examples/number-directory/template.yaml)"
+    echo "==> sam validate --lint (template.yaml, examples/number-directory/template.yaml, examples/number-directory-python/template.yaml)"
     sam validate --lint --region us-east-1
     sam validate --lint --region us-east-1 --template-file examples/number-directory/template.yaml
+    sam validate --lint --region us-east-1 --template-file examples/number-directory-python/template.yaml
 
     echo "==> asyncapi: validate schema/asyncapi.yaml (@asyncapi/parser $(node -p "require('./dev/asyncapi/node_modules/@asyncapi/parser/package.json').version"))"
     node dev/asyncapi/validate.mjs schema/asyncapi.yaml
 
-    # Both templates as written, and as the SAM transform expands them (the
+    # The three templates as written, and as the SAM transform expands them (the
     # generated roles, rules, permissions and event source mappings, which
     # Checkov does not see in the SAM template: dev/sam_transform.py). Offline:
     # no API key, --skip-download (no platform), BC_SKIP_MAPPING (no guideline
     # download), CKV_SKIP_PACKAGE_UPDATE_CHECK (no PyPI version check). Any
     # failed check fails the suite; a check that does not apply is skipped beside
     # its resource, with the reason, in the template's Metadata.
-    echo "==> checkov $(CKV_SKIP_PACKAGE_UPDATE_CHECK=true checkov --version): both templates, as written and SAM-transformed"
+    echo "==> checkov $(CKV_SKIP_PACKAGE_UPDATE_CHECK=true checkov --version): the three templates, as written and SAM-transformed"
     mkdir -p target/checkov
     python dev/sam_transform.py template.yaml >target/checkov/template.json
     python dev/sam_transform.py examples/number-directory/template.yaml >target/checkov/number-directory.json
+    python dev/sam_transform.py examples/number-directory-python/template.yaml >target/checkov/number-directory-python.json
     CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE checkov --framework cloudformation --skip-download --quiet --compact \
-        -f template.yaml -f examples/number-directory/template.yaml \
-        -f target/checkov/template.json -f target/checkov/number-directory.json
+        -f template.yaml -f examples/number-directory/template.yaml -f examples/number-directory-python/template.yaml \
+        -f target/checkov/template.json -f target/checkov/number-directory.json -f target/checkov/number-directory-python.json
 }
 # Both stacks' functions, cross-built for arm64 by `sam build` (cargo lambda,
 # zig), niced, beside the tests (see the top). What this proves is that the
@@ -141,6 +143,15 @@ fi
 step "cargo deny check licenses bans sources ($(cargo-deny --version); deny.toml; no network: advisories are not checked here)"
 cargo deny --workspace --locked check licenses bans sources
 
+# The Python and TypeScript clients: their pinned environments, their models
+# regenerated from the JSON Schema and compared, pytest (every precedence
+# vector, on moto too; the golden messages), tsc over the example bodies.
+# About 7 s warm, 25 s the first time (the venv and npm ci). Before the Rust
+# tests: the directory's end-to-end test (tests/it/subscriber.rs) also runs
+# the Python example under awslambdaric, from the venv this makes.
+step "clients (dev/clients.sh: Python venv, generated models, pytest, tsc)"
+bash dev/clients.sh
+
 # The directory benchmark's smoke run under cargo test drives these (debug, built above).
 export DIRECTORY_BENCH_HELLO=$PWD/target/debug/sqs-hello DIRECTORY_BENCH_PEER=$PWD/target/debug/peer-subscriber \
     DIRECTORY_BENCH_DIRECTORY=$PWD/target/debug/cc-number-directory
@@ -155,13 +166,6 @@ sam_build_started=$SECONDS
 # two threads the last minutes ran one test alone.
 step "cargo test --workspace --all-targets (starts moto on loopback ports; drives the binaries; sam build beside it, niced)"
 RUST_TEST_THREADS=3 cargo test --locked --workspace --all-targets
-
-# The Python and TypeScript clients: their pinned environments, their models
-# regenerated from the JSON Schema and compared, pytest (every precedence
-# vector, on moto too; the golden messages), tsc over the example bodies.
-# About 7 s warm, 25 s the first time (the venv and npm ci).
-step "clients (dev/clients.sh: Python venv, generated models, pytest, tsc)"
-bash dev/clients.sh
 
 step "waiting for sam build (started with the tests) and the templates' checks"
 wait "$background_pid" "$sam_build_pid" || true

@@ -1,24 +1,28 @@
 //! The last hop: the consumer kit's DynamoDB ledger against moto, and the
-//! example subscriber `cc-number-directory` end to end. The relay binary
-//! publishes webhooks (duplicates, out of order, a stale one), the CLI
-//! publishes reconciliation corrections and a snapshot, SNS fans them out to
-//! one queue subscribed raw and one enveloped, and the directory binary runs
-//! under the Runtime API emulator fed as Lambda's event source mapping
-//! would: batches of up to 10, what succeeded deleted, what
-//! `batchItemFailures` names redelivered, the dead-letter queue after
-//! `maxReceiveCount`. At the end each directory's Contact Center numbers are
-//! the stand-in's.
+//! example subscribers `cc-number-directory` (Rust) and
+//! `cc-number-directory-python` end to end. The relay binary publishes
+//! webhooks (duplicates, out of order, a stale one), the CLI publishes
+//! reconciliation corrections and a snapshot, SNS fans them out to three
+//! queues: two subscribed raw, one enveloped. The directory binary consumes
+//! the first two, the Python example (`python -m awslambdaric app.handler`,
+//! the Python client's venv from dev/clients.sh) the third, each under the
+//! Runtime API emulator fed as Lambda's event source mapping would: batches
+//! of up to 10, what succeeded deleted, what `batchItemFailures` names
+//! redelivered, the dead-letter queue after `maxReceiveCount`. At the end
+//! each directory's Contact Center numbers are the stand-in's, and the three
+//! directories hold the same items.
 
 use crate::inventory::inventory_table;
 use crate::support::ringcentral_standin::phone_numbers::record;
 use crate::support::ringcentral_standin::*;
-use crate::support::runtime_api::{Functions, RuntimeApi};
+use crate::support::runtime_api::{Functions, Launch, RuntimeApi};
 use crate::support::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use cc_number_change::ledger::{Entry, Ledger, Recorded};
 use cc_number_change::{Change, DynamoDbLedger};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::Duration;
 
 const CC: &str = "ContactCenterNumber";
@@ -385,6 +389,8 @@ pub(crate) fn directory_binary() -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_example_directory_converges_to_ringcentral_through_both_kinds_of_subscription() {
+    // The Python directory's venv, checked before anything runs.
+    python_client_venv();
     let aws = Aws::moto().await;
     let topology = Topology::create(&aws, false).await;
     let inventory = inventory_table(&aws).await;
@@ -392,9 +398,11 @@ async fn the_example_directory_converges_to_ringcentral_through_both_kinds_of_su
     let mut env = topology.env();
     env.push(("INVENTORY_TABLE", inventory));
     env.extend(standin.env());
+    // The Rust directory on a raw and on an enveloped queue; the Python one on its own raw queue.
     let queues = [
         subscriber_queue(&aws, &topology, true).await,
         subscriber_queue(&aws, &topology, false).await,
+        subscriber_queue(&aws, &topology, true).await,
     ];
 
     // RingCentral's account: four Contact Center numbers and one other.
@@ -495,73 +503,192 @@ async fn the_example_directory_converges_to_ringcentral_through_both_kinds_of_su
         corrections.stdout
     );
 
-    // Every kind of message reached both queues: at least once, so twice here.
+    // Every kind of message reached every queue: at least once, so twice here.
     let truth = standin.contact_center_ids();
     assert_eq!(truth, BTreeSet::from(["1001", "1005", "1006"].map(String::from)));
-    for queue in &queues {
-        // An emulator per function: a killed instance's pending `/next` would take the next event.
-        let api = RuntimeApi::start();
-        let originals = duplicate_everything(&aws, queue).await;
-        assert!(originals >= 10, "{originals} messages reached the queue");
-        poison(&aws, queue).await;
-        let table = inventory_table(&aws).await;
-        let mut directory_env = vec![
-            ("DIRECTORY_TABLE", table.clone()),
+    let mut directories = Vec::new();
+    for (queue, directory) in queues.iter().zip([Directory::Rust, Directory::Rust, Directory::Python]) {
+        let table = run_directory(&aws, queue, directory, &truth).await;
+        directories.push((directory.name(queue), directory_items(&aws, &table).await));
+    }
+
+    // Whichever the language and the kind of subscription, the same items, attribute by attribute.
+    let (first, expected) = &directories[0];
+    assert_eq!(expected.len(), 6, "{first}: {expected:?}");
+    for (name, items) in &directories[1..] {
+        assert_eq!(
+            items.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{name} and {first} hold different numbers"
+        );
+        for (id, item) in items {
+            for attribute in [
+                "phoneNumberId",
+                "e164",
+                "notificationId",
+                "changeType",
+                "contactCenter",
+                "contactCenterProviderId",
+            ] {
+                assert!(
+                    item.contains_key(attribute),
+                    "{name}: {id} has no {attribute}: {item:?}"
+                );
+            }
+            assert_eq!(item, &expected[id], "{name} and {first} differ on {id}");
+        }
+    }
+}
+
+/// A directory function: the Rust example's binary, or the Python example
+/// under the Lambda runtime interface client.
+#[derive(Clone, Copy, Debug)]
+enum Directory {
+    Rust,
+    Python,
+}
+
+impl Directory {
+    fn name(self, queue: &SubscriberQueue) -> String {
+        let kind = if queue.raw { "raw" } else { "enveloped" };
+        match self {
+            Directory::Rust => format!("cc-number-directory ({kind})"),
+            Directory::Python => format!("cc-number-directory-python ({kind})"),
+        }
+    }
+
+    /// One instance on `api`, keeping its directory in `table`.
+    fn start(self, api: &RuntimeApi, table: &str) -> Functions {
+        let mut env = vec![
+            ("DIRECTORY_TABLE", table.to_owned()),
             ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
         ];
-        directory_env.push(("AWS_LAMBDA_FUNCTION_NAME", "cc-number-directory".into()));
-        // The handler's line is at debug level: shown here to count the handler's runs.
-        directory_env.push(("RUST_LOG", "info,cc_number_directory=debug".into()));
-        let mut function = Functions::start(&api, &directory_binary(), 1, &directory_env);
-        function.wait_until_ready(&api, Duration::from_secs(30)).unwrap();
-        let fed = feed(&aws, &api, queue).await;
-        let kind = if queue.raw { "raw" } else { "enveloped" };
-
-        // Only the poison message failed, once per receive, and its batch-mates were applied.
-        assert_eq!(fed.failed_batches.len(), MAX_RECEIVE_COUNT as usize, "{kind}: {fed:?}");
-        assert!(
-            fed.failed_batches.iter().all(|(_, failed)| *failed == 1),
-            "{kind}: {fed:?}"
-        );
-        assert!(
-            fed.failed_batches[0].0 > 1,
-            "{kind}: the poison message came alone: {fed:?}"
-        );
-        let parked = drain(&aws, &queue.dead_letters, 1).await;
-        assert_eq!(parked.len(), 1, "{kind}");
-        assert!(parked[0].body.contains("9999"), "{kind}: {}", parked[0].body);
-
-        assert_eq!(contact_center_numbers(&aws, &table).await, truth, "{kind}");
-        // The tombstone of 1002 kept the late Created out; 1001 holds its later change.
-        let deleted = item(&aws, &table, "1002").await.unwrap();
-        assert_eq!(deleted["changeType"], AttributeValue::S("Deleted".into()), "{kind}");
-        let moved = item(&aws, &table, "1001").await.unwrap();
-        assert_eq!(
-            moved["notificationId"],
-            AttributeValue::S("aaaaaaaa-0000-4000-8000-000000002001".into()),
-            "{kind}"
-        );
-        assert_eq!(
-            item(&aws, &table, "1004").await.unwrap()["contactCenter"],
-            AttributeValue::Bool(false),
-            "{kind}"
-        );
-
-        // The handler ran once per applied change: one log line each, none for duplicates.
-        let output = function.output();
-        let applied = output.matches("directory updated").count();
-        let numbers = 6; // 1001..1006 each applied at least once
-        assert!(
-            applied >= numbers && applied < originals,
-            "{kind}: {applied} applied of {originals}\n{output}"
-        );
-        assert!(
-            !output.contains("+1202555"),
-            "{kind}: a log line carries an E.164 number\n{output}"
-        );
-        assert!(output.contains(r#""Duplicate":"#), "{kind}: no EMF counts\n{output}");
-        assert!(function.check_running().is_ok());
+        match self {
+            Directory::Rust => {
+                env.push(("AWS_LAMBDA_FUNCTION_NAME", "cc-number-directory".into()));
+                // The handler's line is at debug level: shown here to count the handler's runs.
+                env.push(("RUST_LOG", "info,cc_number_directory=debug".into()));
+                Functions::start(api, &directory_binary(), 1, &env)
+            }
+            Directory::Python => {
+                let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+                env.push(("AWS_LAMBDA_FUNCTION_NAME", "cc-number-directory-python".into()));
+                // The client from the tree, as build.sh copies it into the zip.
+                env.push(("PYTHONPATH", root.join("clients/python/src").display().to_string()));
+                // app.py's handler line is at debug level too.
+                env.push(("LOG_LEVEL", "DEBUG".into()));
+                let launch = Launch::command(
+                    &python_client_venv(),
+                    &["-m", "awslambdaric", "app.handler"],
+                    &root.join("examples/number-directory-python"),
+                );
+                Functions::launch(api, &launch, 1, &env)
+            }
+        }
     }
+}
+
+/// The Python client's venv, with awslambdaric: dev/clients.sh makes it
+/// (dev/test.sh runs that before the Rust tests). Missing, the test fails.
+fn python_client_venv() -> String {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/python/.venv/bin/python");
+    let usable = python.exists()
+        && std::process::Command::new(&python)
+            .args(["-c", "import awslambdaric, aws_lambda_powertools, boto3, pydantic"])
+            .env_clear()
+            .status()
+            .is_ok_and(|s| s.success());
+    assert!(
+        usable,
+        "{} is missing or lacks awslambdaric: run dev/clients.sh, which makes the Python client's venv from clients/python/requirements.txt",
+        python.display()
+    );
+    python.display().to_string()
+}
+
+/// Every item of a directory, by phone number id.
+async fn directory_items(aws: &Aws, table: &str) -> BTreeMap<String, BTreeMap<String, AttributeValue>> {
+    let items = aws_sdk_dynamodb::Client::new(&aws.sdk)
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    items
+        .into_iter()
+        .map(|i| (i["phoneNumberId"].as_s().unwrap().clone(), i.into_iter().collect()))
+        .collect()
+}
+
+/// Every message of `queue` sent twice, a poison message added, fed to
+/// `directory` as Lambda would, into a new table; asserts what it did, and
+/// returns the table.
+async fn run_directory(aws: &Aws, queue: &SubscriberQueue, directory: Directory, truth: &BTreeSet<String>) -> String {
+    let kind = directory.name(queue);
+    // An emulator per function: a killed instance's pending `/next` would take the next event.
+    let api = RuntimeApi::start();
+    let originals = duplicate_everything(aws, queue).await;
+    assert!(originals >= 10, "{kind}: {originals} messages reached the queue");
+    poison(aws, queue).await;
+    let table = inventory_table(aws).await;
+    let mut function = directory.start(&api, &table);
+    function
+        .wait_until_ready(&api, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    let fed = feed(aws, &api, queue).await;
+
+    // Only the poison message failed, once per receive, and its batch-mates were applied.
+    assert_eq!(fed.failed_batches.len(), MAX_RECEIVE_COUNT as usize, "{kind}: {fed:?}");
+    assert!(
+        fed.failed_batches.iter().all(|(_, failed)| *failed == 1),
+        "{kind}: {fed:?}"
+    );
+    assert!(
+        fed.failed_batches[0].0 > 1,
+        "{kind}: the poison message came alone: {fed:?}"
+    );
+    let parked = drain(aws, &queue.dead_letters, 1).await;
+    assert_eq!(parked.len(), 1, "{kind}");
+    assert!(parked[0].body.contains("9999"), "{kind}: {}", parked[0].body);
+
+    assert_eq!(&contact_center_numbers(aws, &table).await, truth, "{kind}");
+    // The tombstone of 1002 kept the late Created out; 1001 holds its later change.
+    let deleted = item(aws, &table, "1002").await.unwrap();
+    assert_eq!(deleted["changeType"], AttributeValue::S("Deleted".into()), "{kind}");
+    let moved = item(aws, &table, "1001").await.unwrap();
+    assert_eq!(
+        moved["notificationId"],
+        AttributeValue::S("aaaaaaaa-0000-4000-8000-000000002001".into()),
+        "{kind}"
+    );
+    assert_eq!(
+        item(aws, &table, "1004").await.unwrap()["contactCenter"],
+        AttributeValue::Bool(false),
+        "{kind}"
+    );
+
+    // The handler ran once per applied change: one log line each, none for duplicates.
+    let output = function.output();
+    let applied = output.matches("directory updated").count();
+    let numbers = 6; // 1001..1006 each applied at least once
+    assert!(
+        applied >= numbers && applied < originals,
+        "{kind}: {applied} applied of {originals}\n{output}"
+    );
+    assert!(
+        !output.contains("+1202555"),
+        "{kind}: a log line carries an E.164 number\n{output}"
+    );
+    if let Directory::Rust = directory {
+        // The Rust kit's EMF counts (the Python client emits none).
+        assert!(output.contains(r#""Duplicate":"#), "{kind}: no EMF counts\n{output}");
+    }
+    assert!(api.violations().is_empty(), "{kind}: {:?}\n{output}", api.violations());
+    function.check_running().unwrap_or_else(|e| panic!("{kind}: {e}"));
+    table
 }
 
 /// The example's template wires what the kit relies on, and imports exactly

@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex};
@@ -298,9 +298,48 @@ fn reply(code: u16, body: &str) -> tiny_http::ResponseBox {
         .boxed()
 }
 
-/// Function processes of one binary, each on its own instance path of a
-/// [`RuntimeApi`]. They are killed when this is dropped (the test ended,
-/// passed or panicked), and with the test binary if it dies first.
+/// What a function process runs: a binary (a `provided.al2023` function's
+/// `bootstrap`), or a command with arguments in a working directory, such as
+/// a managed runtime's interface client (`python -m awslambdaric app.handler`
+/// in the function's folder).
+pub struct Launch {
+    program: String,
+    args: Vec<String>,
+    dir: Option<PathBuf>,
+    /// `AWS_LAMBDA_RUNTIME_API` without its `http://`, as Lambda gives it.
+    bare_address: bool,
+}
+
+impl Launch {
+    /// A binary, given `AWS_LAMBDA_RUNTIME_API` as a URL (`http://127.0.0.1:<port>/fn-0`),
+    /// which the Rust runtime client takes.
+    pub fn binary(path: &str) -> Self {
+        Self {
+            program: path.to_owned(),
+            args: Vec::new(),
+            dir: None,
+            bare_address: false,
+        }
+    }
+
+    /// `program args…` run in `dir`, given `AWS_LAMBDA_RUNTIME_API` as Lambda
+    /// gives it, `host:port` (here `127.0.0.1:<port>/fn-0`): awslambdaric
+    /// prefixes `http://` itself. (Its init-error report opens a connection to
+    /// the address as `host:port`, which a base path breaks: a failed cold start
+    /// shows as the process exiting, with its output, rather than as an init error.)
+    pub fn command(program: &str, args: &[&str], dir: &Path) -> Self {
+        Self {
+            program: program.to_owned(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            dir: Some(dir.to_owned()),
+            bare_address: true,
+        }
+    }
+}
+
+/// Function processes of one binary or command, each on its own instance
+/// path of a [`RuntimeApi`]. They are killed when this is dropped (the test
+/// ended, passed or panicked), and with the test binary if it dies first.
 pub struct Functions {
     children: Vec<(String, Child)>,
     pub logs: Vec<PathBuf>,
@@ -312,6 +351,12 @@ impl Functions {
     /// the instances are `fn-0`, `fn-1`, …, and each one's stdout and
     /// stderr go to its file in `self.logs`.
     pub fn start(api: &RuntimeApi, binary: &str, count: usize, env: &[(&str, String)]) -> Self {
+        Self::launch(api, &Launch::binary(binary), count, env)
+    }
+
+    /// [`Functions::start`] for any [`Launch`]: a binary or a command.
+    pub fn launch(api: &RuntimeApi, launch: &Launch, count: usize, env: &[(&str, String)]) -> Self {
+        let program = &launch.program;
         let mut children = Vec::new();
         let mut logs = Vec::new();
         for n in 0..count {
@@ -322,11 +367,19 @@ impl Functions {
                 api.port
             ));
             let file = std::fs::File::create(&log).unwrap();
-            let mut command = Command::new(binary);
+            let mut address = api.address_for(&instance);
+            if launch.bare_address {
+                address = address.trim_start_matches("http://").to_owned();
+            }
+            let mut command = Command::new(program);
+            command.args(&launch.args);
+            if let Some(dir) = &launch.dir {
+                command.current_dir(dir);
+            }
             command
                 .env_clear()
                 .envs([
-                    ("AWS_LAMBDA_RUNTIME_API", api.address_for(&instance)),
+                    ("AWS_LAMBDA_RUNTIME_API", address),
                     ("AWS_LAMBDA_FUNCTION_NAME", "cc-number-relay".to_owned()),
                     ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
                     ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
@@ -354,7 +407,7 @@ impl Functions {
             }
             let child = command
                 .spawn()
-                .unwrap_or_else(|e| panic!("start {binary} as {instance}: {e}"));
+                .unwrap_or_else(|e| panic!("start {program} as {instance}: {e}"));
             children.push((instance, child));
             logs.push(log);
         }
