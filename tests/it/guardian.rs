@@ -12,10 +12,10 @@ use std::time::Duration;
 
 const TEN_YEARS: Duration = Duration::from_secs(315_360_000);
 
-struct Setup {
+pub(crate) struct Setup {
     aws: Aws,
-    standin: StandIn,
-    webhook: FakeWebhook,
+    pub standin: StandIn,
+    pub webhook: FakeWebhook,
     alarm_queue: String,
     guardian: Guardian,
 }
@@ -75,19 +75,19 @@ async fn setup_reconciling(behavior: Behavior, credentials: &str, more: Vec<(&'s
     }
 }
 
-async fn setup(behavior: Behavior) -> Setup {
+pub(crate) async fn setup(behavior: Behavior) -> Setup {
     setup_with(behavior, &StandIn::credentials_secret_json()).await
 }
 
 impl Setup {
-    async fn run(&self) -> Report {
+    pub(crate) async fn run(&self) -> Report {
         let (report, published) = self.guardian.run(false).await;
         published.unwrap();
         report
     }
 
     /// The alarm-topic messages: (finding attribute, message).
-    async fn alarms(&self, expected: usize) -> Vec<(String, Value)> {
+    pub(crate) async fn alarms(&self, expected: usize) -> Vec<(String, Value)> {
         drain(&self.aws, &self.alarm_queue, expected)
             .await
             .into_iter()

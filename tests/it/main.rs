@@ -18,6 +18,7 @@ mod confirm_template;
 mod consumers;
 mod ctl_subscription;
 mod ctl_subscriptions;
+mod deaf;
 mod decode;
 mod faults;
 mod golden;

@@ -882,6 +882,11 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
         blacklisted: None,
         disabled_filters: vec![],
     };
+    let mut sub = sub;
+    if let Some(code) = s.knobs.disable_on_create.clone() {
+        sub.disabled_filters
+            .push(variants::disabled_contact_center_filter(&sub.event_filters, &code));
+    }
     let json = sub.to_json(server, &s.knobs.shape);
     s.subscriptions.insert(id, sub);
     answer(200, json)

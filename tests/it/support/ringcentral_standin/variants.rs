@@ -79,7 +79,26 @@ pub(super) struct Knobs {
     /// The code creations are refused with, and how many more times.
     fail_creations: Option<(String, u32)>,
     max_subscriptions: Option<usize>,
+    /// `disable_filter_on_create`: the code new subscriptions' Contact Center filter is disabled with.
+    pub disable_on_create: Option<String>,
     pub malformed: Option<Malformed>,
+}
+
+/// The `disabledFilters` entry of a Contact Center filter disabled with
+/// `code`: its message names the [ReadAccounts] permission.
+pub fn disabled_contact_center_filter(event_filters: &[String], code: &str) -> DisabledFilter {
+    let filter = event_filters
+        .iter()
+        .find(|f| f.contains("usageType=ContactCenterNumber"))
+        .cloned()
+        .unwrap_or_else(|| CONTACT_CENTER_FILTER.to_owned());
+    DisabledFilter {
+        filter,
+        code: code.to_owned(),
+        message: format!(
+            "Filter is disabled: in order to receive these events, application needs to have [ReadAccounts] permission ({code})"
+        ),
+    }
 }
 
 impl StandIn {
@@ -92,23 +111,18 @@ impl StandIn {
     /// message names the [ReadAccounts] permission. The status stays
     /// Active, and the filter stays in `eventFilters`.
     pub fn disable_contact_center_filter(&self, id: &str, code: &str) {
-        let message = format!(
-            "Filter is disabled: in order to receive these events, application needs to have [ReadAccounts] permission ({code})"
-        );
         self.with(|s| {
             let sub = s.subscriptions.get_mut(id).expect("no such subscription");
-            let filter = sub
-                .event_filters
-                .iter()
-                .find(|f| f.contains("usageType=ContactCenterNumber"))
-                .cloned()
-                .unwrap_or_else(|| CONTACT_CENTER_FILTER.to_owned());
-            sub.disabled_filters.push(DisabledFilter {
-                filter,
-                code: code.to_owned(),
-                message,
-            });
+            let disabled = disabled_contact_center_filter(&sub.event_filters, code);
+            sub.disabled_filters.push(disabled);
         });
+    }
+
+    /// Every subscription created from now on comes back Active with its
+    /// Contact Center filter disabled with `code`, as RingCentral does for
+    /// an app without the event's permission.
+    pub fn disable_filter_on_create(&self, code: &str) {
+        self.with(|s| s.knobs.disable_on_create = Some(code.to_owned()));
     }
 
     /// The subscription loses its Contact Center filter: still Active, to the same address.
