@@ -160,3 +160,40 @@ mod guardian {
         assert_eq!(alarms[2].1["missingPermission"], true);
     }
 }
+
+/// `heal` with the stack's table and topics reconciles once it recreated the
+/// subscription, as the guardian does: what RingCentral changed during the
+/// gap is published at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn heal_reconciles_after_recreating_a_blacklisted_subscription() {
+    use crate::inventory::inventory_table;
+    use crate::support::ringcentral_standin::phone_numbers::record;
+    let aws = Aws::moto().await;
+    let topology = Topology::create(&aws, false).await;
+    let standin = StandIn::start();
+    let webhook = FakeWebhook::start(Behavior::Echo);
+    let mut env = env(&standin);
+    env.extend(topology.env().into_iter().filter(|(k, _)| k.ends_with("_TOPIC_ARN")));
+    env.push(("INVENTORY_TABLE", inventory_table(&aws).await));
+    env.push(("AWS_ENDPOINT_URL", moto().endpoint.clone()));
+    standin.put_number(record(7001, "+12025557001", "ContactCenterNumber"));
+    let baseline = ctl(&env, &["reconcile", "--page-interval", "0"]);
+    assert_eq!(baseline.code, 0, "{}{}", baseline.stdout, baseline.stderr);
+
+    let old = standin.seed(&webhook.address, TOKEN, TEN_YEARS);
+    standin.blacklist(&old, "Webhook responses with code: [503]");
+    standin.put_number(record(7002, "+12025557002", "ContactCenterNumber"));
+    let run = ctl(&env, &["heal", "--address", &webhook.address]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("created subscription "), "{}", run.stdout);
+    assert_eq!(
+        lines.last().copied(),
+        Some("reconcile summary: 2 numbers in 1 pages, published 1 (Created: 1), superseded by newer notifications 0, failed 0"),
+        "{}",
+        run.stdout
+    );
+    let created = drain(&aws, topology.subscriber_of("Created"), 1).await;
+    assert_eq!(created[0].json()["phoneNumber"]["id"], "7002");
+    assert_eq!(created[0].attributes["origin"], "reconciliation");
+}
