@@ -313,7 +313,8 @@ pub mod metrics {
     /// 1 when, at the end of the run, an Active subscription that does not
     /// expire soon delivers to the address; else 0.
     pub const HEALTHY: &str = "SubscriptionHealthy";
-    /// Subscriptions recreated in place of blacklisted, inactive or missing ones.
+    /// Subscriptions recreated in place of blacklisted, inactive or missing
+    /// ones, or whose lost Contact Center filter was put back.
     pub const HEALED: &str = "SubscriptionHealed";
     /// Active subscriptions found expiring within the renewal threshold.
     pub const EXPIRING_SOON: &str = "SubscriptionExpiringSoon";

@@ -84,14 +84,7 @@ async fn a_webhook_updated_that_hid_a_reassignment_is_corrected_within_the_batch
     let standin = StandIn::start();
     // RingCentral moved the number to a user's direct number.
     standin.put_number(record(1001, "+12025550101", "DirectNumber"));
-    let secret = unique("confirm-rc");
-    aws_sdk_secretsmanager::Client::new(&aws.sdk)
-        .create_secret()
-        .name(&secret)
-        .secret_string(StandIn::credentials_secret_json())
-        .send()
-        .await
-        .unwrap();
+    let secret = crate::guardian_lambda::credentials_secret(&aws, "confirm-rc").await;
 
     // The webhook says Updated, still ContactCenterNumber; the relay publishes and records it.
     let config = topology.config();

@@ -163,17 +163,9 @@ fn a_cold_start_without_configuration_stops_with_one_line() {
 /// The guardian's environment on moto, watching `webhook`, with a
 /// credentials secret and an alarm topic (or `alarm_topic`, when given)
 /// whose raw-delivery queue comes back too.
-async fn guardian_env(
-    aws: &Aws,
-    standin: &StandIn,
-    webhook: &FakeWebhook,
-    alarm_topic: Option<String>,
-) -> (Vec<(&'static str, String)>, String) {
-    let topic = aws.topic(&unique("guardian-lambda-alarms"), false).await;
-    let queue = aws
-        .subscriber(&topic, &unique("guardian-lambda-alarm-sub"), false)
-        .await;
-    let secret = unique("guardian-lambda-rc");
+/// The stand-in's app credentials in a new Secrets Manager secret; its name.
+pub(crate) async fn credentials_secret(aws: &Aws, prefix: &str) -> String {
+    let secret = unique(prefix);
     aws_sdk_secretsmanager::Client::new(&aws.sdk)
         .create_secret()
         .name(&secret)
@@ -181,9 +173,25 @@ async fn guardian_env(
         .send()
         .await
         .unwrap();
+    secret
+}
+
+/// The guardian function's environment against the stand-in and moto, and
+/// the queue subscribed to its alarm topic.
+pub(crate) async fn guardian_env(
+    aws: &Aws,
+    standin: &StandIn,
+    address: &str,
+    alarm_topic: Option<String>,
+) -> (Vec<(&'static str, String)>, String) {
+    let topic = aws.topic(&unique("guardian-lambda-alarms"), false).await;
+    let queue = aws
+        .subscriber(&topic, &unique("guardian-lambda-alarm-sub"), false)
+        .await;
+    let secret = credentials_secret(aws, "guardian-lambda-rc").await;
     let env = vec![
         ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
-        ("WEBHOOK_ADDRESS", webhook.address.clone()),
+        ("WEBHOOK_ADDRESS", address.to_owned()),
         ("ALARM_TOPIC_ARN", alarm_topic.unwrap_or(topic)),
         ("RINGCENTRAL_CREDENTIALS_SECRET", secret),
         ("RINGCENTRAL_SERVER_URL", standin.url.clone()),
@@ -203,7 +211,7 @@ async fn two_instances_invoked_at_the_same_moment_create_one_subscription() {
     let topology = Topology::create(&aws, false).await;
     let standin = StandIn::start();
     let webhook = FakeWebhook::start(Behavior::SlowHandshake(Duration::from_secs(2)));
-    let (mut env, queue) = guardian_env(&aws, &standin, &webhook, None).await;
+    let (mut env, queue) = guardian_env(&aws, &standin, &webhook.address, None).await;
     env.extend(topology.env().into_iter().filter(|(k, _)| k.ends_with("_TOPIC_ARN")));
     env.push(("INVENTORY_TABLE", inventory_table(&aws).await));
     let api = Arc::new(RuntimeApi::start());
@@ -253,7 +261,7 @@ async fn a_failed_invocation_names_its_error_type_and_says_what_failed() {
     let webhook = FakeWebhook::start(Behavior::Echo);
     // Findings that reach nobody fail the invocation.
     let absent = format!("arn:aws:sns:us-east-1:123456789012:{}", unique("absent"));
-    let (env, _) = guardian_env(&aws, &standin, &webhook, Some(absent)).await;
+    let (env, _) = guardian_env(&aws, &standin, &webhook.address, Some(absent)).await;
     let api = RuntimeApi::start();
     let mut functions = Functions::start(&api, env!("CARGO_BIN_EXE_cc-number-relay-guardian"), 1, &env);
     functions.wait_until_ready(&api, Duration::from_secs(60)).unwrap();

@@ -7,7 +7,7 @@
 //! Lambda's event source mapping would, ends equal to RingCentral's truth,
 //! and every correction reached subscribers once.
 
-use crate::guardian_lambda::scheduled_event;
+use crate::guardian_lambda::{guardian_env, scheduled_event};
 use crate::inventory::inventory_table;
 use crate::subscriber::{contact_center_numbers, directory_binary, feed, notification, subscriber_queue};
 use crate::support::ringcentral_standin::phone_numbers::record;
@@ -128,25 +128,8 @@ async fn a_gap_before_any_scheduled_reconciliation_is_repaired_and_each_correcti
     }
 
     // The guardian's tick and the reconcile schedule at the same instant.
-    let secret = unique("no-gap-rc");
-    aws_sdk_secretsmanager::Client::new(&aws.sdk)
-        .create_secret()
-        .name(&secret)
-        .secret_string(StandIn::credentials_secret_json())
-        .send()
-        .await
-        .unwrap();
-    let alarms = aws.topic(&unique("no-gap-alarms"), false).await;
-    let mut guardian_env = vec![
-        ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
-        ("WEBHOOK_ADDRESS", address.clone()),
-        ("ALARM_TOPIC_ARN", alarms),
-        ("RINGCENTRAL_CREDENTIALS_SECRET", secret),
-        ("RINGCENTRAL_SERVER_URL", standin.url.clone()),
-        ("VERIFICATION_TOKEN", TOKEN.to_owned()),
-        ("METRICS_NAMESPACE", "NoGapTest".to_owned()),
-        ("INVENTORY_TABLE", inventory.clone()),
-    ];
+    let (mut guardian_env, _alarms) = guardian_env(&aws, &standin, &address, None).await;
+    guardian_env.push(("INVENTORY_TABLE", inventory.clone()));
     guardian_env.extend(topology.env().into_iter().filter(|(k, _)| k.ends_with("_TOPIC_ARN")));
     let api = Arc::new(RuntimeApi::start());
     let mut guardians = Functions::start(&api, env!("CARGO_BIN_EXE_cc-number-relay-guardian"), 2, &guardian_env);
