@@ -30,7 +30,7 @@
 //!    [`rotate`] (a new verification token with no refused delivery).
 //! 4. **Entry wiring**: [`config`] (environment → typed configuration),
 //!    [`runtime`] (SDK configuration, the Lambda loops of the relay, the
-//!    guardian and the confirmer); `main.rs`, `bin/ctl.rs`, `bin/guardian.rs`
+//!    guardian and the confirmer); `main.rs`, `bin/ctl/`, `bin/guardian.rs`
 //!    and `bin/confirm.rs` only wire.
 //!
 //! # Glossary
