@@ -36,6 +36,7 @@ mod relay;
 mod ringcentral_client;
 mod runtime;
 mod standin;
+mod standin_accounts;
 mod standin_spec;
 mod subscriber;
 mod template;

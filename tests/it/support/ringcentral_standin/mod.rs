@@ -63,11 +63,47 @@
 //!   a createSubscription code (SUB-505/406/527 403, SUB-520/521/523/525 and
 //!   OAU-232/236 400, CMN-301/302 429 with `Retry-After: 2`, CMN-201 503;
 //!   status and message from the spec) or CMN-408 (403, `permissionName`).
-//! - `limit_subscriptions(max)`: a creation past `max` gets 403 SUB-505.
+//! - `limit_subscriptions(max)`: a creation past `max` gets 403 SUB-505
+//!   (`max` in each account: the caller's account's subscriptions count).
 //! - `malformed_record(Some(Malformed::WithoutId | Malformed::IdAsNumber))`:
 //!   the subscription list ends with a record a reader must skip. Without
 //!   `id` is spec-valid (the spec requires only `deliveryMode`); `id` as a
 //!   number is not, and is the one violation tolerated (`tolerated()`).
+//!
+//! Accounts (`accounts`): one app (RingCentral's public app: one
+//! [`CLIENT_ID`]/[`CLIENT_SECRET`]) installed by many customer accounts,
+//! each with its own JWT. The token grant maps the JWT to its account (an
+//! unknown JWT is 400 `invalid_grant`), and an access token carries it.
+//! The default account, [`DEFAULT_ACCOUNT_ID`] (37439510) signed in by
+//! [`JWT`], is there from the start; every method above and below without
+//! an account is the default account's, answering as it always has.
+//! - `add_account(account_id: &str) -> AccountCredentials { account_id,
+//!   client_id, client_secret, jwt, owner_id }` (an id of digits; `.env(&standin)`
+//!   and `.secret_json()` as [`StandIn::env`] and
+//!   [`StandIn::credentials_secret_json`] give the default's);
+//!   `account(account_id: &str) -> Account` (the default one's id too;
+//!   panics for an unknown id); `account_ids() -> Vec<String>`.
+//! - `Account`: `id()`, `credentials()`, `put_number(record)`,
+//!   `remove_number(id)`, `contact_center_ids()`, `subscriptions()`,
+//!   `seed(address, verification_token, lifetime)`, `token_grants()`;
+//!   `phone_numbers::record_in(account_id, id, e164, usage_type)` makes a
+//!   number whose `uri` names the account.
+//! - `/restapi/v1.0/account/~/…` is the caller's account; its own id
+//!   likewise; any other id is 403 `CMN-101` naming `accountId` (RingCentral
+//!   documents no answer for it: the stand-in's choice, in `spec`'s
+//!   `GENERIC_CODES`).
+//! - The subscription list answers the caller's account's subscriptions
+//!   only; another account's subscription id is 404 `CMN-102` to read,
+//!   update, renew or delete. An event filter naming another account's id
+//!   (`/restapi/v1.0/account/{other}/phone-number?…`) is 403 `SUB-406` on
+//!   create and update. `limit_subscriptions(max)` counts each account's
+//!   own. `notification(id, file)` for another account's subscription
+//!   names that account in every account path (`event`, the number's `uri`)
+//!   and its `owner_id` in `ownerId`.
+//! - The app's, shared by all accounts: permissions, token lifetime,
+//!   `revoke_tokens`, `rate_limit` and `heavy_rate_limit` (app-wide
+//!   counters, never per token), `fail_creations`, the shape knobs;
+//!   `token_grants()` counts every account's (`Account::token_grants` one's).
 //!
 //! Only plain http:// addresses, on loopback.
 //!
@@ -75,6 +111,7 @@
 //! addresses (the handshake, deliveries) go through `raw`, a client that
 //! counts every byte of the answer, as RingCentral's 1,024-byte rule needs.
 
+pub mod accounts;
 pub mod phone_numbers;
 pub mod raw;
 pub mod spec;
@@ -89,6 +126,7 @@ use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+pub use accounts::{Account, AccountCredentials};
 pub use spec::Violation;
 pub use variants::{DisabledFilter, DisabledFilterCode, Malformed, Shape, SubscriptionIds, CONTACT_CENTER_FILTER};
 pub use webhook::{Behavior, FakeWebhook};
@@ -96,6 +134,8 @@ pub use webhook::{Behavior, FakeWebhook};
 pub const CLIENT_ID: &str = "standinClientId";
 pub const CLIENT_SECRET: &str = "standinClientSecret";
 pub const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.c3RhbmQtaW4.c2lnbmF0dXJl";
+/// The account [`JWT`] signs in to: the one every method without an account works on.
+pub const DEFAULT_ACCOUNT_ID: &str = "37439510";
 pub const MAX_ANSWER_BYTES: usize = 1024;
 const DEFAULT_EXPIRES_IN: i64 = 604_800;
 const MAX_EXPIRES_IN: i64 = 315_360_000;
@@ -106,6 +146,8 @@ const ANSWER_TIMEOUT: Duration = Duration::from_millis(3000);
 #[derive(Debug, Clone)]
 pub struct Sub {
     pub id: String,
+    /// The account whose token created it: only that account's tokens list, read, change or delete it.
+    pub account_id: String,
     pub address: String,
     pub verification_token: Option<String>,
     pub event_filters: Vec<String>,
@@ -154,7 +196,10 @@ struct RateLimit {
 struct State {
     permissions: BTreeSet<String>,
     token_lifetime: u64,
-    tokens: HashMap<String, Instant>,
+    /// Access tokens: when each expires, and the account it was granted for.
+    tokens: HashMap<String, (Instant, String)>,
+    /// By account id: the JWT that signs in to each (the default account's is [`JWT`]).
+    accounts: BTreeMap<String, accounts::Entry>,
     grants: usize,
     rate_limit: Option<RateLimit>,
     subscriptions: BTreeMap<String, Sub>,
@@ -262,6 +307,7 @@ impl StandIn {
             permissions: ["SubscriptionWebhook", "ReadAccounts"].map(String::from).into(),
             token_lifetime: 3600,
             tokens: HashMap::new(),
+            accounts: accounts::Entry::default_account(),
             grants: 0,
             rate_limit: None,
             subscriptions: BTreeMap::new(),
@@ -364,30 +410,10 @@ impl StandIn {
         self.with(|s| s.subscriptions.get(id).cloned())
     }
 
-    /// A subscription created earlier (its handshake long done).
+    /// A subscription of the default account created earlier (its handshake long done).
     pub fn seed(&self, address: &str, verification_token: &str, lifetime: Duration) -> String {
-        self.with(|s| {
-            let now = OffsetDateTime::now_utc();
-            let id = s.new_id();
-            s.subscriptions.insert(
-                id.clone(),
-                Sub {
-                    id: id.clone(),
-                    address: address.to_owned(),
-                    verification_token: Some(verification_token.to_owned()),
-                    event_filters: vec![
-                        "/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber".to_owned(),
-                    ],
-                    status: "Active".to_owned(),
-                    expires_in: MAX_EXPIRES_IN,
-                    expiration: now + lifetime,
-                    created: now,
-                    blacklisted: None,
-                    disabled_filters: vec![],
-                },
-            );
-            id
-        })
+        self.account(DEFAULT_ACCOUNT_ID)
+            .seed(address, verification_token, lifetime)
     }
 
     pub fn set_expiration(&self, id: &str, at: OffsetDateTime) {
@@ -466,11 +492,22 @@ impl StandIn {
         })
     }
 
-    /// The body of a notification as RingCentral sends it to this subscription.
+    /// The body of a notification as RingCentral sends it to this
+    /// subscription: events/bodies/{body_file}.json with the subscription's
+    /// `subscriptionId`. For a subscription of an account other than the
+    /// default one, the notification carries that account too: every
+    /// `/restapi/v1.0/account/{x}/` path in it (`event`, the number's `uri`)
+    /// names the account's id, and `ownerId` is the account's owner
+    /// ([`AccountCredentials::owner_id`]). The default account's (and an
+    /// unknown id's) is the file as it is, but for `subscriptionId`.
     pub fn notification(&self, id: &str, body_file: &str) -> String {
         let path = format!("{}/events/bodies/{body_file}.json", env!("CARGO_MANIFEST_DIR"));
         let mut value: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         value["subscriptionId"] = json!(id);
+        let account = self.subscription(id).map(|sub| sub.account_id);
+        if let Some(account) = account.filter(|a| a != DEFAULT_ACCOUNT_ID) {
+            accounts::carry_account(&mut value, &account, &self.account(&account).credentials().owner_id);
+        }
         value.to_string()
     }
 }
@@ -627,17 +664,18 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
         return token(request, state);
     }
     if request.path.starts_with(phone_numbers::PATH) {
-        if let Err(refused) = authorized(request, state, "ReadAccounts") {
-            return refused;
-        }
-        return phone_numbers::route(request, state, server);
+        return match authorized(request, state, "ReadAccounts") {
+            Ok(account) => phone_numbers::route(request, state, server, &account),
+            Err(refused) => refused,
+        };
     }
     let Some(rest) = request.path.strip_prefix("/restapi/v1.0/subscription") else {
         return api_error(404, "CMN-102", "Resource is not found");
     };
-    if let Err(refused) = authorized(request, state, "SubscriptionWebhook") {
-        return refused;
-    }
+    let account = match authorized(request, state, "SubscriptionWebhook") {
+        Ok(account) => account,
+        Err(refused) => return refused,
+    };
     let segments: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", []) => {
@@ -645,11 +683,18 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
             let now = OffsetDateTime::now_utc();
             s.subscriptions.retain(|_, sub| sub.expiration > now);
             let shape = &s.knobs.shape;
-            let mut records: Vec<Value> = s.subscriptions.values().map(|sub| sub.to_json(server, shape)).collect();
+            // RingCentral lists the caller's own subscriptions: its account's.
+            let mut records: Vec<Value> = s
+                .subscriptions
+                .values()
+                .filter(|sub| sub.account_id == account)
+                .map(|sub| sub.to_json(server, shape))
+                .collect();
             let mut tolerate = vec![];
             if let Some(kind) = s.knobs.malformed {
                 let template = Sub {
                     id: "5a7e-malformed".to_owned(),
+                    account_id: account.clone(),
                     address: "http://127.0.0.1:9/malformed".to_owned(),
                     verification_token: None,
                     event_filters: vec![CONTACT_CENTER_FILTER.to_owned()],
@@ -671,16 +716,20 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
             }
             a
         }
-        ("POST", []) => create(request, state, server),
-        ("GET", [id]) => match live(state, id) {
+        ("POST", []) => create(request, state, server, &account),
+        ("GET", [id]) => match live(state, id, &account) {
             Some(sub) => answer(200, sub.to_json(server, &state.lock().unwrap().knobs.shape)),
             None => not_found(id),
         },
-        ("PUT", [id]) => update(request, state, server, id),
+        ("PUT", [id]) => update(request, state, server, id, &account),
         ("POST", [id, "renew"]) => {
             let mut s = state.lock().unwrap();
             let now = OffsetDateTime::now_utc();
-            match s.subscriptions.get_mut(*id).filter(|sub| sub.expiration > now) {
+            let ours = s
+                .subscriptions
+                .get_mut(*id)
+                .filter(|sub| sub.expiration > now && sub.account_id == account);
+            match ours {
                 Some(sub) if sub.status == "Blacklisted" => {
                     api_error(400, "SUB-528", "Subscription is blacklisted and cannot be renewed")
                 }
@@ -697,7 +746,8 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
             let delay = state.lock().unwrap().delete_delay;
             std::thread::sleep(delay);
             let mut s = state.lock().unwrap();
-            match s.subscriptions.remove(*id) {
+            let ours = s.subscriptions.get(*id).is_some_and(|sub| sub.account_id == account);
+            match ours.then(|| s.subscriptions.remove(*id)).flatten() {
                 Some(_) => Answer {
                     body: String::new(),
                     ..answer(204, Value::Null)
@@ -709,19 +759,20 @@ fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
     }
 }
 
-/// A live access token, and the app permission the endpoint needs.
-fn authorized(request: &Request, state: &Arc<Mutex<State>>, permission: &str) -> Result<(), Answer> {
+/// A live access token, and the app permission the endpoint needs: the
+/// account the token was granted for.
+fn authorized(request: &Request, state: &Arc<Mutex<State>>, permission: &str) -> Result<String, Answer> {
     let s = state.lock().unwrap();
     let bearer = request.header("authorization").and_then(|v| v.strip_prefix("Bearer "));
-    match bearer.and_then(|t| s.tokens.get(t)) {
-        Some(expires) if Instant::now() < *expires => {}
+    let account = match bearer.and_then(|t| s.tokens.get(t)) {
+        Some((expires, account)) if Instant::now() < *expires => account.clone(),
         Some(_) => return Err(token_invalid("OAU-128", "Access token expired")),
         None => return Err(token_invalid("OAU-213", "Token not found")),
-    }
+    };
     if !s.permissions.contains(permission) {
         return Err(missing_permission(permission));
     }
-    Ok(())
+    Ok(account)
 }
 
 /// RingCentral's 401: `TokenInvalid` at the top, the specific OAU code in `errors`.
@@ -732,11 +783,12 @@ fn token_invalid(code: &str, message: &str) -> Answer {
     )
 }
 
-fn live(state: &Arc<Mutex<State>>, id: &str) -> Option<Sub> {
+/// The account's subscription, unexpired: another account's is not found, as RingCentral's.
+fn live(state: &Arc<Mutex<State>>, id: &str, account: &str) -> Option<Sub> {
     let s = state.lock().unwrap();
     s.subscriptions
         .get(id)
-        .filter(|sub| sub.expiration > OffsetDateTime::now_utc())
+        .filter(|sub| sub.expiration > OffsetDateTime::now_utc() && sub.account_id == account)
         .cloned()
 }
 
@@ -771,28 +823,40 @@ fn token(request: &Request, state: &Arc<Mutex<State>>) -> Answer {
             json!({"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}),
         );
     }
-    if form.get("assertion").map(String::as_str) != Some(JWT) {
+    let mut s = state.lock().unwrap();
+    // The JWT names its account: each customer's own credential for the one app.
+    let assertion = form.get("assertion").map(String::as_str);
+    let Some((account, owner_id)) = s
+        .accounts
+        .iter()
+        .find(|(_, a)| Some(a.jwt.as_str()) == assertion)
+        .map(|(id, a)| (id.clone(), a.owner_id.clone()))
+    else {
         return answer(
             400,
             json!({"error": "invalid_grant", "error_description": "Invalid JWT token",
                    "errors": [{"errorCode": "OAU-251", "message": "Invalid JWT token"}]}),
         );
-    }
-    let mut s = state.lock().unwrap();
+    };
     s.grants += 1;
+    if let Some(entry) = s.accounts.get_mut(&account) {
+        entry.grants += 1;
+    }
     let access = format!("standin-access-token-{}", s.grants);
     let lifetime = s.token_lifetime;
-    s.tokens
-        .insert(access.clone(), Instant::now() + Duration::from_secs(lifetime));
+    s.tokens.insert(
+        access.clone(),
+        (Instant::now() + Duration::from_secs(lifetime), account),
+    );
     answer(
         200,
         json!({"access_token": access, "token_type": "bearer", "expires_in": lifetime,
                "refresh_token": format!("standin-refresh-{}", s.grants), "refresh_token_expires_in": 604800,
-               "scope": s.permissions.iter().cloned().collect::<Vec<_>>().join(" "), "owner_id": "37439510"}),
+               "scope": s.permissions.iter().cloned().collect::<Vec<_>>().join(" "), "owner_id": owner_id}),
     )
 }
 
-fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
+fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str, account: &str) -> Answer {
     let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
         return api_error(400, "CMN-101", "Parameter [body] value is invalid");
     };
@@ -808,9 +872,13 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
         return api_error(400, "CMN-101", "Parameter [deliveryMode] value is invalid");
     };
     let token = mode["verificationToken"].as_str().map(str::to_owned);
+    if let Some(refused) = accounts::other_accounts_filter(&filters, account) {
+        return refused;
+    }
     {
         let mut s = state.lock().unwrap();
-        let existing = s.subscriptions.len();
+        // The limit is each account's own.
+        let existing = s.subscriptions.values().filter(|sub| sub.account_id == account).count();
         if let Some(refused) = s.knobs.refusal(existing) {
             return refused;
         }
@@ -872,6 +940,7 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
     let id = s.new_id();
     let sub = Sub {
         id: id.clone(),
+        account_id: account.to_owned(),
         address: address.to_owned(),
         verification_token: token,
         event_filters: filters,
@@ -896,7 +965,7 @@ fn create(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer 
 /// `eventFilters`, and `expiresIn` (restarting the lifetime) and
 /// `deliveryMode` when given; no new handshake. RingCentral re-validates
 /// the filters, so `disabledFilters` clears.
-fn update(request: &Request, state: &Arc<Mutex<State>>, server: &str, id: &str) -> Answer {
+fn update(request: &Request, state: &Arc<Mutex<State>>, server: &str, id: &str, account: &str) -> Answer {
     let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
         return api_error(400, "CMN-101", "Parameter [body] value is invalid");
     };
@@ -911,9 +980,16 @@ fn update(request: &Request, state: &Arc<Mutex<State>>, server: &str, id: &str) 
     else {
         return api_error(400, "CMN-101", "Parameter [eventFilters] value is invalid");
     };
+    if let Some(refused) = accounts::other_accounts_filter(&filters, account) {
+        return refused;
+    }
     let mut s = state.lock().unwrap();
     let now = OffsetDateTime::now_utc();
-    let Some(sub) = s.subscriptions.get_mut(id).filter(|sub| sub.expiration > now) else {
+    let ours = s
+        .subscriptions
+        .get_mut(id)
+        .filter(|sub| sub.expiration > now && sub.account_id == account);
+    let Some(sub) = ours else {
         return not_found(id);
     };
     sub.event_filters = filters;

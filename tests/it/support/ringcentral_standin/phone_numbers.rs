@@ -6,8 +6,12 @@
 //! at 1000), with `paging` and `navigation`; the list is in the Heavy rate
 //! group, limited on its own. `GET …/phone-number/{id}` answers one number,
 //! or 404 `CMN-102` naming `phoneNumberId`.
+//!
+//! Each account has its own numbers. `{accountId}` is `~` (the caller's
+//! account) or the caller's own id; another account's id (or an unknown
+//! one) is 403 `CMN-101` naming `accountId` (see [`other_account`]).
 
-use super::{answer, api_error, rate_limited, Answer, RateLimit, Request, StandIn, State};
+use super::{answer, api_error, rate_limited, Answer, RateLimit, Request, StandIn, State, DEFAULT_ACCOUNT_ID};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -18,8 +22,8 @@ const MAX_PER_PAGE: usize = 1000;
 
 #[derive(Default)]
 pub struct Numbers {
-    /// By id, RingCentral's int64.
-    records: BTreeMap<u64, Value>,
+    /// By account id, then by number id (RingCentral's int64).
+    pub(super) records: BTreeMap<String, BTreeMap<u64, Value>>,
     /// Most records per page, below RingCentral's 1000 so that few numbers make many pages.
     page_cap: Option<usize>,
     /// Leave out `totalPages`/`totalElements`, as RingCentral may "for performance reasons".
@@ -27,10 +31,15 @@ pub struct Numbers {
     heavy_limit: Option<RateLimit>,
 }
 
-/// One number as the list shows it.
+/// One number of the default account as the list shows it.
 pub fn record(id: u64, e164: &str, usage_type: &str) -> Value {
+    record_in(DEFAULT_ACCOUNT_ID, id, e164, usage_type)
+}
+
+/// One number of `account_id` as the list shows it (its `uri` names the account).
+pub fn record_in(account_id: &str, id: u64, e164: &str, usage_type: &str) -> Value {
     json!({
-        "uri": format!("https://platform.ringcentral.com/restapi/v1.0/account/37439510/phone-number/{id}"),
+        "uri": format!("https://platform.ringcentral.com/restapi/v1.0/account/{account_id}/phone-number/{id}"),
         "id": id,
         "phoneNumber": e164,
         "paymentType": "Local",
@@ -45,28 +54,21 @@ pub fn record(id: u64, e164: &str, usage_type: &str) -> Value {
 }
 
 impl StandIn {
-    /// Adds or replaces a number (a change RingCentral makes).
+    /// Adds or replaces a number of the default account (a change
+    /// RingCentral makes). Another account's: [`super::Account::put_number`].
     pub fn put_number(&self, record: Value) {
-        let id = record["id"].as_u64().unwrap();
-        self.with(|s| s.numbers.records.insert(id, record));
+        self.account(DEFAULT_ACCOUNT_ID).put_number(record);
     }
 
-    /// The ids of RingCentral's Contact Center numbers now: the truth a
-    /// subscriber's directory must converge to.
+    /// The ids of the default account's Contact Center numbers now: the
+    /// truth a subscriber's directory must converge to.
     pub fn contact_center_ids(&self) -> std::collections::BTreeSet<String> {
-        self.with(|s| {
-            s.numbers
-                .records
-                .iter()
-                .filter(|(_, r)| r["usageType"] == "ContactCenterNumber")
-                .map(|(id, _)| id.to_string())
-                .collect()
-        })
+        self.account(DEFAULT_ACCOUNT_ID).contact_center_ids()
     }
 
-    /// RingCentral no longer has it.
+    /// The default account no longer has it.
     pub fn remove_number(&self, id: u64) {
-        self.with(|s| s.numbers.records.remove(&id));
+        self.account(DEFAULT_ACCOUNT_ID).remove_number(id);
     }
 
     pub fn set_page_cap(&self, records: usize) {
@@ -97,20 +99,39 @@ impl StandIn {
     }
 }
 
-pub(super) fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str) -> Answer {
+/// `account`: the caller's, as its access token carries it.
+pub(super) fn route(request: &Request, state: &Arc<Mutex<State>>, server: &str, account: &str) -> Answer {
     let rest = &request.path[PATH.len()..];
-    let Some((_account, resource)) = rest.split_once('/') else {
+    let Some((named, resource)) = rest.split_once('/') else {
         return api_error(404, "CMN-102", "Resource is not found");
     };
+    if named != "~" && named != account {
+        return other_account();
+    }
     let segments: Vec<&str> = resource.split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
-        ("GET", ["phone-number"]) => list(request, &mut state.lock().unwrap(), server),
-        ("GET", ["phone-number", id]) => one(id, &state.lock().unwrap()),
+        ("GET", ["phone-number"]) => list(request, &mut state.lock().unwrap(), server, account),
+        ("GET", ["phone-number", id]) => one(id, &state.lock().unwrap(), account),
         _ => api_error(404, "CMN-102", "Resource is not found"),
     }
 }
 
-fn list(request: &Request, s: &mut State, server: &str) -> Answer {
+/// `{accountId}` naming an account other than the caller's. RingCentral
+/// documents no code for it, and the spec's phone-number operations list
+/// no 403: the stand-in answers 403 `CMN-101` "Parameter [accountId] value
+/// is invalid" (RingCentral's errors guide gives CMN-101 with HTTP 400 or
+/// 403), with `parameterName`. A 403 rather than a 404: "not found" is what
+/// a reader takes for a number that is gone.
+pub(super) fn other_account() -> Answer {
+    let message = "Parameter [accountId] value is invalid";
+    answer(
+        403,
+        json!({"errorCode": "CMN-101", "message": message,
+               "errors": [{"errorCode": "CMN-101", "message": message, "parameterName": "accountId"}]}),
+    )
+}
+
+fn list(request: &Request, s: &mut State, server: &str, account: &str) -> Answer {
     if let Some(limit) = s.numbers.heavy_limit.as_mut() {
         let now = Instant::now();
         if let Some(until) = limit.penalty_until.filter(|u| now < *u) {
@@ -137,7 +158,9 @@ fn list(request: &Request, s: &mut State, server: &str) -> Answer {
     let matching: Vec<&Value> = s
         .numbers
         .records
-        .values()
+        .get(account)
+        .into_iter()
+        .flat_map(BTreeMap::values)
         .filter(|r| usage_types.is_empty() || usage_types.contains(&r["usageType"].as_str().unwrap_or_default()))
         .collect();
     let total_pages = matching.len().div_ceil(per_page).max(1);
@@ -148,7 +171,7 @@ fn list(request: &Request, s: &mut State, server: &str) -> Answer {
         .take(per_page)
         .map(|r| s.knobs.shape.number((*r).clone()))
         .collect();
-    let base = format!("{server}/restapi/v1.0/account/37439510/phone-number");
+    let base = format!("{server}/restapi/v1.0/account/{account}/phone-number");
     let page_uri = |n: usize| json!({"uri": format!("{base}?page={n}&perPage={per_page}")});
     let mut navigation = json!({"firstPage": page_uri(1), "lastPage": page_uri(total_pages)});
     if page < total_pages {
@@ -172,8 +195,9 @@ fn list(request: &Request, s: &mut State, server: &str) -> Answer {
     a
 }
 
-fn one(id: &str, s: &State) -> Answer {
-    match id.parse::<u64>().ok().and_then(|id| s.numbers.records.get(&id)) {
+fn one(id: &str, s: &State, account: &str) -> Answer {
+    let records = s.numbers.records.get(account);
+    match id.parse::<u64>().ok().and_then(|id| records?.get(&id)) {
         Some(record) => {
             let mut a = answer(200, s.knobs.shape.number(record.clone()));
             a.headers.push(("X-Rate-Limit-Group".to_owned(), "light".to_owned()));

@@ -54,6 +54,11 @@ pub const GENERIC_CODES: &[(u16, &str, &str)] = &[
     ),
     (
         403,
+        "CMN-101",
+        "a parameter's value is invalid, HTTP 400 or 403 in RingCentral's errors guide: the stand-in's answer to an `{accountId}` naming another account",
+    ),
+    (
+        403,
         "CMN-408",
         "the app lacks a permission: RingCentral's errors guide, any endpoint",
     ),

@@ -147,7 +147,8 @@ impl StandIn {
         self.with(|s| s.knobs.fail_creations = Some((code.to_owned(), times)));
     }
 
-    /// At most `max` subscriptions: a creation past it gets 403 SUB-505.
+    /// At most `max` subscriptions in each account: a creation past it
+    /// (the caller's account's subscriptions counted) gets 403 SUB-505.
     pub fn limit_subscriptions(&self, max: usize) {
         self.with(|s| s.knobs.max_subscriptions = Some(max));
     }
@@ -172,7 +173,8 @@ impl Knobs {
     }
 }
 
-fn refusal(code: &str) -> Answer {
+/// A refusal of a creation with `code`, as [`StandIn::fail_creations`] describes it.
+pub(super) fn refusal(code: &str) -> Answer {
     if code == "CMN-408" {
         return missing_permission("ReadAccounts");
     }
