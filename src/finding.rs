@@ -107,7 +107,13 @@ pub enum Finding {
         kept: String,
     },
     #[strum(message = "FAILED to recreate the RingCentral subscription")]
-    HealFailed { address: String, error: String },
+    HealFailed {
+        address: String,
+        error: String,
+        /// RingCentral's error code when one decided it (`SUB-505`: the
+        /// app's subscriptions limit, `SUB-520`: the handshake, …).
+        code: Option<String>,
+    },
     /// Nothing Active delivers, but another run (`holder`: the guardian's or
     /// the CLI's `heal`) holds the lease to create the subscription until
     /// `until`: this run left the creation to it.
@@ -148,6 +154,12 @@ pub enum Finding {
 }
 
 impl Finding {
+    /// An Active subscription that delivers nothing: its Contact Center
+    /// filter disabled or missing.
+    pub fn is_deaf(&self) -> bool {
+        matches!(self, Self::FilterDisabled { .. } | Self::FilterMissing { .. })
+    }
+
     pub fn kind(&self) -> &'static str {
         self.into()
     }
@@ -256,7 +268,7 @@ impl Finding {
                 status,
                 ..
             } => format!("deleted {status} subscription {subscription_id}; an Active one delivers to the address"),
-            Self::HealFailed { address, error } => {
+            Self::HealFailed { address, error, .. } => {
                 format!("could not recreate the subscription to {address}; the dead one is kept: {error}")
             }
             Self::RenewFailed {
@@ -361,6 +373,18 @@ mod tests {
             assert!(subject.len() <= 100 && subject.is_ascii(), "{subject}");
             assert!(subject.len() > "cc-number-relay guardian: ".len(), "{subject}");
         }
+    }
+
+    #[test]
+    fn a_failed_heal_carries_ringcentrals_code() {
+        let finding = Finding::HealFailed {
+            address: "a".into(),
+            error: "RingCentral refused the subscription (SUB-505: Subscriptions limit exceeded): …".into(),
+            code: Some("SUB-505".into()),
+        };
+        let message: serde_json::Value = serde_json::from_str(&finding.to_message()).unwrap();
+        assert_eq!(message["code"], "SUB-505");
+        assert!(!finding.is_deaf());
     }
 
     #[test]

@@ -182,6 +182,7 @@ pub async fn heal(
                 findings.push(Finding::HealFailed {
                     address: address.clone(),
                     error: error.to_string(),
+                    code: error.code().map(str::to_owned),
                 });
                 return findings;
             }

@@ -159,6 +159,18 @@ const PERMISSIONS: &str = "SubscriptionWebhook or ReadAccounts";
 const RATE_LIMIT_HINT: &str = "try again later";
 
 impl RingCentralError {
+    /// RingCentral's error code, where the outcome is decided by one
+    /// (`SUB-505`, `SUB-520`, …): what a finding carries so that callers
+    /// need not read it back from the text.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::HandshakeFailed { code, .. } | Self::SubscriptionLimit { code, .. } | Self::Refused { code, .. } => {
+                Some(code)
+            }
+            _ => None,
+        }
+    }
+
     /// RingCentral's error answer (any status but 2xx) to `operation`, as
     /// the variant its code asks for, with its explanation. `address`: the
     /// webhook address, for creating a subscription.

@@ -48,12 +48,7 @@ pub async fn subscribe(
         address: address.to_owned(),
         subscriptions: vec![assessed],
     };
-    if let Some(deaf) = inspection.findings().into_iter().find(|f| {
-        matches!(
-            f,
-            guardian::Finding::FilterDisabled { .. } | guardian::Finding::FilterMissing { .. }
-        )
-    }) {
+    if let Some(deaf) = inspection.findings().into_iter().find(guardian::Finding::is_deaf) {
         return Err(deaf.summary());
     }
     // The relay is responsible for the account from now on: the baseline

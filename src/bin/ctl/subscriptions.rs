@@ -58,10 +58,9 @@ pub fn print_app_subscriptions(client: &ringcentral::Client, address: &str) {
     }
 }
 
-/// `heal` could not create for SUB-505. Findings carry the error as text
-/// (they go to the alarm topic as JSON), so the code is read from there.
+/// `heal` could not create for SUB-505, the app's subscriptions limit.
 pub fn limit_reached(finding: &guardian::Finding) -> bool {
-    matches!(finding, guardian::Finding::HealFailed { error, .. } if error.contains("(SUB-505: "))
+    matches!(finding, guardian::Finding::HealFailed { code: Some(code), .. } if code == "SUB-505")
 }
 
 /// Each id deleted, or said to be gone already; exits 1 when one could not be.
