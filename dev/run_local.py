@@ -124,6 +124,13 @@ def start_watch(invoke_port: int, env: dict[str, str], binary: str = FUNCTION_NA
     return watch
 
 
+def ignore_stop_signals() -> None:
+    """First thing when stopping: a second Ctrl-C (or a signal to the whole group) must not cut the
+    cleanup short and leave a `cargo lambda watch` or moto running."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def stop_watch(watch: subprocess.Popen) -> None:
     # SIGINT first: watch then shuts its function down cleanly, as from a terminal.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
@@ -310,7 +317,9 @@ def main() -> int:
     if not (VENV_BIN / "cargo-lambda").exists():
         out(f"run_local: {VENV_BIN / 'cargo-lambda'} is missing; run dev/bootstrap.sh (make run does) first")
         return 1
-    # SIGTERM and SIGHUP stop us like Ctrl-C does, through the same cleanup.
+    # SIGTERM and SIGHUP stop us like Ctrl-C does, through the same cleanup; SIGINT too when a
+    # non-interactive shell started us in the background with it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGHUP, signal.default_int_handler)
 
@@ -357,6 +366,7 @@ def main() -> int:
         out(f"run_local: cargo lambda watch exited with status {watch.returncode}")
         return 1
     except KeyboardInterrupt:
+        ignore_stop_signals()
         out("")
         step("stopping")
         return 0
@@ -364,9 +374,8 @@ def main() -> int:
         out(f"run_local: {exc}")
         return 2
     finally:
+        ignore_stop_signals()
         STOPPING.set()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
         for w in [watch, *watches]:
             if w:
                 stop_watch(w)
