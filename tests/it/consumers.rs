@@ -42,7 +42,7 @@ type Kind = (
 
 /// One message of each kind a subscriber can receive, named by its notification id.
 fn catalogue() -> Vec<(Change, Delivery)> {
-    let kinds: [Kind; 9] = [
+    let kinds: [Kind; 11] = [
         (
             "created-webhook",
             "Created",
@@ -115,6 +115,23 @@ fn catalogue() -> Vec<(Change, Delivery)> {
             Origin::Snapshot,
             false,
         ),
+        // Other RingCentral accounts (`account_of`), for the per-account policies.
+        (
+            "created-other-account",
+            "Created",
+            Some("12345"),
+            Some("ContactCenterNumber"),
+            Origin::Webhook,
+            false,
+        ),
+        (
+            "created-third-account",
+            "Created",
+            Some("12345"),
+            Some("ContactCenterNumber"),
+            Origin::Webhook,
+            false,
+        ),
     ];
     kinds
         .iter()
@@ -122,9 +139,9 @@ fn catalogue() -> Vec<(Change, Delivery)> {
         .map(|(n, (name, change_type, provider, usage, origin, stale))| {
             let body = json!({
                 "schemaVersion": 1, "changeType": change_type, "notificationId": name,
-                "occurredAt": format!("2026-12-01T10:00:0{n}.000Z"), "accountId": "37439510",
+                "occurredAt": format!("2026-12-01T10:00:{n:02}.000Z"), "accountId": account_of(name),
                 "subscriptionId": null, "ownerId": null,
-                "phoneNumber": {"id": format!("{}", 1001 + n), "e164": format!("+1202555100{n}"), "uri": null,
+                "phoneNumber": {"id": format!("{}", 1001 + n), "e164": format!("+120255510{n:02}"), "uri": null,
                                 "paymentType": "Local", "location": null, "type": "VoiceFax",
                                 "usageType": usage, "status": "Normal"},
                 "contactCenterProvider": provider.map(|id| json!({"id": id, "name": null}))
@@ -141,6 +158,15 @@ fn catalogue() -> Vec<(Change, Delivery)> {
         .collect()
 }
 
+/// The RingCentral account of each catalogue message: the default one but for two.
+fn account_of(name: &str) -> &'static str {
+    match name {
+        "created-other-account" => "40000001",
+        "created-third-account" => "40000002",
+        _ => "37439510",
+    }
+}
+
 /// What passes each documented policy, in the page's words.
 fn expected(name: &str) -> BTreeSet<&'static str> {
     let all: BTreeSet<&str> = [
@@ -153,6 +179,8 @@ fn expected(name: &str) -> BTreeSet<&'static str> {
         "deleted-correction",
         "reassigned-away-correction",
         "created-snapshot",
+        "created-other-account",
+        "created-third-account",
     ]
     .into();
     let without = |gone: &[&str]| all.iter().copied().filter(|n| !gone.contains(n)).collect();
@@ -163,6 +191,8 @@ fn expected(name: &str) -> BTreeSet<&'static str> {
         "only-corrections" => ["created-correction", "deleted-correction", "reassigned-away-correction"].into(),
         "never-stale" => without(&["updated-webhook-stale"]),
         "fifo-live" => without(&["updated-webhook-stale", "created-snapshot"]),
+        "one-account" => without(&["created-other-account", "created-third-account"]),
+        "some-accounts" => without(&["created-third-account"]),
         other => panic!("docs/consumers.md shows a policy this test does not know: {other}"),
     }
 }
@@ -230,6 +260,8 @@ fn the_page_shows_every_policy_this_test_checks() {
         "only-corrections",
         "never-stale",
         "fifo-live",
+        "one-account",
+        "some-accounts",
     ];
     assert_eq!(names, known.map(String::from).into());
 }
