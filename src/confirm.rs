@@ -154,22 +154,20 @@ impl<A: PhoneNumbersApi, I: Inventory, S: Sink> Confirmer<'_, A, I, S> {
             let verdict = match &rate_limited {
                 // A request during RingCentral's penalty restarts it: the rest wait for their retry.
                 Some(error) => Verdict::Failed(format!("not looked up: {error}")),
-                None => {
-                    let verdict = self
-                        .confirm(
-                            &number.newest.phone_number.id,
-                            &number.newest,
-                            &observed_at,
-                            &mut report,
-                        )
-                        .await;
-                    if let Verdict::Failed(error) = &verdict {
-                        if error.starts_with(RATE_LIMITED) {
-                            rate_limited = Some(error.clone());
-                        }
+                None => match self.look_up(&number.newest.phone_number.id, &mut report) {
+                    Ok(now) => self.confirm(now, &number.newest, &observed_at).await,
+                    Err(e) => {
+                        let error = match e {
+                            RingCentralError::RateLimited { .. } => {
+                                let error = format!("rate limited: {e}");
+                                rate_limited = Some(error.clone());
+                                error
+                            }
+                            other => other.to_string(),
+                        };
+                        Verdict::Failed(error)
                     }
-                    verdict
-                }
+                },
             };
             if matches!(verdict, Verdict::Failed(_)) {
                 failed_ids.extend(number.messages.iter().cloned());
@@ -184,26 +182,18 @@ impl<A: PhoneNumbersApi, I: Inventory, S: Sink> Confirmer<'_, A, I, S> {
         report
     }
 
-    async fn confirm(
-        &self,
-        id: &PhoneNumberId,
-        webhook: &Change,
-        observed_at: &Timestamp,
-        report: &mut Report,
-    ) -> Verdict {
+    /// RingCentral's number as it is now, counted; wrong credentials noted
+    /// for the caller, who reads the secret again before the next batch.
+    fn look_up(&self, id: &PhoneNumberId, report: &mut Report) -> Result<Option<NumberState>, RingCentralError> {
         report.looked_up += 1;
-        let now = match self.api.number(id) {
-            Ok(now) => now,
-            Err(e) => {
-                report.bad_credentials |= matches!(e, RingCentralError::BadCredentials { .. });
-                let prefix = if matches!(e, RingCentralError::RateLimited { .. }) {
-                    RATE_LIMITED
-                } else {
-                    ""
-                };
-                return Verdict::Failed(format!("{prefix}{e}"));
-            }
-        };
+        self.api.number(id).inspect_err(|e| {
+            report.bad_credentials |= matches!(e, RingCentralError::BadCredentials { .. });
+        })
+    }
+
+    /// `now` (what RingCentral has) against what subscribers were told.
+    async fn confirm(&self, now: Option<NumberState>, webhook: &Change, observed_at: &Timestamp) -> Verdict {
+        let id = &webhook.phone_number.id;
         // Read after the lookup: a notification recorded meanwhile is seen.
         let held = match self.inventory.last_told(id).await {
             Ok(held) => held,
@@ -240,8 +230,6 @@ impl<A: PhoneNumbersApi, I: Inventory, S: Sink> Confirmer<'_, A, I, S> {
         }
     }
 }
-
-const RATE_LIMITED: &str = "rate limited: ";
 
 /// Reconciliation's rules for one number: RingCentral's list holds it when
 /// its usage type is Contact Center (or absent, as the inventory counts it);
