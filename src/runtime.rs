@@ -7,5 +7,6 @@ mod event;
 pub mod guardian;
 pub mod reconcile;
 pub mod relay;
+mod ringcentral_client;
 
 pub use event::{parse_event, unreadable_event_answer};

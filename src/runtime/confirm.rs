@@ -12,7 +12,7 @@ use crate::confirm::{Confirmer, Item, Report};
 use crate::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
 use crate::observe;
 use crate::reconcile::Kind;
-use crate::ringcentral::{read_secret, Client, Credentials, PhoneNumbers, ServerUrl, Wait};
+use crate::ringcentral::{Client, PhoneNumbers, ServerUrl};
 use crate::sink::aws::AwsSink;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -105,19 +105,6 @@ impl BatchResponse {
     }
 }
 
-/// Logs the wait, then sleeps.
-struct LogWait;
-
-impl Wait for LogWait {
-    fn wait(&self, delay: Duration, operation: &str) {
-        tracing::warn!(
-            "RingCentral is rate limiting: waiting {} s as Retry-After asks, then retrying {operation}",
-            delay.as_secs()
-        );
-        std::thread::sleep(delay);
-    }
-}
-
 /// The confirmer: AWS clients built once, one [`Confirm::handle`] per batch.
 pub struct Confirm {
     pub config: ConfirmConfig,
@@ -142,12 +129,7 @@ impl Confirm {
 
     async fn new_client(&self) -> Result<Client, String> {
         let c = &self.config;
-        let secret = read_secret(&self.secrets, &c.credentials_secret)
-            .await
-            .map_err(|e| e.to_string())?;
-        let credentials = Credentials::from_secret(&c.credentials_secret, secret.expose(), c.server.clone())
-            .map_err(|e| e.to_string())?;
-        Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(LogWait)).map_err(|e| e.to_string())
+        super::ringcentral_client::from_secret(&self.secrets, &c.credentials_secret, &c.server, RATE_LIMIT_BUDGET).await
     }
 
     /// One batch: every message id whose number was not concluded comes
@@ -162,17 +144,15 @@ impl Confirm {
             })
             .collect();
         let mut slot = self.client.lock().await;
-        if slot.is_none() {
-            match self.new_client().await {
-                Ok(client) => *slot = Some(client),
+        let client = match &mut *slot {
+            Some(client) => client,
+            None => match self.new_client().await {
+                Ok(client) => slot.insert(client),
                 Err(error) => {
                     tracing::error!("confirm: no RingCentral client, the whole batch is retried: {error}");
                     return (None, BatchResponse::failing(items.into_iter().map(|i| i.message_id)));
                 }
-            }
-        }
-        let Some(client) = slot.as_ref() else {
-            return (None, BatchResponse::failing(items.into_iter().map(|i| i.message_id)));
+            },
         };
         client.refill_wait_budget(RATE_LIMIT_BUDGET);
         let api = PhoneNumbers {

@@ -14,7 +14,7 @@ use crate::inventory::dynamodb::{lease_holder, DynamoInventory, DynamoLease, SCA
 use crate::observe;
 use crate::reconcile::{Kind, Mode};
 use crate::ringcentral::HEAVY_PAGE_INTERVAL;
-use crate::ringcentral::{read_secret, Client, Credentials, ServerUrl, Wait, MAX_EXPIRES_IN};
+use crate::ringcentral::{Client, ServerUrl, MAX_EXPIRES_IN};
 use crate::sink::aws::TopicArn;
 use crate::token::TokenSet;
 use crate::token_store::{secrets_manager::SecretTokens, TokenStore};
@@ -98,19 +98,6 @@ impl GuardianConfig {
     }
 }
 
-/// Logs the wait, then sleeps.
-struct LogWait;
-
-impl Wait for LogWait {
-    fn wait(&self, delay: Duration, operation: &str) {
-        tracing::warn!(
-            "RingCentral is rate limiting: waiting {} s as Retry-After asks, then retrying {operation}",
-            delay.as_secs()
-        );
-        std::thread::sleep(delay);
-    }
-}
-
 /// The guardian: AWS clients built once, one [`Guardian::run`] per schedule tick.
 pub struct Guardian {
     pub config: GuardianConfig,
@@ -139,12 +126,7 @@ impl Guardian {
     /// for the check and the reconciliation alike.
     async fn client(&self) -> Result<Client, String> {
         let c = &self.config;
-        let secret = read_secret(&self.secrets, &c.credentials_secret)
-            .await
-            .map_err(|e| e.to_string())?;
-        let credentials = Credentials::from_secret(&c.credentials_secret, secret.expose(), c.server.clone())
-            .map_err(|e| e.to_string())?;
-        Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(LogWait)).map_err(|e| e.to_string())
+        super::ringcentral_client::from_secret(&self.secrets, &c.credentials_secret, &c.server, RATE_LIMIT_BUDGET).await
     }
 
     /// This run's handle on the subscription lease in the inventory table;
