@@ -17,6 +17,8 @@ pub const CONTACT_CENTER_NUMBER_FILTER: &str = "/restapi/v1.0/account/~/phone-nu
 /// Reminders a day before expiry, hourly; the relay answers them with 200
 /// and the guardian does the renewing.
 pub const RENEWAL_REMINDER_FILTER: &str = "/restapi/v1.0/subscription/~?threshold=86400&interval=3600";
+/// The relay's event filters, as `subscribe` creates them and `heal` puts them back.
+const RELAY_FILTERS: [&str; 2] = [CONTACT_CENTER_NUMBER_FILTER, RENEWAL_REMINDER_FILTER];
 /// Ten years, the most RingCentral allows for a webhook.
 pub const MAX_EXPIRES_IN: u32 = 315_360_000;
 
@@ -25,7 +27,7 @@ pub const MAX_EXPIRES_IN: u32 = 315_360_000;
 /// dies after the 7-day default.
 pub fn new_subscription_body(address: &str, verification_token: &VerificationToken, expires_in: u32) -> String {
     serde_json::json!({
-        "eventFilters": [CONTACT_CENTER_NUMBER_FILTER, RENEWAL_REMINDER_FILTER],
+        "eventFilters": RELAY_FILTERS,
         "deliveryMode": {
             "transportType": "WebHook",
             "address": address,
@@ -312,7 +314,7 @@ impl SubscriptionApi for Client {
     fn restore_filters(&self, id: &str, expires_in: u32) -> Result<Subscription, Error> {
         let operation = "updating a subscription's event filters";
         let body = serde_json::json!({
-            "eventFilters": [CONTACT_CENTER_NUMBER_FILTER, RENEWAL_REMINDER_FILTER],
+            "eventFilters": RELAY_FILTERS,
             "expiresIn": expires_in,
         })
         .to_string();
