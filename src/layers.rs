@@ -14,6 +14,7 @@ const LAYERS: [&[&str]; 4] = [
         "ringcentral",
         "inventory",
         "token_store",
+        "registry",
         "observe",
         "xray",
         "alarm",

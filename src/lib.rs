@@ -16,7 +16,8 @@
 //!    DynamoDB, memory), [`ringcentral`] (the subscription and
 //!    phone-number APIs; HTTP client, credentials, Secrets Manager),
 //!    [`token_store`] (the verification tokens; Secrets Manager, fixed,
-//!    memory). Support for adapters and
+//!    memory), [`registry`] (the RingCentral accounts one stack serves,
+//!    each with its credential and tokens; DynamoDB with KMS, memory). Support for adapters and
 //!    core: [`observe`] (metric names, EMF), [`xray`] (trace subsegments),
 //!    [`alarm`] (findings to SNS).
 //! 3. **Core**, the product's decisions, generic over the ports and unit-tested
@@ -68,6 +69,7 @@ pub mod parked;
 pub mod publish;
 pub mod reconcile;
 pub mod redrive;
+pub mod registry;
 pub mod ringcentral;
 pub mod rotate;
 pub mod runtime;

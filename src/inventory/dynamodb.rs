@@ -10,6 +10,7 @@
 
 use super::{Inventory, InventoryError, LeaseTaken, Recorded, SubscriptionLease, Told, LEASE_KEY, RECONCILE_LEASE_KEY};
 use crate::change::{PhoneNumberId, Timestamp};
+use crate::registry::Tenant;
 use crate::sink::aws::{one_line, CallBudget};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::SdkError;
@@ -53,6 +54,8 @@ pub const SCAN_TIMEOUTS: CallBudget = CallBudget {
 pub struct DynamoInventory {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Whose items, baseline and leases: the default account's unless set.
+    tenant: Tenant,
 }
 
 impl DynamoInventory {
@@ -65,7 +68,19 @@ impl DynamoInventory {
         Self {
             client: aws_sdk_dynamodb::Client::from_conf(conf),
             table,
+            tenant: Tenant::Default,
         }
+    }
+
+    /// The same table, as one account's inventory (reconciliation, baseline,
+    /// leases); the webhook path's reads and writes by number id are the
+    /// same for every account.
+    pub fn for_tenant(self, tenant: Tenant) -> Self {
+        Self { tenant, ..self }
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
     }
 
     pub fn table(&self) -> &str {

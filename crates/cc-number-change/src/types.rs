@@ -10,7 +10,7 @@ pub struct Invalid(pub &'static str);
 
 macro_rules! string_newtype {
     ($name:ident, $check:path) => {
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
