@@ -20,8 +20,8 @@ mod subscription;
 pub use app_subscriptions::{listing, short_filter, Listed};
 pub use client::{Client, Sleep, Wait};
 pub use credentials::{
-    Credentials, CredentialsError, Secret, ServerUrl, CLIENT_ID_VAR, CLIENT_SECRET_VAR, DEFAULT_SERVER_URL, JWT_VAR,
-    SERVER_URL_VAR,
+    AppCredentials, Credentials, CredentialsError, Secret, ServerUrl, CLIENT_ID_VAR, CLIENT_SECRET_VAR,
+    DEFAULT_SERVER_URL, JWT_VAR, SERVER_URL_VAR,
 };
 pub use error::{explanation, Explanation, Outcome, RingCentralError, EXPLANATIONS};
 pub use phone_numbers::{PhoneNumbers, HEAVY_PAGE_INTERVAL};
