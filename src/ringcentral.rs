@@ -9,6 +9,7 @@
 //! certificates. Nothing here runs on the webhook path: the relay never
 //! waits on RingCentral's API.
 
+mod account;
 mod app_subscriptions;
 mod client;
 mod credentials;
@@ -17,6 +18,7 @@ mod phone_numbers;
 mod secret;
 mod subscription;
 
+pub use account::{account_filters, account_number_filter, new_account_subscription_body, SignsIn};
 pub use app_subscriptions::{listing, short_filter, Listed};
 pub use client::{Client, Sleep, Wait};
 pub use credentials::{
