@@ -165,7 +165,10 @@ impl<A: PhoneNumbersApi, I: Inventory, S: Sink> Reconciler<'_, A, I, S> {
                         self.tell(c, &mut report, &mut progress).await;
                     }
                 }
-                Some(held) => self.from_another_account(c, &held, &mut report, &mut progress).await,
+                Some(held) => {
+                    self.held_for_another_account(c, &held, &mut report, &mut progress)
+                        .await
+                }
             }
         }
         if report.baseline_taken && !self.dry_run {
@@ -207,7 +210,7 @@ impl<A: PhoneNumbersApi, I: Inventory, S: Sink> Reconciler<'_, A, I, S> {
     /// told, that it is here. Any other correction was decided on this
     /// account's items a moment behind the table: the number is the other
     /// account's now, and its reconciliation tells its subscribers.
-    async fn from_another_account(
+    async fn held_for_another_account(
         &self,
         c: &Correction,
         held: &Told,
