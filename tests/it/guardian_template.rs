@@ -102,6 +102,10 @@ fn the_guardian_may_do_exactly_what_the_code_does() {
     for action in ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"] {
         expected.push((action.to_owned(), json!({"Fn::GetAtt": ["InventoryTable", "Arn"]})));
     }
+    expected.push((
+        "dynamodb:Query".to_owned(),
+        json!({"Fn::Sub": "${InventoryTable.Arn}/index/byAccount"}),
+    ));
     for topic in ["CreatedTopic", "UpdatedTopic", "DeletedTopic"] {
         expected.push(("sns:Publish".to_owned(), json!({"Ref": topic})));
     }

@@ -32,6 +32,7 @@ mod observability;
 mod precedence;
 mod properties;
 mod reconcile;
+mod reconcile_accounts;
 mod redrive;
 mod registry;
 mod relay;
