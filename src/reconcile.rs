@@ -39,11 +39,13 @@
 
 mod diff;
 mod report;
+mod retire;
 #[cfg(test)]
 mod tests;
 
 pub use diff::{correction_id, diff, vanished, Correction, Kind};
 pub use report::Report;
+pub use retire::{retire, retirements};
 
 use crate::change::{Delivery, NumberState, Origin, Timestamp};
 use crate::inventory::{Inventory, InventoryError, LeaseTaken, SubscriptionLease, Told, WHOLE_TABLE};

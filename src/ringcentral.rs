@@ -18,7 +18,10 @@ mod phone_numbers;
 mod secret;
 mod subscription;
 
-pub use account::{account_filters, account_number_filter, new_account_subscription_body, SignsIn};
+pub use account::{
+    account_filters, account_filters_body, account_number_filter, new_account_subscription_body, AccountSubscriptions,
+    SignsIn,
+};
 pub use app_subscriptions::{listing, short_filter, Listed};
 pub use client::{Client, Sleep, Wait};
 pub use credentials::{

@@ -8,7 +8,8 @@
 
 use super::client::{Client, Method};
 use super::error::RingCentralError as Error;
-use super::subscription::{expect_ok, Subscription, RENEWAL_REMINDER_FILTER};
+use super::subscription::{expect_found, expect_ok, parse, path, Subscription, RENEWAL_REMINDER_FILTER};
+use super::SubscriptionApi;
 use crate::change::AccountId;
 use crate::token::VerificationToken;
 
@@ -46,6 +47,33 @@ pub fn new_account_subscription_body(
     .to_string()
 }
 
+/// The body of the `PUT` that puts `account`'s filters back on one of its
+/// subscriptions, as `restore_filters` does for the default account.
+pub fn account_filters_body(account: &AccountId, expires_in: u32) -> String {
+    serde_json::json!({
+        "eventFilters": account_filters(account),
+        "expiresIn": expires_in,
+    })
+    .to_string()
+}
+
+/// A registered account's subscriptions as the guardian's core and the
+/// rotation work them ([`SubscriptionApi`]): the client (signed in with the
+/// account's JWT) lists, renews and deletes as ever, but what it creates or
+/// mends carries the filter naming the account, so that its notifications
+/// say whose numbers they are about and the relay routes them by it.
+#[derive(Clone, Copy)]
+pub struct AccountSubscriptions<'a> {
+    client: &'a Client,
+    account: &'a AccountId,
+}
+
+impl<'a> AccountSubscriptions<'a> {
+    pub fn account(&self) -> &'a AccountId {
+        self.account
+    }
+}
+
 /// What the JWT a client signs in with turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignsIn {
@@ -56,6 +84,13 @@ pub enum SignsIn {
 }
 
 impl Client {
+    /// This client's subscriptions as `account`'s: the client must sign in
+    /// with that account's JWT (RingCentral refuses, SUB-406, a filter
+    /// naming another account).
+    pub fn as_account<'a>(&'a self, account: &'a AccountId) -> AccountSubscriptions<'a> {
+        AccountSubscriptions { client: self, account }
+    }
+
     /// Whether this client's JWT signs in to `account`: one short read of
     /// the account's phone numbers by its id (`perPage=1`).
     pub fn signs_in_to(&self, account: &AccountId) -> Result<SignsIn, Error> {
@@ -95,6 +130,39 @@ impl Client {
     }
 }
 
+impl SubscriptionApi for AccountSubscriptions<'_> {
+    fn subscriptions_to(&self, address: &str) -> Result<Vec<Subscription>, Error> {
+        self.client.subscriptions_to(address)
+    }
+
+    fn create_subscription(
+        &self,
+        address: &str,
+        verification_token: &VerificationToken,
+        expires_in: u32,
+    ) -> Result<Subscription, Error> {
+        self.client
+            .create_account_subscription(self.account, address, verification_token, expires_in)
+    }
+
+    fn restore_filters(&self, id: &str, expires_in: u32) -> Result<Subscription, Error> {
+        let operation = "updating a subscription's event filters";
+        let body = account_filters_body(self.account, expires_in);
+        let answer = self.client.api(Method::Put, &path(id)?, Some(&body), operation)?;
+        expect_found(&answer, id)?;
+        expect_ok(&answer, operation)?;
+        parse(&answer.body, operation)
+    }
+
+    fn renew_subscription(&self, id: &str) -> Result<Subscription, Error> {
+        self.client.renew_subscription(id)
+    }
+
+    fn delete_subscription(&self, id: &str) -> Result<(), Error> {
+        self.client.delete_subscription(id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +191,19 @@ mod tests {
         ours["eventFilters"] = serde_json::Value::Null;
         relays["eventFilters"] = serde_json::Value::Null;
         assert_eq!(ours, relays);
+    }
+
+    #[test]
+    fn mending_puts_the_accounts_filters_back() {
+        let account = AccountId::parse("51234567").unwrap();
+        let body: serde_json::Value = serde_json::from_str(&account_filters_body(&account, 600)).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"eventFilters": [
+                "/restapi/v1.0/account/51234567/phone-number?usageType=ContactCenterNumber",
+                "/restapi/v1.0/subscription/~?threshold=86400&interval=3600"
+            ], "expiresIn": 600})
+        );
     }
 
     #[test]

@@ -341,7 +341,7 @@ impl SubscriptionApi for Client {
     }
 }
 
-fn path(id: &str) -> Result<String, Error> {
+pub(super) fn path(id: &str) -> Result<String, Error> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && id
@@ -354,7 +354,7 @@ fn path(id: &str) -> Result<String, Error> {
     }
 }
 
-fn expect_found(answer: &super::client::Answer, id: &str) -> Result<(), Error> {
+pub(super) fn expect_found(answer: &super::client::Answer, id: &str) -> Result<(), Error> {
     if answer.status == 404 {
         return Err(Error::NotFound(id.to_owned()));
     }
@@ -369,7 +369,7 @@ pub(super) fn expect_ok(answer: &super::client::Answer, operation: &'static str)
     Err(Error::from_answer(answer.status, operation, &answer.body, None))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &str, operation: &'static str) -> Result<T, Error> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &str, operation: &'static str) -> Result<T, Error> {
     serde_json::from_str(body).map_err(|e| Error::InvalidAnswer {
         operation,
         detail: e.to_string(),
