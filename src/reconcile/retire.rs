@@ -136,8 +136,11 @@ mod tests {
             change: Change {
                 schema_version: SchemaVersion,
                 change_type,
-                notification_id: NotificationId::parse(format!("00000000-0000-4000-8000-{:0>12}", state.phone_number.id))
-                    .unwrap(),
+                notification_id: NotificationId::parse(format!(
+                    "00000000-0000-4000-8000-{:0>12}",
+                    state.phone_number.id
+                ))
+                .unwrap(),
                 occurred_at: Timestamp::parse(when).unwrap(),
                 account_id: state.account_id,
                 subscription_id: None,
@@ -202,7 +205,12 @@ mod tests {
             .collect();
         assert_eq!(sink.deliveries(), expected);
         assert_eq!(
-            (report.numbers, report.published_total(), report.superseded, report.failed.len()),
+            (
+                report.numbers,
+                report.published_total(),
+                report.superseded,
+                report.failed.len()
+            ),
             (2, 2, 0, 0)
         );
         // Recorded as told, so they count as no Contact Center number anywhere now.
@@ -239,7 +247,10 @@ mod tests {
         };
         let failing = RecordingSink::default().failing_publish(failure.clone());
         let report = retire(&a, &failing, &account(A), at(NOW), |_| {}).await.unwrap();
-        assert_eq!((report.published_total(), report.failed), (0, vec![failure.clone(), failure]));
+        assert_eq!(
+            (report.published_total(), report.failed),
+            (0, vec![failure.clone(), failure])
+        );
         assert_eq!(store.get("2001").unwrap().change.change_type, EventType::Created);
 
         let sink = RecordingSink::default();
@@ -253,7 +264,11 @@ mod tests {
         // 2002 moved to B since, and B's subscribers were told.
         let cc = "ContactCenterNumber";
         store
-            .record(&told(EventType::Created, state("2002", cc, Some(B)), "2026-03-01T11:00:00.000Z"))
+            .record(&told(
+                EventType::Created,
+                state("2002", cc, Some(B)),
+                "2026-03-01T11:00:00.000Z",
+            ))
             .await
             .unwrap();
         // A notification about 2001 recorded at the run's instant wins.
@@ -266,7 +281,10 @@ mod tests {
             told(EventType::Created, state("2001", cc, Some(A)), EARLIER),
             told(EventType::Created, state("2002", cc, Some(A)), EARLIER),
         ];
-        assert_eq!(retirements(&stale, &account(A), &Timestamp::parse(NOW).unwrap()).len(), 2);
+        assert_eq!(
+            retirements(&stale, &account(A), &Timestamp::parse(NOW).unwrap()).len(),
+            2
+        );
         let behind = Behind { store: &store, stale };
         let sink = RecordingSink::default();
         let report = retire(&behind, &sink, &account(A), at(NOW), |_| {}).await.unwrap();

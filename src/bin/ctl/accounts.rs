@@ -5,13 +5,15 @@
 //! client id and secret stay in the credentials secret.
 
 use crate::clients::{app_credentials, client_of, registry, RingCentralArgs};
+use crate::reconcile::{reconcile_now, Reconciled};
+use crate::retire::tell_deleted;
 use crate::subscription::deaf_from_the_start;
 use crate::subscriptions::create_failed;
 use cc_number_relay::change::{AccountId, Timestamp};
 use cc_number_relay::registry::dynamodb::DynamoRegistry;
 use cc_number_relay::registry::sealed::MAX_PLAINTEXT_BYTES;
 use cc_number_relay::registry::{
-    Account, AccountRegistry, AccountSummary, CheckRecord, RegistryError, SubscriptionRecord,
+    Account, AccountRegistry, AccountSummary, CheckRecord, RegistryError, SubscriptionRecord, Tenant,
 };
 use cc_number_relay::ringcentral::{self, Client, Secret, SignsIn, Subscription, SubscriptionApi};
 use cc_number_relay::token::{TokenSet, VerificationToken};
@@ -26,7 +28,10 @@ pub enum AccountsCommand {
     /// it, give it its own verification token, and create its subscription
     /// to ADDRESS (the filter naming the account). All or nothing: when the
     /// subscription cannot be created, the account is not registered, and
-    /// the command can be run again. Reads ACCOUNTS_TABLE and ACCOUNTS_KEY_ID.
+    /// the command can be run again. Then, with INVENTORY_TABLE and the
+    /// topics set, it takes the account's reconciliation baseline (its
+    /// numbers recorded as the starting state, told to nobody). Reads
+    /// ACCOUNTS_TABLE and ACCOUNTS_KEY_ID.
     Add {
         /// The customer's RingCentral account id (digits).
         #[arg(long, value_parser = account_id)]
@@ -50,17 +55,24 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Delete a registered account's subscriptions (with its own JWT), then
-    /// forget it, credential and tokens with it. Reads ACCOUNTS_TABLE.
+    /// Delete a registered account's subscriptions (with its own JWT), tell
+    /// subscribers each of its Contact Center numbers is Deleted (with
+    /// INVENTORY_TABLE and the topics set: the numbers the inventory holds
+    /// for it), then forget it, credential and tokens with it. Reads
+    /// ACCOUNTS_TABLE.
     Remove {
         #[arg(long, value_parser = account_id)]
         account_id: AccountId,
+        /// Skip RingCentral (a revoked JWT): its subscriptions there are not
+        /// deleted; the Deleted are still told and the account forgotten.
+        #[arg(long)]
+        forget_only: bool,
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
 }
 
-fn account_id(value: &str) -> Result<AccountId, String> {
+pub fn account_id(value: &str) -> Result<AccountId, String> {
     AccountId::parse(value).map_err(|e| format!("a RingCentral account id {e}"))
 }
 
@@ -76,8 +88,9 @@ pub async fn run(command: AccountsCommand) -> Result<ExitCode, String> {
         AccountsCommand::List { json } => list(json).await,
         AccountsCommand::Remove {
             account_id,
+            forget_only,
             ringcentral,
-        } => remove(&account_id, &ringcentral).await,
+        } => remove(&account_id, forget_only, &ringcentral).await,
     }
 }
 
@@ -177,7 +190,7 @@ async fn add(
         created.expiration(),
         created.address().unwrap_or(address)
     );
-    baseline(id, &client, &registry).await?;
+    baseline(id, &client, &registry, check).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -216,7 +229,7 @@ async fn unregister(registry: &DynamoRegistry, id: &AccountId, failure: String) 
     }
 }
 
-fn record_of(subscription: &Subscription) -> SubscriptionRecord {
+pub fn record_of(subscription: &Subscription) -> SubscriptionRecord {
     SubscriptionRecord {
         id: subscription.id.clone(),
         status: subscription.status.to_string(),
@@ -228,16 +241,31 @@ fn record_of(subscription: &Subscription) -> SubscriptionRecord {
 }
 
 /// The account's reconciliation baseline, taken now so that any later gap
-/// in its notifications is repaired, as `subscribe` does for the default account.
-async fn baseline(id: &AccountId, _client: &Client, _registry: &DynamoRegistry) -> Result<(), String> {
-    // ISSUE 26 MERGE POINT (the one spot): this branch's
-    // `runtime::reconcile::Options` has no `tenant` yet. Once it has, this
-    // body becomes `crate::reconcile::reconcile_now` for
-    // `Tenant::Registered(id.clone())` with `_client` (the account's JWT),
-    // then `_registry.record_check` with `reconciled_at` set.
-    println!(
-        "reconcile: account {id}'s baseline is not taken by this build; the guardian's next reconciliation takes it"
-    );
+/// in its notifications is repaired, as `subscribe` does for the default
+/// account; recorded in the registry as its last reconciliation.
+async fn baseline(
+    id: &AccountId,
+    client: &Client,
+    registry: &DynamoRegistry,
+    check: CheckRecord,
+) -> Result<(), String> {
+    let tenant = Tenant::Registered(id.clone());
+    match reconcile_now("cc-number-relay-ctl accounts add", client, tenant).await? {
+        Reconciled::NotRun(missing) => println!(
+            "reconcile: account {id}'s baseline not taken ({missing}); the guardian's next reconciliation takes it, or run `cc-number-relay-ctl reconcile --account-id {id}` with the stack's INVENTORY_TABLE and topic ARNs"
+        ),
+        // Its line says who reconciles it instead.
+        Reconciled::Deferred => {}
+        Reconciled::Done => {
+            let reconciled = CheckRecord {
+                reconciled_at: Some(Timestamp::at(time::OffsetDateTime::now_utc())),
+                ..check
+            };
+            registry.record_check(id, &reconciled).await.map_err(|e| {
+                format!("account {id}'s baseline is taken, but recording its reconciliation failed: {e}")
+            })?;
+        }
+    }
     Ok(())
 }
 
@@ -295,19 +323,46 @@ fn json_of(account: &AccountSummary) -> serde_json::Value {
     })
 }
 
-async fn remove(id: &AccountId, args: &RingCentralArgs) -> Result<ExitCode, String> {
+async fn remove(id: &AccountId, forget_only: bool, args: &RingCentralArgs) -> Result<ExitCode, String> {
     let registry = registry(false).await?;
     let account = registry.get(id).await.map_err(|e| e.to_string())?.ok_or_else(|| {
         format!("account {id} is not registered (`cc-number-relay-ctl accounts list` lists those that are)")
     })?;
-    let address = account.summary.address.clone();
+    // Before anything is deleted: a half-configured inventory stops it all.
+    let inventory = crate::retire::config(id)?;
+    if forget_only {
+        let recorded = account
+            .summary
+            .subscription
+            .as_ref()
+            .map_or("none recorded".to_owned(), |s| format!("recorded {}", s.id));
+        println!(
+            "account {id}'s subscriptions at RingCentral could not be deleted (--forget-only skips RingCentral; {recorded}): they stay until they expire or are deleted with the account's JWT"
+        );
+    } else {
+        delete_subscriptions(id, &account, args).await?;
+    }
+    match &inventory {
+        Some(config) => tell_deleted(id, config).await?,
+        None => println!(
+            "account {id}'s numbers not told Deleted (environment variable INVENTORY_TABLE is not set): the stack's INVENTORY_TABLE and topic ARNs tell subscribers"
+        ),
+    }
+    registry.remove(id).await.map_err(|e| e.to_string())?;
+    println!("removed account {id} from the registry");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every subscription of the account's to its address, with its own JWT.
+async fn delete_subscriptions(id: &AccountId, account: &Account, args: &RingCentralArgs) -> Result<(), String> {
+    let address = &account.summary.address;
     let client = client_of(app_credentials(args).await?.with_jwt(account.jwt.clone()))?;
     eprintln!("accounts remove: deleting account {id}'s subscriptions to {address}");
     let kept = |e: ringcentral::RingCentralError| {
-        format!("{e} (account {id} is still registered: run `accounts remove` again)")
+        format!("{e} (account {id} is still registered: run `accounts remove` again, or with --forget-only if its JWT is revoked)")
     };
     let mut ids: Vec<String> = client
-        .subscriptions_to(&address)
+        .subscriptions_to(address)
         .map_err(kept)?
         .into_iter()
         .map(|s| s.id)
@@ -323,11 +378,7 @@ async fn remove(id: &AccountId, args: &RingCentralArgs) -> Result<ExitCode, Stri
             Err(e) => return Err(kept(e)),
         }
     }
-    // ISSUE 26 (the lead wires it): the account's numbers' `Deleted`
-    // corrections go here, before the registry forgets the account.
-    registry.remove(id).await.map_err(|e| e.to_string())?;
-    println!("removed account {id} from the registry");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use cc_number_relay::registry::dynamodb::DynamoRegistry;
-use cc_number_relay::ringcentral::{self, AppCredentials, TokenError};
+use cc_number_relay::ringcentral::{self, AppCredentials, CredentialsError, TokenError};
 use cc_number_relay::token::VerificationToken;
 use cc_number_relay::token_store::secrets_manager::{SecretTokens, OPERATOR_TIMEOUTS};
 use cc_number_relay::token_store::TokenStore;
@@ -27,6 +27,12 @@ pub struct TokenArgs {
     /// (the stack's VerificationTokenSecretArn output) instead of VERIFICATION_TOKEN.
     #[arg(long, value_name = "SECRET")]
     verification_token_secret: Option<String>,
+}
+
+impl TokenArgs {
+    pub fn is_given(&self) -> bool {
+        self.verification_token_secret.is_some()
+    }
 }
 
 pub const ACCOUNTS_TABLE: &str = "ACCOUNTS_TABLE";
@@ -63,14 +69,51 @@ async fn secrets_client() -> aws_sdk_secretsmanager::Client {
 
 /// The default account's client: the app and the default account's JWT.
 pub async fn client(args: &RingCentralArgs) -> Result<ringcentral::Client, String> {
-    let credentials = match &args.credentials_secret {
-        None => ringcentral::Credentials::from_env().map_err(|e| e.to_string())?,
+    match default_credentials(args).await? {
+        DefaultCredentials::Full(credentials) => client_of(credentials),
+        DefaultCredentials::AppOnly { missing, .. } => Err(missing),
+    }
+}
+
+/// What the flags and the environment hold for the default account.
+pub enum DefaultCredentials {
+    Full(ringcentral::Credentials),
+    /// The app's client id and secret but no RINGCENTRAL_JWT: a stack that
+    /// may serve registered accounts only. `missing` says so as the error.
+    AppOnly {
+        app: AppCredentials,
+        missing: String,
+    },
+}
+
+/// The credentials, read once (the secret, when named, is read once too).
+pub async fn default_credentials(args: &RingCentralArgs) -> Result<DefaultCredentials, String> {
+    let (full, app) = match &args.credentials_secret {
+        None => (ringcentral::Credentials::from_env(), AppCredentials::from_env()),
         Some(id) => {
             let (server, secret) = read_credentials_secret(id).await?;
-            ringcentral::Credentials::from_secret(id, secret.expose(), server).map_err(|e| e.to_string())?
+            (
+                ringcentral::Credentials::from_secret(id, secret.expose(), server.clone()),
+                AppCredentials::from_secret(id, secret.expose(), server),
+            )
         }
     };
-    client_of(credentials)
+    match full {
+        Ok(credentials) => Ok(DefaultCredentials::Full(credentials)),
+        Err(e) if no_jwt(&e) => Ok(DefaultCredentials::AppOnly {
+            app: app.map_err(|e| e.to_string())?,
+            missing: e.to_string(),
+        }),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn no_jwt(e: &CredentialsError) -> bool {
+    match e {
+        CredentialsError::MissingVariable(name) => *name == ringcentral::JWT_VAR,
+        CredentialsError::MissingKey { key, .. } => *key == ringcentral::JWT_VAR,
+        _ => false,
+    }
 }
 
 /// The app alone (a registered account's JWT comes from the registry):

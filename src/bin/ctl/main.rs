@@ -6,15 +6,18 @@ mod accounts;
 mod clients;
 mod reconcile;
 mod redrive;
+mod retire;
 mod rotate;
 mod subscription;
 mod subscriptions;
+mod tenant;
 
 use cc_number_relay::{guardian, ringcentral};
 use clap::{Parser, Subcommand};
 use clients::{RingCentralArgs, TokenArgs};
 use std::process::ExitCode;
 use std::time::Duration;
+use tenant::AccountArgs;
 
 #[derive(Parser)]
 #[command(name = "cc-number-relay-ctl", about = "Operator commands for cc-number-relay")]
@@ -55,28 +58,38 @@ enum Command {
     /// List this app's subscriptions to ADDRESS: status, expiry, blacklisting,
     /// the Contact Center filter. Exits 3 when one is not Active, is Active
     /// but deaf (its Contact Center filter disabled or missing), expires
-    /// within the threshold, or none exists.
+    /// within the threshold, or none exists. With --account-id, the
+    /// registered account's subscriptions.
     Status {
+        /// The webhook URL (the stack's WebhookUrl output); with
+        /// --account-id, the account's recorded address by default.
         #[arg(long)]
-        address: String,
+        address: Option<String>,
         /// Threshold in seconds for "expires soon" (default: 3 days).
         #[arg(long, value_name = "SECONDS", default_value_t = guardian::DEFAULT_RENEW_WITHIN.as_secs())]
         expiring_within: u64,
         #[command(flatten)]
+        account: AccountArgs,
+        #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
-    /// Renew a subscription by id.
+    /// Renew a subscription by id (a registered account's with --account-id).
     Renew {
         /// The subscription id, as `status` shows it.
         id: String,
+        #[command(flatten)]
+        account: AccountArgs,
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
     /// Compare RingCentral's Contact Center numbers with what subscribers
     /// were told (the inventory) and publish every difference as a change
     /// with origin `reconciliation`. The first run on a table records the
-    /// baseline and publishes nothing. Reads CREATED/UPDATED/DELETED_TOPIC_ARN
-    /// and INVENTORY_TABLE.
+    /// baseline and publishes nothing. With --account-id, the registered
+    /// account's numbers (its run recorded in the registry). Reads
+    /// CREATED/UPDATED/DELETED_TOPIC_ARN and INVENTORY_TABLE, and
+    /// ACCOUNTS_TABLE when set (the default account's run leaves the
+    /// registered accounts' numbers out).
     Reconcile {
         /// Report what would be published; publish and write nothing.
         #[arg(long)]
@@ -94,26 +107,34 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = ringcentral::HEAVY_PAGE_INTERVAL.as_secs_f64())]
         page_interval: f64,
         #[command(flatten)]
+        account: AccountArgs,
+        #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
     /// Rotate the verification token in its secret with no refused delivery:
     /// a new token becomes current (the old one stays valid as previous), a
     /// subscription to ADDRESS is created with it, and once that one is
     /// Active the old subscriptions are deleted and the previous token
-    /// dropped. A rerun finishes an interrupted rotation.
+    /// dropped. A rerun finishes an interrupted rotation. With --account-id,
+    /// the registered account's tokens in the registry (ACCOUNTS_KEY_ID
+    /// seals them) and its subscription, recorded there.
     RotateToken {
-        /// The webhook URL: the stack's WebhookUrl output.
+        /// The webhook URL (the stack's WebhookUrl output); with
+        /// --account-id, the account's recorded address by default.
         #[arg(long)]
-        address: String,
-        /// The token secret: the stack's VerificationTokenSecretArn output.
+        address: Option<String>,
+        /// The token secret: the stack's VerificationTokenSecretArn output
+        /// (the default account's; not with --account-id).
         #[arg(long, value_name = "SECRET")]
-        token_secret: String,
+        token_secret: Option<String>,
         /// Seconds to pause after making the new token current (counted from
         /// the instant the secret records, so a rerun waits only what is
         /// left) and before dropping the previous one; at least the relay's
         /// re-read interval (60 s) in a deployment.
         #[arg(long, value_name = "SECONDS", default_value_t = cc_number_relay::rotate::DEFAULT_SETTLE.as_secs_f64())]
         settle: f64,
+        #[command(flatten)]
+        account: AccountArgs,
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
@@ -123,11 +144,18 @@ enum Command {
     /// disabled (once its cause is fixed). With INVENTORY_TABLE set (the
     /// stack's inventory table), it creates only under the table's lease, as
     /// the guardian does, and reconciles after mending (with the topics set).
+    /// With --account-id, the registered account's subscription, created
+    /// with its token and the filter naming it, under its lease, and
+    /// recorded in the registry.
     Heal {
+        /// The webhook URL (the stack's WebhookUrl output); with
+        /// --account-id, the account's recorded address by default.
         #[arg(long)]
-        address: String,
+        address: Option<String>,
         #[command(flatten)]
         token: TokenArgs,
+        #[command(flatten)]
+        account: AccountArgs,
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
@@ -135,18 +163,22 @@ enum Command {
     /// expiry, address and event filters, one line each, marking those to
     /// --address as ours and those that look orphaned. RingCentral allows
     /// about 20 per user and app (SUB-505 beyond); `subscriptions delete ID`
-    /// deletes the orphans.
+    /// deletes the orphans. With --account-id, those the app has under the
+    /// registered account.
     #[command(args_conflicts_with_subcommands = true)]
     Subscriptions {
         #[command(subcommand)]
         delete: Option<SubscriptionsCommand>,
         /// The stack's WebhookUrl: subscriptions to it are marked ours, the
-        /// others look orphaned.
+        /// others look orphaned (with --account-id, the account's recorded
+        /// address by default).
         #[arg(long)]
         address: Option<String>,
         /// One JSON document instead of lines, for scripts.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        account: AccountArgs,
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
@@ -168,6 +200,8 @@ enum SubscriptionsCommand {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
         #[command(flatten)]
+        account: AccountArgs,
+        #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
 }
@@ -185,37 +219,61 @@ async fn main() -> ExitCode {
         Command::Status {
             address,
             expiring_within,
+            account,
             ringcentral,
-        } => finish(subscription::status(&address, Duration::from_secs(expiring_within), &ringcentral).await),
-        Command::Renew { id, ringcentral } => finish(subscription::renew(&id, &ringcentral).await),
+        } => finish(
+            subscription::status(
+                address.as_deref(),
+                Duration::from_secs(expiring_within),
+                &account,
+                &ringcentral,
+            )
+            .await,
+        ),
+        Command::Renew {
+            id,
+            account,
+            ringcentral,
+        } => finish(subscription::renew(&id, &account, &ringcentral).await),
         Command::Reconcile {
             dry_run,
             snapshot,
             to,
             page_interval,
+            account,
             ringcentral,
-        } => finish(reconcile::reconcile(dry_run, snapshot, to.as_deref(), page_interval, &ringcentral).await),
+        } => {
+            finish(reconcile::reconcile(dry_run, snapshot, to.as_deref(), page_interval, &account, &ringcentral).await)
+        }
         Command::Heal {
             address,
             token,
+            account,
             ringcentral,
-        } => finish(subscription::heal(&address, &token, &ringcentral).await),
+        } => finish(subscription::heal(address.as_deref(), &token, &account, &ringcentral).await),
         Command::RotateToken {
             address,
             token_secret,
             settle,
+            account,
             ringcentral,
-        } => finish(rotate::rotate_token(&address, token_secret, settle, &ringcentral).await),
+        } => finish(rotate::rotate_token(address.as_deref(), token_secret, settle, &account, &ringcentral).await),
         Command::Subscriptions {
-            delete: Some(SubscriptionsCommand::Delete { ids, ringcentral }),
+            delete:
+                Some(SubscriptionsCommand::Delete {
+                    ids,
+                    account,
+                    ringcentral,
+                }),
             ..
-        } => finish(subscriptions::delete_subscriptions(&ids, &ringcentral).await),
+        } => finish(subscriptions::delete_subscriptions(&ids, &account, &ringcentral).await),
         Command::Subscriptions {
             delete: None,
             address,
             json,
+            account,
             ringcentral,
-        } => finish(subscriptions::list_subscriptions(address.as_deref(), json, &ringcentral).await),
+        } => finish(subscriptions::list_subscriptions(address.as_deref(), json, &account, &ringcentral).await),
         Command::Accounts { command } => finish(accounts::run(command).await),
     }
 }

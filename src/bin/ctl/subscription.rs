@@ -1,13 +1,18 @@
 //! The relay's own subscription to ADDRESS: `subscribe`, `status`, `renew`
-//! and `heal`. What is healthy and how to mend it is the guardian's
+//! and `heal`, the last three for the default account or a registered one
+//! (`--account-id`). What is healthy and how to mend it is the guardian's
 //! (`cc_number_relay::guardian`); here, the lines and the exit codes.
 
 use crate::clients::{aws, client, verification_token, RingCentralArgs, TokenArgs};
-use crate::reconcile::reconcile_now;
+use crate::reconcile::{not_run, reconcile_now, Reconciled};
 use crate::subscriptions::{create_failed, limit_reached, print_app_subscriptions};
+use crate::tenant::{speaker, AccountArgs, Registered, Speaker};
+use cc_number_relay::change::Timestamp;
 use cc_number_relay::guardian;
 use cc_number_relay::inventory::dynamodb::{lease_holder, DynamoInventory, SCAN_TIMEOUTS};
+use cc_number_relay::registry::{AccountRegistry, CheckRecord, Tenant};
 use cc_number_relay::ringcentral::{Client, Subscription, SubscriptionApi};
+use cc_number_relay::token::VerificationToken;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -37,7 +42,11 @@ pub async fn subscribe(
     }
     // The relay is responsible for the account from now on: the baseline
     // is taken now, so a gap from this moment on is repaired like any other.
-    reconcile_now("cc-number-relay-ctl subscribe", &client).await?;
+    if let Reconciled::NotRun(missing) =
+        reconcile_now("cc-number-relay-ctl subscribe", &client, Tenant::Default).await?
+    {
+        println!("{}", not_run(&missing, &Tenant::Default));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -65,11 +74,20 @@ pub fn deaf_from_the_start(
     Ok(inspection.findings().into_iter().find(guardian::Finding::is_deaf))
 }
 
-pub async fn status(address: &str, expiring_within: Duration, args: &RingCentralArgs) -> Result<ExitCode, String> {
-    let client = client(args).await?;
+pub async fn status(
+    address: Option<&str>,
+    expiring_within: Duration,
+    account: &AccountArgs,
+    args: &RingCentralArgs,
+) -> Result<ExitCode, String> {
+    let speaker = speaker(account, args, false).await?;
+    let address = &speaker.address(address)?;
     let now = time::OffsetDateTime::now_utc();
-    let inspection = guardian::inspect(&client, address, expiring_within, now).map_err(|e| e.to_string())?;
-    println!("subscriptions of this app to {address}:");
+    let inspection = guardian::inspect(speaker.client(), address, expiring_within, now).map_err(|e| e.to_string())?;
+    match &speaker {
+        Speaker::Default(_) => println!("subscriptions of this app to {address}:"),
+        Speaker::Registered(r) => println!("subscriptions of this app for account {} to {address}:", r.id()),
+    }
     for assessed in &inspection.subscriptions {
         println!("  {}", assessed.line(now));
     }
@@ -84,9 +102,9 @@ pub async fn status(address: &str, expiring_within: Duration, args: &RingCentral
     Ok(ExitCode::from(NEEDS_ATTENTION))
 }
 
-pub async fn renew(id: &str, args: &RingCentralArgs) -> Result<ExitCode, String> {
-    let client = client(args).await?;
-    let renewed = client.renew_subscription(id).map_err(|e| e.to_string())?;
+pub async fn renew(id: &str, account: &AccountArgs, args: &RingCentralArgs) -> Result<ExitCode, String> {
+    let speaker = speaker(account, args, false).await?;
+    let renewed = speaker.client().renew_subscription(id).map_err(|e| e.to_string())?;
     println!(
         "renewed subscription {}: status {}, expires {}",
         renewed.id,
@@ -96,25 +114,61 @@ pub async fn renew(id: &str, args: &RingCentralArgs) -> Result<ExitCode, String>
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> Result<ExitCode, String> {
-    let token = verification_token(token).await?;
-    let client = client(args).await?;
+pub async fn heal(
+    address: Option<&str>,
+    token: &TokenArgs,
+    account: &AccountArgs,
+    args: &RingCentralArgs,
+) -> Result<ExitCode, String> {
+    let speaker = speaker(account, args, false).await?;
+    let address = &speaker.address(address)?;
+    match &speaker {
+        Speaker::Default(client) => {
+            let token = verification_token(token).await?;
+            heal_as(client, client, &Tenant::Default, address, &token).await
+        }
+        Speaker::Registered(r) => {
+            if token.is_given() {
+                return Err(format!(
+                    "--verification-token-secret is the default account's: account {}'s tokens are in the registry",
+                    r.id()
+                ));
+            }
+            let tenant = Tenant::Registered(r.id().clone());
+            let token = r.account.tokens.current.clone();
+            let code = heal_as(&r.client.as_account(r.id()), &r.client, &tenant, address, &token).await?;
+            record_subscription(r, address).await?;
+            Ok(code)
+        }
+    }
+}
+
+/// `heal` over `api` (a registered account's creates with the filter
+/// naming it), under `tenant`'s lease, then its reconciliation.
+async fn heal_as(
+    api: &impl SubscriptionApi,
+    client: &Client,
+    tenant: &Tenant,
+    address: &str,
+    token: &VerificationToken,
+) -> Result<ExitCode, String> {
     // Without the table, nothing keeps a guardian run at the same moment
     // from creating one too; its next run deletes the extra one.
     let lease = match std::env::var("INVENTORY_TABLE").ok().filter(|t| !t.is_empty()) {
         Some(table) => Some(
-            DynamoInventory::new(aws().await, table, SCAN_TIMEOUTS).lease(lease_holder("cc-number-relay-ctl heal")),
+            DynamoInventory::new(aws().await, table, SCAN_TIMEOUTS)
+                .for_tenant(tenant.clone())
+                .lease(lease_holder("cc-number-relay-ctl heal")),
         ),
         None => None,
     };
     let now = time::OffsetDateTime::now_utc();
-    let inspection =
-        guardian::inspect(&client, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?;
+    let inspection = guardian::inspect(api, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?;
     // The operator runs `heal` once the cause of a disabled filter is fixed:
     // the filters are put again (the guardian never does this by itself).
-    let mut findings = guardian::retry_disabled(&client, &inspection);
+    let mut findings = guardian::retry_disabled(api, &inspection);
     if findings.is_empty() {
-        findings = guardian::heal(&client, &lease, &inspection, &token).await;
+        findings = guardian::heal(api, &lease, &inspection, token).await;
     }
     if findings.is_empty() {
         // Active already, or created by another run since this one looked.
@@ -122,7 +176,7 @@ pub async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> R
         let after = if inspection.alive() {
             inspection
         } else {
-            guardian::inspect(&client, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?
+            guardian::inspect(api, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?
         };
         let live: Vec<&str> = after
             .subscriptions
@@ -147,7 +201,7 @@ pub async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> R
         );
         failed |= failure;
         if limit_reached(finding) {
-            print_app_subscriptions(&client, address);
+            print_app_subscriptions(client, address);
         }
         if failure {
             eprintln!("cc-number-relay-ctl: {}", finding.summary());
@@ -163,7 +217,48 @@ pub async fn heal(address: &str, token: &TokenArgs, args: &RingCentralArgs) -> R
     });
     if mended {
         // The gap just closed: what RingCentral did not deliver meanwhile is published now.
-        reconcile_now("cc-number-relay-ctl heal", &client).await?;
+        if let Reconciled::NotRun(missing) = reconcile_now("cc-number-relay-ctl heal", client, tenant.clone()).await? {
+            println!("{}", not_run(&missing, tenant));
+        }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The subscription that now delivers to a registered account's address,
+/// recorded in the registry: the relay accepts the account's notifications
+/// only from the subscription recorded there (or a rotation's).
+async fn record_subscription(registered: &Registered, address: &str) -> Result<(), String> {
+    let now = time::OffsetDateTime::now_utc();
+    let after = guardian::inspect(&registered.client, address, guardian::DEFAULT_RENEW_WITHIN, now)
+        .map_err(|e| e.to_string())?;
+    let Some(active) = after
+        .subscriptions
+        .iter()
+        .map(|a| &a.subscription)
+        .filter(|s| s.is_active())
+        .max_by_key(|s| s.created_at())
+    else {
+        return Ok(());
+    };
+    let summary = &registered.account.summary;
+    if summary
+        .subscription
+        .as_ref()
+        .is_some_and(|s| s.id == active.id && s.status == active.status.to_string())
+    {
+        return Ok(());
+    }
+    let check = CheckRecord {
+        checked_at: Timestamp::at(now),
+        subscription: Some(crate::accounts::record_of(active)),
+        last_finding: None,
+        reconciled_at: None,
+    };
+    registered.registry.record_check(registered.id(), &check).await.map_err(|e| {
+        format!(
+            "subscription {} delivers to {address}, but recording it for account {} failed (the guardian's next check records it): {e}",
+            active.id,
+            registered.id()
+        )
+    })
 }

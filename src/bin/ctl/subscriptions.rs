@@ -2,15 +2,26 @@
 //! and deleting the orphans; the same listing explains SUB-505 (too many
 //! subscriptions) when `subscribe` or `heal` cannot create one.
 
-use crate::clients::{client, RingCentralArgs};
+use crate::clients::RingCentralArgs;
+use crate::tenant::{speaker, AccountArgs, Speaker};
 use cc_number_relay::guardian;
 use cc_number_relay::ringcentral::{self, SubscriptionApi};
 use std::process::ExitCode;
 
-pub async fn list_subscriptions(ours: Option<&str>, json: bool, args: &RingCentralArgs) -> Result<ExitCode, String> {
-    let client = client(args).await?;
-    let all = client.list_subscriptions().map_err(|e| e.to_string())?;
-    let listed = ringcentral::listing(&all, ours);
+/// `ours`: `--address`, or a registered account's recorded one.
+pub async fn list_subscriptions(
+    ours: Option<&str>,
+    json: bool,
+    account: &AccountArgs,
+    args: &RingCentralArgs,
+) -> Result<ExitCode, String> {
+    let speaker = speaker(account, args, false).await?;
+    let ours = match (&speaker, ours) {
+        (Speaker::Registered(r), None) => Some(r.account.summary.address.clone()),
+        (_, ours) => ours.map(str::to_owned),
+    };
+    let all = speaker.client().list_subscriptions().map_err(|e| e.to_string())?;
+    let listed = ringcentral::listing(&all, ours.as_deref());
     if json {
         let records: Vec<serde_json::Value> = listed.iter().map(ringcentral::Listed::json).collect();
         println!(
@@ -64,8 +75,13 @@ pub fn limit_reached(finding: &guardian::Finding) -> bool {
 }
 
 /// Each id deleted, or said to be gone already; exits 1 when one could not be.
-pub async fn delete_subscriptions(ids: &[String], args: &RingCentralArgs) -> Result<ExitCode, String> {
-    let client = client(args).await?;
+pub async fn delete_subscriptions(
+    ids: &[String],
+    account: &AccountArgs,
+    args: &RingCentralArgs,
+) -> Result<ExitCode, String> {
+    let speaker = speaker(account, args, false).await?;
+    let client = speaker.client();
     let mut failed = false;
     for id in ids {
         match client.delete_subscription(id) {
