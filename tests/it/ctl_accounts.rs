@@ -2,32 +2,39 @@
 //! against moto (the registry table and the stack's KMS key) and the
 //! RingCentral stand-in serving two customer accounts besides the default one.
 
+use crate::inventory::inventory_table;
 use crate::registry::{accounts_table, stack_key};
+use crate::support::ringcentral_standin::phone_numbers::{record, record_in};
 use crate::support::ringcentral_standin::*;
 use crate::support::*;
-use cc_number_relay::change::AccountId;
 use cc_number_relay::change::Timestamp;
-use cc_number_relay::inventory::dynamodb::SCAN_TIMEOUTS;
+use cc_number_relay::change::{AccountId, EventType, PhoneNumberId};
+use cc_number_relay::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
+use cc_number_relay::inventory::Inventory;
 use cc_number_relay::registry::dynamodb::DynamoRegistry;
-use cc_number_relay::registry::{AccountRegistry, SubscriptionRecord};
+use cc_number_relay::registry::{AccountRegistry, SubscriptionRecord, Tenant};
 use std::path::PathBuf;
 
-const A: &str = "51000001";
-const B: &str = "62000002";
-const REMINDER_FILTER: &str = "/restapi/v1.0/subscription/~?threshold=86400&interval=3600";
+pub const A: &str = "51000001";
+pub const B: &str = "62000002";
+pub const REMINDER_FILTER: &str = "/restapi/v1.0/subscription/~?threshold=86400&interval=3600";
+const CC: &str = "ContactCenterNumber";
 
-fn number_filter(account: &str) -> String {
+pub fn number_filter(account: &str) -> String {
     format!("/restapi/v1.0/account/{account}/phone-number?usageType=ContactCenterNumber")
 }
 
-struct Setup {
-    aws: Aws,
-    standin: StandIn,
-    webhook: FakeWebhook,
-    registry: DynamoRegistry,
+pub struct Setup {
+    pub aws: Aws,
+    pub standin: StandIn,
+    pub webhook: FakeWebhook,
+    pub registry: DynamoRegistry,
     /// The app's client id and secret, the registry: no RINGCENTRAL_JWT.
-    env: Vec<(&'static str, String)>,
+    pub env: Vec<(&'static str, String)>,
     jwt_files: tempdir::Dir,
+    /// With [`Setup::with_inventory`]: the topics and their subscriber queues.
+    pub topology: Option<Topology>,
+    pub inventory_table: Option<String>,
 }
 
 /// A directory of JWT files, removed with the test.
@@ -41,7 +48,45 @@ mod tempdir {
 }
 
 impl Setup {
-    async fn new() -> Self {
+    /// Also the stack's inventory and topics (INVENTORY_TABLE and the topic ARNs in `env`).
+    pub async fn with_inventory() -> Self {
+        let mut s = Self::new().await;
+        let topology = Topology::create(&s.aws, false).await;
+        let table = inventory_table(&s.aws).await;
+        s.env
+            .extend(topology.env().into_iter().filter(|(k, _)| k.ends_with("_TOPIC_ARN")));
+        s.env.push(("INVENTORY_TABLE", table.clone()));
+        s.topology = Some(topology);
+        s.inventory_table = Some(table);
+        s
+    }
+
+    /// `account`'s view of the inventory.
+    pub fn inventory_of(&self, account: &str) -> DynamoInventory {
+        let table = self.inventory_table.clone().unwrap();
+        DynamoInventory::new(&self.aws.sdk, table, SCAN_TIMEOUTS).for_tenant(Tenant::Registered(id(account)))
+    }
+
+    /// What subscribers received since last asked: type, number, account, origin.
+    pub async fn received(&self) -> Vec<(&'static str, String, String, String)> {
+        let topology = self.topology.as_ref().unwrap();
+        let mut all = Vec::new();
+        for kind in EVENT_TYPES {
+            for m in drain_now(&self.aws, topology.subscriber_of(kind)).await {
+                let change = m.json();
+                all.push((
+                    kind,
+                    change["phoneNumber"]["id"].as_str().unwrap().to_owned(),
+                    change["accountId"].as_str().unwrap_or("none").to_owned(),
+                    m.attributes["origin"].clone(),
+                ));
+            }
+        }
+        all.sort();
+        all
+    }
+
+    pub async fn new() -> Self {
         let aws = Aws::moto().await;
         let table = accounts_table(&aws).await;
         let key = stack_key(&aws).await;
@@ -64,6 +109,8 @@ impl Setup {
             webhook: FakeWebhook::start(Behavior::Echo),
             env,
             jwt_files: tempdir::Dir(dir),
+            topology: None,
+            inventory_table: None,
         }
     }
 
@@ -74,7 +121,7 @@ impl Setup {
         path
     }
 
-    fn add(&self, account: &str, jwt_of: &str, address: &str) -> Run {
+    pub fn add(&self, account: &str, jwt_of: &str, address: &str) -> Run {
         let file = self.jwt_file(jwt_of);
         ctl(
             &self.env,
@@ -91,18 +138,18 @@ impl Setup {
         )
     }
 
-    fn the_subscription_of(&self, account: &str) -> Sub {
+    pub fn the_subscription_of(&self, account: &str) -> Sub {
         let mut subscriptions = self.standin.account(account).subscriptions();
         assert_eq!(subscriptions.len(), 1, "{subscriptions:?}");
         subscriptions.remove(0)
     }
 }
 
-fn id(text: &str) -> AccountId {
+pub fn id(text: &str) -> AccountId {
     AccountId::parse(text).unwrap()
 }
 
-fn one_error_line(run: &Run) -> &str {
+pub fn one_error_line(run: &Run) -> &str {
     let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.starts_with("accounts ")).collect();
     assert_eq!(lines.len(), 1, "one error line on stderr: {:?}", run.stderr);
     lines[0]
@@ -245,8 +292,9 @@ async fn two_accounts_are_added_listed_and_removed() {
     assert_eq!(
         removed.stdout,
         format!(
-            "deleted subscription {}\nremoved account {A} from the registry\n",
-            sub_a.id
+            "deleted subscription {}\n{}removed account {A} from the registry\n",
+            sub_a.id,
+            not_told(A)
         )
     );
     assert!(s.standin.account(A).subscriptions().is_empty());
@@ -263,8 +311,9 @@ async fn two_accounts_are_added_listed_and_removed() {
     assert_eq!(
         removed.stdout,
         format!(
-            "subscription {} is already gone\nremoved account {B} from the registry\n",
-            sub_b.id
+            "subscription {} is already gone\n{}removed account {B} from the registry\n",
+            sub_b.id,
+            not_told(B)
         )
     );
     assert!(s.registry.list().await.unwrap().is_empty());
@@ -277,6 +326,137 @@ async fn two_accounts_are_added_listed_and_removed() {
         one_error_line(&again),
         format!("cc-number-relay-ctl: account {B} is not registered (`cc-number-relay-ctl accounts list` lists those that are)")
     );
+}
+
+/// `accounts remove`'s line without the stack's inventory.
+fn not_told(account: &str) -> String {
+    format!(
+        "account {account}'s numbers not told Deleted (environment variable INVENTORY_TABLE is not set): the stack's INVENTORY_TABLE and topic ARNs tell subscribers\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn add_takes_the_accounts_baseline_quietly_and_remove_tells_its_numbers_deleted() {
+    let s = Setup::with_inventory().await;
+    let address = s.webhook.address.clone();
+    let (a, b) = (s.standin.account(A), s.standin.account(B));
+    a.put_number(record_in(A, 2001, "+12025550201", CC));
+    a.put_number(record_in(A, 2002, "+12025550202", CC));
+    b.put_number(record_in(B, 3001, "+12025550301", CC));
+    s.standin.put_number(record(1001, "+12025550101", CC));
+
+    for account in [A, B] {
+        let run = s.add(account, account, &address);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let numbers = if account == A { 2 } else { 1 };
+        assert_eq!(
+            run.stdout.lines().nth(1).unwrap(),
+            format!(
+                "reconcile summary: {numbers} numbers in 1 pages, published 0, superseded by newer notifications 0, failed 0, \
+                 took the baseline (numbers never told before, recorded quietly: {numbers})"
+            )
+        );
+        assert_eq!(run.stdout.lines().count(), 2, "{}", run.stdout);
+        let registered = s.registry.get(&id(account)).await.unwrap().unwrap().summary;
+        let reconciled = registered.last_reconciled_at.expect("lastReconciledAt recorded");
+        assert!(reconciled.instant() >= registered.added_at.instant());
+        assert_eq!(
+            registered.subscription.map(|r| r.id),
+            Some(s.the_subscription_of(account).id),
+            "the subscription kept"
+        );
+    }
+    // The baseline is quiet: nothing told, each number recorded as its account's.
+    assert_eq!(s.received().await, []);
+    let ids = |told: Vec<cc_number_relay::inventory::Told>| {
+        let mut ids: Vec<(String, Option<String>, EventType)> = told
+            .into_iter()
+            .map(|t| {
+                (
+                    t.id().to_string(),
+                    t.change.account_id.map(|a| a.to_string()),
+                    t.change.change_type,
+                )
+            })
+            .collect();
+        ids.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
+        ids
+    };
+    assert_eq!(
+        ids(s.inventory_of(A).all().await.unwrap()),
+        [
+            ("2001".to_owned(), Some(A.to_owned()), EventType::Created),
+            ("2002".to_owned(), Some(A.to_owned()), EventType::Created)
+        ]
+    );
+    assert_eq!(
+        ids(s.inventory_of(B).all().await.unwrap()),
+        [("3001".to_owned(), Some(B.to_owned()), EventType::Created)]
+    );
+    let listed = ctl(&s.env, &["accounts", "list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert!(listed[0]["lastReconciledAt"].is_string(), "{listed}");
+
+    // A removed: its subscription deleted, then one Deleted per number, its id on each.
+    let sub_a = s.the_subscription_of(A);
+    let removed = ctl(&s.env, &["accounts", "remove", "--account-id", A]);
+    assert_eq!(removed.code, 0, "{}{}", removed.stdout, removed.stderr);
+    assert_eq!(
+        removed.stdout,
+        format!(
+            "deleted subscription {}\nDeleted 2001 +12025550201\nDeleted 2002 +12025550202\n\
+             told subscribers account {A}'s 2 Contact Center numbers are Deleted\nremoved account {A} from the registry\n",
+            sub_a.id
+        )
+    );
+    let deleted = |number: &str, account: &str| {
+        (
+            "Deleted",
+            number.to_owned(),
+            account.to_owned(),
+            "reconciliation".to_owned(),
+        )
+    };
+    assert_eq!(s.received().await, [deleted("2001", A), deleted("2002", A)]);
+    for number in ["2001", "2002"] {
+        let held = s
+            .inventory_of(A)
+            .last_told(&PhoneNumberId::parse(number).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (held.change.change_type, held.change.account_id),
+            (EventType::Deleted, Some(id(A)))
+        );
+    }
+    assert!(s.registry.get(&id(A)).await.unwrap().is_none());
+
+    // B's JWT revoked: --forget-only skips RingCentral, tells the Deleted all the same.
+    let sub_b = s.the_subscription_of(B);
+    let grants = b.token_grants();
+    let removed = ctl(&s.env, &["accounts", "remove", "--account-id", B, "--forget-only"]);
+    assert_eq!(removed.code, 0, "{}{}", removed.stdout, removed.stderr);
+    assert_eq!(
+        removed.stdout,
+        format!(
+            "account {B}'s subscriptions at RingCentral could not be deleted (--forget-only skips RingCentral; recorded {}): \
+             they stay until they expire or are deleted with the account's JWT\nDeleted 3001 +12025550301\n\
+             told subscribers account {B}'s 1 Contact Center numbers are Deleted\nremoved account {B} from the registry\n",
+            sub_b.id
+        )
+    );
+    assert_eq!(b.token_grants(), grants, "RingCentral not asked");
+    assert_eq!(s.the_subscription_of(B).id, sub_b.id);
+    assert_eq!(s.received().await, [deleted("3001", B)]);
+
+    // Back in the default account's scope, the items told Deleted are no
+    // Contact Center numbers: its reconciliation concludes nothing from them.
+    let mut env = s.env.clone();
+    env.extend(s.standin.env());
+    let run = ctl(&env, &["reconcile", "--page-interval", "0"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(s.received().await, []);
 }
 
 #[tokio::test(flavor = "multi_thread")]
