@@ -115,7 +115,7 @@ mod tests {
             account_id: account_id.map(self::account),
             phone_number: PhoneNumber {
                 id: PhoneNumberId::parse(id).unwrap(),
-                e164: E164::parse(&format!("+1202555{id:0>4}")).unwrap(),
+                e164: E164::parse(format!("+1202555{id:0>4}")).unwrap(),
                 uri: None,
                 payment_type: Some("Local".into()),
                 location: None,

@@ -136,3 +136,34 @@ async fn without_a_default_jwt_the_only_account_is_meant_and_of_several_one_must
         "cc-number-relay-ctl: --address is required for the default account (the stack's WebhookUrl output); a registered account's (--account-id) is its recorded one"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotate_token_rotates_the_named_accounts_token_in_the_registry_and_records_its_subscription() {
+    let s = Setup::new().await;
+    added(&s, &[A, B]);
+    let (old, sub_b) = (s.the_subscription_of(A), s.the_subscription_of(B));
+    let old_token = s.registry.get(&id(A)).await.unwrap().unwrap().tokens.current;
+
+    let run = ctl(&s.env, &["rotate-token", "--account-id", A, "--settle", "0"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let new = s.the_subscription_of(A);
+    assert_ne!(new.id, old.id, "the old subscription deleted");
+    assert_eq!(new.event_filters, [number_filter(A), REMINDER_FILTER.to_owned()]);
+    let registered = s.registry.get(&id(A)).await.unwrap().unwrap();
+    assert!(!registered.tokens.rotating(), "finished");
+    assert_ne!(registered.tokens.current, old_token);
+    assert_eq!(
+        new.verification_token.as_deref(),
+        Some(registered.tokens.current.expose())
+    );
+    assert_eq!(registered.summary.subscription.map(|r| r.id), Some(new.id));
+    assert_eq!(s.the_subscription_of(B).id, sub_b.id, "B's untouched");
+
+    let run = ctl(&s.env, &["rotate-token", "--account-id", A, "--token-secret", "x"]);
+    assert_eq!(
+        one_error_line(&run),
+        format!(
+            "cc-number-relay-ctl: --token-secret is the default account's: account {A}'s tokens are in the registry"
+        )
+    );
+}

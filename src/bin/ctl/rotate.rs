@@ -57,7 +57,7 @@ pub async fn rotate_token(
                 "--token-secret is required for the default account (the stack's VerificationTokenSecretArn output)",
             )?;
             let store = token_store(secret).await;
-            rotate::rotate(&store, client, address, || new, pace, &StderrPause, progress).await
+            rotate::rotate(&store, &**client, address, || new, pace, &StderrPause, progress).await
         }
         Speaker::Registered(r) => {
             if token_secret.is_some() {

@@ -125,7 +125,7 @@ pub async fn heal(
     match &speaker {
         Speaker::Default(client) => {
             let token = verification_token(token).await?;
-            heal_as(client, client, &Tenant::Default, address, &token).await
+            heal_as(&**client, client, &Tenant::Default, address, &token).await
         }
         Speaker::Registered(r) => {
             if token.is_given() {

@@ -26,7 +26,7 @@ pub struct AccountArgs {
 }
 
 pub enum Speaker {
-    Default(Client),
+    Default(Box<Client>),
     Registered(Box<Registered>),
 }
 
@@ -82,7 +82,7 @@ pub async fn speaker(args: &AccountArgs, ringcentral: &RingCentralArgs, sealing:
         return registered(registry, id, &app).await;
     }
     let (app, missing) = match default_credentials(ringcentral).await? {
-        DefaultCredentials::Full(credentials) => return Ok(Speaker::Default(client_of(credentials)?)),
+        DefaultCredentials::Full(credentials) => return Ok(Speaker::Default(Box::new(client_of(credentials)?))),
         DefaultCredentials::AppOnly { app, missing } => (app, missing),
     };
     if !has_registry() {
