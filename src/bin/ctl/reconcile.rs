@@ -150,3 +150,23 @@ pub fn not_run(missing: &config::ConfigError, tenant: &Tenant) -> String {
         "reconcile: not run ({missing}); the guardian's next reconciliation does it, or run `cc-number-relay-ctl reconcile{flag}` with the stack's INVENTORY_TABLE and topic ARNs"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cc_number_relay::change::AccountId;
+
+    #[test]
+    fn a_reconciliation_not_run_says_how_to_run_it_for_its_account() {
+        let missing = config::ConfigError::Missing("INVENTORY_TABLE");
+        assert_eq!(
+            not_run(&missing, &Tenant::Default),
+            "reconcile: not run (environment variable INVENTORY_TABLE is not set); the guardian's next reconciliation does it, or run `cc-number-relay-ctl reconcile` with the stack's INVENTORY_TABLE and topic ARNs"
+        );
+        let account = Tenant::Registered(AccountId::parse("51000001").unwrap());
+        assert_eq!(
+            not_run(&missing, &account),
+            "reconcile: not run (environment variable INVENTORY_TABLE is not set); the guardian's next reconciliation does it, or run `cc-number-relay-ctl reconcile --account-id 51000001` with the stack's INVENTORY_TABLE and topic ARNs"
+        );
+    }
+}

@@ -125,7 +125,11 @@ pub async fn heal(
     match &speaker {
         Speaker::Default(client) => {
             let token = verification_token(token).await?;
-            heal_as(&**client, client, &Tenant::Default, address, &token).await
+            let (code, mended) = heal_as(&**client, client, &Tenant::Default, address, &token).await?;
+            if mended {
+                reconcile_after_mending(client, &Tenant::Default).await?;
+            }
+            Ok(code)
         }
         Speaker::Registered(r) => {
             if token.is_given() {
@@ -136,22 +140,27 @@ pub async fn heal(
             }
             let tenant = Tenant::Registered(r.id().clone());
             let token = r.account.tokens.current.clone();
-            let code = heal_as(&r.client.as_account(r.id()), &r.client, &tenant, address, &token).await?;
+            let (code, mended) = heal_as(&r.client.as_account(r.id()), &r.client, &tenant, address, &token).await?;
+            // Recorded first: the relay refuses the account's notifications
+            // from a subscription the registry does not name.
             record_subscription(r, address).await?;
+            if mended {
+                reconcile_after_mending(&r.client, &tenant).await?;
+            }
             Ok(code)
         }
     }
 }
 
 /// `heal` over `api` (a registered account's creates with the filter
-/// naming it), under `tenant`'s lease, then its reconciliation.
+/// naming it), under `tenant`'s lease; whether it mended a subscription.
 async fn heal_as(
     api: &impl SubscriptionApi,
     client: &Client,
     tenant: &Tenant,
     address: &str,
     token: &VerificationToken,
-) -> Result<ExitCode, String> {
+) -> Result<(ExitCode, bool), String> {
     // Without the table, nothing keeps a guardian run at the same moment
     // from creating one too; its next run deletes the extra one.
     let lease = match std::env::var("INVENTORY_TABLE").ok().filter(|t| !t.is_empty()) {
@@ -188,7 +197,7 @@ async fn heal_as(
             "nothing to heal: Active subscription {} delivers to {address}",
             live.join(", ")
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok((ExitCode::SUCCESS, false));
     }
     let mut failed = false;
     for finding in &findings {
@@ -215,13 +224,16 @@ async fn heal_as(
             guardian::Finding::Healed { .. } | guardian::Finding::FiltersRestored { .. }
         )
     });
-    if mended {
-        // The gap just closed: what RingCentral did not deliver meanwhile is published now.
-        if let Reconciled::NotRun(missing) = reconcile_now("cc-number-relay-ctl heal", client, tenant.clone()).await? {
-            println!("{}", not_run(&missing, tenant));
-        }
+    let code = if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+    Ok((code, mended))
+}
+
+/// The gap just closed: what RingCentral did not deliver meanwhile is published now.
+async fn reconcile_after_mending(client: &Client, tenant: &Tenant) -> Result<(), String> {
+    if let Reconciled::NotRun(missing) = reconcile_now("cc-number-relay-ctl heal", client, tenant.clone()).await? {
+        println!("{}", not_run(&missing, tenant));
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(())
 }
 
 /// The subscription that now delivers to a registered account's address,
