@@ -1,6 +1,6 @@
 //! The registry in memory, counting token reads: the core's tests.
 
-use super::{Account, AccountRegistry, AccountTokens, AccountSummary, CheckRecord, RegistryError};
+use super::{Account, AccountRegistry, AccountSummary, AccountTokens, CheckRecord, RegistryError};
 use crate::change::AccountId;
 use crate::token::TokenSet;
 use std::collections::BTreeMap;

@@ -154,6 +154,8 @@ impl Guardian {
             to: None,
             page_interval: HEAVY_PAGE_INTERVAL,
             who: "guardian",
+            tenant: crate::registry::Tenant::Default,
+            registered: Default::default(),
         };
         let report = match crate::runtime::reconcile::run(&self.sdk, config, client, options, |_| {}).await {
             Ok(report) => report,

@@ -3,15 +3,18 @@
 //! usual topics (or one consumer's target), RingCentral's list paced for the
 //! Heavy group; corrections under the table's reconciliation lease.
 
+use crate::change::AccountId;
 use crate::config::Reconciliation;
 use crate::inventory::dynamodb::lease_holder;
 use crate::inventory::dynamodb::{DynamoInventory, SCAN_TIMEOUTS};
 use crate::reconcile::{with_lease, Mode, Progress, ReconcileError, Reconciler, Report};
+use crate::registry::Tenant;
 use crate::ringcentral::{Client, PhoneNumbers};
 use crate::sink::aws::AwsSink;
 use crate::sink::recording::RecordingSink;
 use crate::sink::target::{Target, TargetSink};
 use aws_config::SdkConfig;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 pub struct Options {
@@ -22,6 +25,14 @@ pub struct Options {
     pub page_interval: Duration,
     /// Who runs it, as the reconciliation lease names its holder.
     pub who: &'static str,
+    /// Whose numbers: the default account's (the stack's own credentials,
+    /// as before there were many accounts) or one registered account's
+    /// (`client` must then be built with that account's JWT).
+    pub tenant: Tenant,
+    /// Every registered account (the registry's list): their items are not
+    /// the default account's, so its run leaves them out. A registered
+    /// account's run reads only its own items and does not need it.
+    pub registered: BTreeSet<AccountId>,
 }
 
 /// A reconciliation holds its lease this long at most; one that crashed

@@ -30,6 +30,8 @@ pub async fn reconcile(
         to,
         page_interval,
         who: "cc-number-relay-ctl reconcile",
+        tenant: cc_number_relay::registry::Tenant::Default,
+        registered: Default::default(),
     };
     let report = runtime::reconcile::run(sdk, &config, &client, options, |progress| match progress {
         Progress::Page { page, numbers } => {
@@ -73,6 +75,8 @@ pub async fn reconcile_now(who: &'static str, client: &ringcentral::Client) -> R
         to: None,
         page_interval: ringcentral::HEAVY_PAGE_INTERVAL,
         who,
+        tenant: cc_number_relay::registry::Tenant::Default,
+        registered: Default::default(),
     };
     let report = runtime::reconcile::run(aws().await, &config, client, options, |progress| {
         if let Progress::Page { page, numbers } = progress {
