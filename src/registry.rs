@@ -13,11 +13,13 @@
 //! of one.
 //!
 //! - [`memory`]: in memory, counting reads, for the core's tests.
-//! - `dynamodb`: the deployed table (`ACCOUNTS_TABLE`), the credential and
-//!   the tokens sealed under the stack's KMS key with the account id as
-//!   encryption context.
+//! - [`dynamodb`]: the deployed table (`ACCOUNTS_TABLE`), the credential and
+//!   the tokens sealed under the stack's KMS key ([`sealed`]) with the
+//!   account id and the field as encryption context.
 
+pub mod dynamodb;
 pub mod memory;
+pub mod sealed;
 
 use crate::change::{AccountId, Timestamp};
 use crate::ringcentral::Secret;

@@ -32,6 +32,7 @@ mod precedence;
 mod properties;
 mod reconcile;
 mod redrive;
+mod registry;
 mod relay;
 mod ringcentral_client;
 mod runtime;
