@@ -113,9 +113,42 @@ impl Credentials {
     /// A Secrets Manager secret holding a JSON object with the three keys;
     /// the server comes from elsewhere (the environment).
     pub fn from_secret(secret_id: &str, secret_string: &str, server: ServerUrl) -> Result<Self, CredentialsError> {
+        let get = Self::secret_keys(secret_id, secret_string)?;
+        Ok(Self {
+            server,
+            client_id: get(CLIENT_ID_VAR)?,
+            client_secret: Secret(get(CLIENT_SECRET_VAR)?),
+            jwt: Secret(get(JWT_VAR)?),
+        })
+    }
+
+    /// The app's client id and secret from the secret, signing in with a
+    /// registered account's `jwt` (a RINGCENTRAL_JWT in the secret, the
+    /// default account's, is neither needed nor used).
+    pub fn for_account(
+        secret_id: &str,
+        secret_string: &str,
+        server: ServerUrl,
+        jwt: Secret,
+    ) -> Result<Self, CredentialsError> {
+        let get = Self::secret_keys(secret_id, secret_string)?;
+        Ok(Self {
+            server,
+            client_id: get(CLIENT_ID_VAR)?,
+            client_secret: Secret(get(CLIENT_SECRET_VAR)?),
+            jwt,
+        })
+    }
+
+    /// A reader of the secret's non-empty string values by key.
+    fn secret_keys(
+        secret_id: &str,
+        secret_string: &str,
+    ) -> Result<impl Fn(&'static str) -> Result<String, CredentialsError>, CredentialsError> {
         let object: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(secret_string).map_err(|_| CredentialsError::NotAnObject(secret_id.to_owned()))?;
-        let get = |key: &'static str| {
+        let secret_id = secret_id.to_owned();
+        let get = move |key: &'static str| {
             object
                 .get(key)
                 .and_then(serde_json::Value::as_str)
@@ -123,16 +156,11 @@ impl Credentials {
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
                 .ok_or_else(|| CredentialsError::MissingKey {
-                    secret: secret_id.to_owned(),
+                    secret: secret_id.clone(),
                     key,
                 })
         };
-        Ok(Self {
-            server,
-            client_id: get(CLIENT_ID_VAR)?,
-            client_secret: Secret(get(CLIENT_SECRET_VAR)?),
-            jwt: Secret(get(JWT_VAR)?),
-        })
+        Ok(get)
     }
 }
 
@@ -178,6 +206,16 @@ mod tests {
         );
         let e = Credentials::from_secret("rc", "not json", ServerUrl::production()).unwrap_err();
         assert!(e.to_string().starts_with("secret rc is not a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn a_registered_account_signs_in_with_the_apps_id_and_secret_and_its_own_jwt() {
+        let app = r#"{"RINGCENTRAL_CLIENT_ID":"id","RINGCENTRAL_CLIENT_SECRET":"s3cret"}"#;
+        let c = Credentials::for_account("rc", app, ServerUrl::production(), Secret::new("account-jwt".into())).unwrap();
+        assert_eq!((c.client_id.as_str(), c.client_secret.expose()), ("id", "s3cret"));
+        assert_eq!(c.jwt.expose(), "account-jwt");
+        let e = Credentials::for_account("rc", "{}", ServerUrl::production(), Secret::new("j".into())).unwrap_err();
+        assert!(e.to_string().starts_with("secret rc has no RINGCENTRAL_CLIENT_ID"), "{e}");
     }
 
     #[test]
