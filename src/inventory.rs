@@ -12,12 +12,20 @@
 //! The same table holds the lease ([`SubscriptionLease`]) that lets one run
 //! at a time (the guardian's, the CLI's `heal`) create the RingCentral
 //! subscription, under a key no phone number can have ([`LEASE_KEY`]).
+//!
+//! One stack serves many RingCentral accounts, all in one table: items stay
+//! keyed by number id (RingCentral's ids are unique across the platform, so
+//! the webhook path reads and writes by id whatever the account), each
+//! carrying the account it was told for. A [`Scope`] is one account's view:
+//! its items, its baseline, its leases.
 
 pub mod dynamodb;
 pub mod memory;
 
-use crate::change::{Change, EventType, Origin, PhoneNumberId, Timestamp};
+use crate::change::{AccountId, Change, EventType, Origin, PhoneNumberId, Timestamp};
+use crate::registry::Tenant;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::future::Future;
 use time::OffsetDateTime;
 
@@ -80,14 +88,94 @@ pub struct InventoryError {
     pub detail: String,
 }
 
+/// One account's view of the inventory: which items are its own, and the
+/// keys of its baseline and leases. The default account's keys are those of
+/// every stack deployed before there were many accounts; a registered
+/// account's add its id after a space, which no number id can hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    tenant: Tenant,
+    /// Only for the default account: the registered accounts, whose items
+    /// are theirs and not the default account's.
+    registered: BTreeSet<AccountId>,
+}
+
+/// The default account with nothing registered: the whole table, as before
+/// there were many accounts.
+pub static WHOLE_TABLE: Scope = Scope {
+    tenant: Tenant::Default,
+    registered: BTreeSet::new(),
+};
+
+impl Scope {
+    /// `registered`: every registered account, which a default-account view
+    /// leaves out; a registered account's view does not need it.
+    pub fn new(tenant: Tenant, registered: BTreeSet<AccountId>) -> Self {
+        let registered = match tenant {
+            Tenant::Default => registered,
+            Tenant::Registered(_) => BTreeSet::new(),
+        };
+        Self { tenant, registered }
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// Whether `told` is this account's: told with its id for a registered
+    /// account; for the default account, told with no account id (items
+    /// written before changes carried one) or with one no registered account has.
+    pub fn holds(&self, told: &Told) -> bool {
+        let told_for = told.change.account_id.as_ref();
+        match &self.tenant {
+            Tenant::Registered(account) => told_for == Some(account),
+            Tenant::Default => told_for.is_none_or(|a| !self.registered.contains(a)),
+        }
+    }
+
+    pub fn lease_key(&self) -> String {
+        self.key(LEASE_KEY)
+    }
+
+    pub fn reconcile_lease_key(&self) -> String {
+        self.key(RECONCILE_LEASE_KEY)
+    }
+
+    pub fn baseline_key(&self) -> String {
+        self.key(BASELINE_KEY)
+    }
+
+    fn key(&self, default: &str) -> String {
+        match &self.tenant {
+            Tenant::Default => default.to_owned(),
+            Tenant::Registered(account) => format!("{default} {account}"),
+        }
+    }
+}
+
+/// Whether an item's key is no number's: a baseline or a lease, of any
+/// account. Every such key but the default account's `#baseline` holds a
+/// space, which no number id can; `#baseline` relies on RingCentral's ids
+/// being digits.
+pub fn is_bookkeeping(key: &str) -> bool {
+    key == BASELINE_KEY || key.contains(' ')
+}
+
 pub trait Inventory: Sync {
+    /// Whose items [`Inventory::all`] gives, whose baseline it keeps.
+    fn scope(&self) -> &Scope {
+        &WHOLE_TABLE
+    }
+
+    /// The last change told about a number, for whichever account it was
+    /// told: ids are unique across RingCentral.
     fn last_told(&self, id: &PhoneNumberId) -> impl Future<Output = Result<Option<Told>, InventoryError>> + Send;
 
     /// Writes `told` unless the inventory holds a state that occurred at the
     /// same instant or later.
     fn record(&self, told: &Told) -> impl Future<Output = Result<Recorded, InventoryError>> + Send;
 
-    /// Every record: the reconciler's side of the comparison.
+    /// Every record of the scope's account: the reconciler's side of the comparison.
     fn all(&self) -> impl Future<Output = Result<Vec<Told>, InventoryError>> + Send;
 
     /// When the baseline was taken, if it was: before it, RingCentral's
@@ -96,6 +184,10 @@ pub trait Inventory: Sync {
 
     fn mark_baseline(&self, at: &Timestamp) -> impl Future<Output = Result<(), InventoryError>> + Send;
 }
+
+/// The default account's baseline item key (a registered account's adds
+/// its id after a space).
+pub const BASELINE_KEY: &str = "#baseline";
 
 /// The lease's item key. Phone number ids are 1 to 128 *visible* ASCII
 /// characters (`cc-number-change`'s `PhoneNumberId`); this key holds a
@@ -159,6 +251,9 @@ impl<L: SubscriptionLease> SubscriptionLease for Option<L> {
 
 /// No inventory: nothing is known, nothing is kept.
 impl<I: Inventory> Inventory for Option<I> {
+    fn scope(&self) -> &Scope {
+        self.as_ref().map_or(&WHOLE_TABLE, Inventory::scope)
+    }
     async fn last_told(&self, id: &PhoneNumberId) -> Result<Option<Told>, InventoryError> {
         match self {
             Some(inventory) => inventory.last_told(id).await,
@@ -195,6 +290,9 @@ impl<I: Inventory> Inventory for Option<I> {
 pub struct ReadOnly<I>(pub I);
 
 impl<I: Inventory> Inventory for ReadOnly<I> {
+    fn scope(&self) -> &Scope {
+        self.0.scope()
+    }
     fn last_told(&self, id: &PhoneNumberId) -> impl Future<Output = Result<Option<Told>, InventoryError>> + Send {
         self.0.last_told(id)
     }
@@ -213,6 +311,9 @@ impl<I: Inventory> Inventory for ReadOnly<I> {
 }
 
 impl<I: Inventory> Inventory for &I {
+    fn scope(&self) -> &Scope {
+        (**self).scope()
+    }
     fn last_told(&self, id: &PhoneNumberId) -> impl Future<Output = Result<Option<Told>, InventoryError>> + Send {
         (**self).last_told(id)
     }
@@ -232,14 +333,81 @@ impl<I: Inventory> Inventory for &I {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::change::PhoneNumberId;
+
     #[test]
     fn no_phone_number_id_can_be_the_lease_key() {
-        use crate::change::PhoneNumberId;
-        assert!(PhoneNumberId::parse(super::LEASE_KEY).is_err());
-        assert!(PhoneNumberId::parse(super::RECONCILE_LEASE_KEY).is_err());
+        assert!(PhoneNumberId::parse(LEASE_KEY).is_err());
+        assert!(PhoneNumberId::parse(RECONCILE_LEASE_KEY).is_err());
         assert!(
-            PhoneNumberId::parse(super::LEASE_KEY.replace(' ', "#")).is_ok(),
+            PhoneNumberId::parse(LEASE_KEY.replace(' ', "#")).is_ok(),
             "the space is what does it"
         );
+    }
+
+    fn account(id: &str) -> AccountId {
+        AccountId::parse(id).unwrap()
+    }
+
+    fn registered(id: &str) -> Scope {
+        Scope::new(Tenant::Registered(account(id)), BTreeSet::new())
+    }
+
+    #[test]
+    fn the_default_accounts_keys_are_todays_and_a_registered_accounts_add_its_id() {
+        let default = Scope::new(Tenant::Default, BTreeSet::from([account("222")]));
+        assert_eq!(
+            [
+                default.lease_key(),
+                default.reconcile_lease_key(),
+                default.baseline_key()
+            ],
+            ["#lease subscription", "#lease reconcile", "#baseline"]
+        );
+        let a = registered("111");
+        assert_eq!(
+            [a.lease_key(), a.reconcile_lease_key(), a.baseline_key()],
+            ["#lease subscription 111", "#lease reconcile 111", "#baseline 111"]
+        );
+        for key in [a.lease_key(), a.reconcile_lease_key(), a.baseline_key()] {
+            assert!(PhoneNumberId::parse(&key).is_err(), "{key} could be a number's");
+            assert!(is_bookkeeping(&key), "{key}");
+        }
+        assert!(is_bookkeeping("#baseline") && is_bookkeeping("#lease subscription"));
+        assert!(!is_bookkeeping("123456") && !is_bookkeeping("#baseline2"));
+    }
+
+    fn told_for(account_id: Option<&str>) -> Told {
+        let body = include_str!("../events/bodies/created.json");
+        let Ok(crate::notification::Inbound::Change(change)) = crate::notification::decode(body.as_bytes()) else {
+            panic!("the sample event decodes")
+        };
+        let mut change = *change;
+        change.account_id = account_id.map(account);
+        Told {
+            change,
+            origin: Origin::Webhook,
+        }
+    }
+
+    #[test]
+    fn an_item_is_its_registered_accounts_or_else_the_default_accounts() {
+        let default = Scope::new(Tenant::Default, BTreeSet::from([account("111"), account("222")]));
+        let (a, b) = (registered("111"), registered("222"));
+        // told for: no account (written before changes carried one), the
+        // default account's own id, registered 111, registered 222.
+        let holds = |scope: &Scope| [None, Some("999"), Some("111"), Some("222")].map(|id| scope.holds(&told_for(id)));
+        assert_eq!(holds(&default), [true, true, false, false]);
+        assert_eq!(holds(&a), [false, false, true, false]);
+        assert_eq!(holds(&b), [false, false, false, true]);
+        assert_eq!(holds(&WHOLE_TABLE), [true; 4], "nothing registered: the whole table");
+    }
+
+    #[test]
+    fn a_registered_accounts_scope_ignores_the_registered_set() {
+        let with = Scope::new(Tenant::Registered(account("111")), BTreeSet::from([account("111")]));
+        assert_eq!(with, registered("111"));
+        assert!(with.holds(&told_for(Some("111"))));
     }
 }

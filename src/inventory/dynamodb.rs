@@ -1,27 +1,37 @@
 //! The inventory as a DynamoDB table (`INVENTORY_TABLE`): one item per phone
 //! number id, written only over an older state by a conditional write, so
 //! concurrent writers (relay instances, a reconciler) can never move it back
-//! in time. One more item, `#baseline`, marks that reconciliation took its
-//! baseline (RingCentral's ids are digits, so it cannot clash with a number).
-//! And one holds the subscription lease ([`LEASE_KEY`], which no number id
-//! can be): its `holder` and `expiresAtMs`, taken and given back by
-//! conditional PutItems (the guardian's role has GetItem, PutItem and Scan
-//! on the table, no DeleteItem). The scan skips both.
+//! in time. One more item per account, `#baseline` (`#baseline {account}`
+//! for a registered account), marks that its reconciliation took its
+//! baseline. And items hold the leases ([`super::LEASE_KEY`] and the others of
+//! [`Scope`], which no number id can be): their `holder` and `expiresAtMs`,
+//! taken and given back by conditional PutItems (the guardian's role has
+//! GetItem, PutItem, Scan and Query on the table, no DeleteItem). Reading
+//! numbers skips them all ([`is_bookkeeping`]).
+//!
+//! The default account reads its numbers with a Scan, as before there were
+//! many accounts, leaving out the registered accounts' items; a registered
+//! account Queries the `byAccount` index (hash `accountId`, range
+//! `phoneNumberId`), so at thousands of accounts no run reads the others'
+//! items. The bookkeeping items carry no `accountId`, so the index never
+//! holds them.
 
-use super::{Inventory, InventoryError, LeaseTaken, Recorded, SubscriptionLease, Told, LEASE_KEY, RECONCILE_LEASE_KEY};
-use crate::change::{PhoneNumberId, Timestamp};
+use super::{is_bookkeeping, Inventory, InventoryError, LeaseTaken, Recorded, Scope, SubscriptionLease, Told};
+use crate::change::{AccountId, PhoneNumberId, Timestamp};
 use crate::registry::Tenant;
 use crate::sink::aws::{one_line, CallBudget};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 use time::OffsetDateTime;
 
 const KEY: &str = "phoneNumberId";
-const BASELINE_KEY: &str = "#baseline";
+/// The attribute an item names its account by, and the index on it.
+const ACCOUNT: &str = "accountId";
+pub const BY_ACCOUNT_INDEX: &str = "byAccount";
 /// The lease item's attributes.
 const HOLDER: &str = "holder";
 const EXPIRES_AT_MS: &str = "expiresAtMs";
@@ -54,8 +64,9 @@ pub const SCAN_TIMEOUTS: CallBudget = CallBudget {
 pub struct DynamoInventory {
     client: aws_sdk_dynamodb::Client,
     table: String,
-    /// Whose items, baseline and leases: the default account's unless set.
-    tenant: Tenant,
+    /// Whose items, baseline and leases: the default account's, the whole
+    /// table, unless set.
+    scope: Scope,
 }
 
 impl DynamoInventory {
@@ -68,7 +79,7 @@ impl DynamoInventory {
         Self {
             client: aws_sdk_dynamodb::Client::from_conf(conf),
             table,
-            tenant: Tenant::Default,
+            scope: super::WHOLE_TABLE.clone(),
         }
     }
 
@@ -76,33 +87,107 @@ impl DynamoInventory {
     /// leases); the webhook path's reads and writes by number id are the
     /// same for every account.
     pub fn for_tenant(self, tenant: Tenant) -> Self {
-        Self { tenant, ..self }
+        let registered = self.scope.registered.clone();
+        Self {
+            scope: Scope::new(tenant, registered),
+            ..self
+        }
+    }
+
+    /// For the default account: the registered accounts, whose items its
+    /// reconciliation leaves out. Nothing for a registered account.
+    pub fn excluding(self, registered: BTreeSet<AccountId>) -> Self {
+        Self {
+            scope: Scope::new(self.scope.tenant().clone(), registered),
+            ..self
+        }
     }
 
     pub fn tenant(&self) -> &Tenant {
-        &self.tenant
+        self.scope.tenant()
     }
 
     pub fn table(&self) -> &str {
         &self.table
     }
 
-    /// The subscription lease, as `holder` (one run) takes and releases it.
+    /// The tenant's subscription lease, as `holder` (one run) takes and releases it.
     pub fn lease(&self, holder: String) -> DynamoLease {
         DynamoLease {
             client: self.client.clone(),
             table: self.table.clone(),
-            key: LEASE_KEY,
+            key: self.scope.lease_key(),
             holder,
         }
     }
 
-    /// The reconciliation lease: one reconciliation at a time publishes.
+    /// The tenant's reconciliation lease: one reconciliation at a time publishes.
     pub fn reconcile_lease(&self, holder: String) -> DynamoLease {
         DynamoLease {
-            key: RECONCILE_LEASE_KEY,
+            key: self.scope.reconcile_lease_key(),
             ..self.lease(holder)
         }
+    }
+
+    /// The default account's numbers: the whole table, consistently read,
+    /// but for the registered accounts' items and the bookkeeping.
+    async fn scan(&self) -> Result<Vec<Told>, InventoryError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed("scan")(one_line(&e)))?;
+            self.keep_numbers(page.items(), &mut all).map_err(failed("scan"))?;
+        }
+        Ok(all)
+    }
+
+    /// A registered account's numbers, a page of the index at a time.
+    ///
+    /// An index is read eventually consistently (DynamoDB offers nothing
+    /// else on a global secondary index): an item written in the last
+    /// moment may be missing or older here. That is acceptable because the
+    /// reconciler decides nothing on this read alone: before it publishes a
+    /// correction it reads the number back with a consistent GetItem
+    /// (`last_told`) and decides on that; a number missed here is missed
+    /// for this run only, and the next run sees it.
+    async fn query(&self, account: &AccountId) -> Result<Vec<Told>, InventoryError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_ACCOUNT_INDEX)
+            .key_condition_expression("#a = :a")
+            .expression_attribute_names("#a", ACCOUNT)
+            .expression_attribute_values(":a", s(account.as_str()))
+            .into_paginator()
+            .send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed("query")(one_line(&e)))?;
+            self.keep_numbers(page.items(), &mut all).map_err(failed("query"))?;
+        }
+        Ok(all)
+    }
+
+    /// The numbers among `items` that are the scope's.
+    fn keep_numbers(&self, items: &[HashMap<String, AttributeValue>], into: &mut Vec<Told>) -> Result<(), String> {
+        for item in items {
+            let key = item.get(KEY).and_then(|k| k.as_s().ok());
+            if key.is_some_and(|k| is_bookkeeping(k)) {
+                continue;
+            }
+            let told = told_of(item)?;
+            if self.scope.holds(&told) {
+                into.push(told);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -111,8 +196,8 @@ impl DynamoInventory {
 pub struct DynamoLease {
     client: aws_sdk_dynamodb::Client,
     table: String,
-    /// Which lease: the subscription's or the reconciliation's.
-    key: &'static str,
+    /// Which lease: the subscription's or the reconciliation's, whose.
+    key: String,
     holder: String,
 }
 
@@ -145,7 +230,7 @@ impl DynamoLease {
             .client
             .get_item()
             .table_name(&self.table)
-            .key(KEY, s(self.key))
+            .key(KEY, s(&self.key))
             .consistent_read(true)
             .send()
             .await
@@ -171,7 +256,7 @@ impl SubscriptionLease for DynamoLease {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(KEY, s(self.key))
+            .item(KEY, s(&self.key))
             .item(HOLDER, s(&self.holder))
             .item(EXPIRES_AT_MS, AttributeValue::N(epoch_millis(until).to_string()))
             // For people reading the table.
@@ -194,7 +279,7 @@ impl SubscriptionLease for DynamoLease {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(KEY, s(self.key))
+            .item(KEY, s(&self.key))
             .item(HOLDER, s(&self.holder))
             .item(EXPIRES_AT_MS, AttributeValue::N("0".to_owned()))
             .item("expiresAt", s("released"))
@@ -239,7 +324,7 @@ fn item(told: &Told) -> HashMap<String, AttributeValue> {
         (TOLD.to_owned(), s(&serde_json::to_string(told).unwrap_or_default())),
     ]);
     let optional = [
-        ("accountId", change.account_id.as_ref().map(|a| a.as_str())),
+        (ACCOUNT, change.account_id.as_ref().map(|a| a.as_str())),
         ("usageType", change.phone_number.usage_type.as_deref()),
         (
             "contactCenterProvider",
@@ -267,6 +352,10 @@ fn told_of(item: &HashMap<String, AttributeValue>) -> Result<Told, String> {
 }
 
 impl Inventory for DynamoInventory {
+    fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
     async fn last_told(&self, id: &PhoneNumberId) -> Result<Option<Told>, InventoryError> {
         let answer = self
             .client
@@ -309,25 +398,10 @@ impl Inventory for DynamoInventory {
     }
 
     async fn all(&self) -> Result<Vec<Told>, InventoryError> {
-        let mut pages = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        let mut all = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| failed("scan")(one_line(&e)))?;
-            for item in page.items() {
-                let key = item.get(KEY).and_then(|k| k.as_s().ok()).map(String::as_str);
-                if matches!(key, Some(BASELINE_KEY | LEASE_KEY | RECONCILE_LEASE_KEY)) {
-                    continue;
-                }
-                all.push(told_of(item).map_err(failed("scan"))?);
-            }
+        match self.scope.tenant() {
+            Tenant::Default => self.scan().await,
+            Tenant::Registered(account) => self.query(account).await,
         }
-        Ok(all)
     }
 
     async fn baseline(&self) -> Result<Option<Timestamp>, InventoryError> {
@@ -335,7 +409,7 @@ impl Inventory for DynamoInventory {
             .client
             .get_item()
             .table_name(&self.table)
-            .key(KEY, s(BASELINE_KEY))
+            .key(KEY, s(&self.scope.baseline_key()))
             .consistent_read(true)
             .send()
             .await
@@ -351,7 +425,7 @@ impl Inventory for DynamoInventory {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(KEY, s(BASELINE_KEY))
+            .item(KEY, s(&self.scope.baseline_key()))
             .item("baselineAt", s(at.as_str()))
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", KEY)

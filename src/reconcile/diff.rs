@@ -73,14 +73,7 @@ pub fn diff(
             // Back in RingCentral with the state subscribers know (a list
             // that raced a change): nothing to tell.
             Some(Some(_)) => continue,
-            Some(None) => (
-                Kind::Deleted,
-                NumberState {
-                    account_id: t.change.account_id.clone(),
-                    phone_number: t.change.phone_number.clone(),
-                    contact_center_provider: t.change.contact_center_provider.clone(),
-                },
-            ),
+            Some(None) => (Kind::Deleted, last_known(t)),
             // Not looked up (the lookup failed): concluded nothing.
             None => continue,
         };
@@ -88,6 +81,15 @@ pub fn diff(
     }
     corrections.sort_by(|a, b| a.change.phone_number.id.as_str().cmp(b.change.phone_number.id.as_str()));
     corrections
+}
+
+/// The number as subscribers were last told it, for the account it was told for.
+pub(super) fn last_known(t: &Told) -> NumberState {
+    NumberState {
+        account_id: t.change.account_id.clone(),
+        phone_number: t.change.phone_number.clone(),
+        contact_center_provider: t.change.contact_center_provider.clone(),
+    }
 }
 
 pub(super) fn correction(kind: Kind, state: NumberState, origin: Origin, observed_at: &Timestamp) -> Correction {

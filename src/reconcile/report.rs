@@ -25,6 +25,10 @@ pub struct Report {
     pub published: BTreeMap<Kind, usize>,
     /// Not published: the inventory already held a newer state.
     pub superseded: usize,
+    /// Numbers subscribers were last told were another account's Contact
+    /// Center numbers, now this account's: told `Deleted` for that account,
+    /// then `Created` for this one (both counted in `published`).
+    pub ported: usize,
     /// Publish failures; the next run tries again.
     pub failed: Vec<PublishFailure>,
     /// Inventory writes that failed after a publish; the next run repairs them.
@@ -67,6 +71,9 @@ impl Report {
                 if self.dry_run { "would take the" } else { "took the" },
                 self.baselined
             ));
+        }
+        if self.ported > 0 {
+            line.push_str(&format!(", ported from another account {}", self.ported));
         }
         if self.unreadable > 0 {
             line.push_str(&format!(

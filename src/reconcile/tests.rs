@@ -8,6 +8,8 @@ use crate::ringcentral::Listing;
 use crate::sink::recording::RecordingSink;
 use std::cell::RefCell;
 
+mod accounts;
+
 fn state(id: &str, e164: &str, usage: &str) -> NumberState {
     NumberState {
         account_id: None,
@@ -66,13 +68,7 @@ fn at(text: &str) -> time::OffsetDateTime {
 }
 
 /// Each run a minute after the one before, as a schedule runs them.
-async fn run(
-    api: &FakeNumbers,
-    inventory: &MemoryInventory,
-    sink: &RecordingSink,
-    mode: Mode,
-    dry_run: bool,
-) -> Report {
+async fn run(api: &FakeNumbers, inventory: &impl Inventory, sink: &RecordingSink, mode: Mode, dry_run: bool) -> Report {
     thread_local!(static RUNS: std::cell::Cell<i64> = const { std::cell::Cell::new(0) });
     let minutes = RUNS.with(|r| r.replace(r.get() + 1));
     let reconciler = Reconciler {
@@ -214,7 +210,7 @@ async fn a_snapshot_publishes_every_number_and_leaves_the_inventory_alone() {
 }
 
 /// A number told by a webhook, as the relay records it.
-async fn told_by_webhook(inventory: &MemoryInventory, state: NumberState, at: &str, uuid: &str) {
+async fn told_by_webhook(inventory: &impl Inventory, state: NumberState, at: &str, uuid: &str) {
     let mut change = correction(Kind::Created, state, Origin::Webhook, &Timestamp::parse(at).unwrap()).change;
     change.notification_id = NotificationId::parse(uuid).unwrap();
     inventory

@@ -50,7 +50,9 @@ pub async fn run(
         client,
         page_interval: options.page_interval,
     };
-    let inventory = DynamoInventory::new(sdk, config.inventory_table.clone(), SCAN_TIMEOUTS);
+    let inventory = DynamoInventory::new(sdk, config.inventory_table.clone(), SCAN_TIMEOUTS)
+        .for_tenant(options.tenant)
+        .excluding(options.registered);
     let now = time::OffsetDateTime::now_utc();
     let (mode, dry_run) = (options.mode, options.dry_run);
     // One reconciler per kind of sink: the Sink port is generic, not a trait object.

@@ -5,37 +5,99 @@
 //! relay's budget.
 
 use crate::support::*;
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-use cc_number_relay::change::{Origin, PhoneNumberId, Timestamp};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
+};
+use cc_number_relay::change::{AccountId, Origin, PhoneNumberId, Timestamp};
 use cc_number_relay::inventory::dynamodb::{DynamoInventory, RELAY_TIMEOUTS, SCAN_TIMEOUTS};
 use cc_number_relay::inventory::{Inventory, LeaseTaken, Recorded, SubscriptionLease, Told};
 use cc_number_relay::notification::{decode, Inbound};
+use cc_number_relay::registry::Tenant;
+use std::collections::BTreeSet;
+
+/// The inventory table's keys and index as template.yaml declares them (a
+/// test holds the template to it), so every test's table is the deployed one.
+pub fn inventory_table_shape() -> serde_json::Value {
+    serde_json::json!({
+        "AttributeDefinitions": [
+            {"AttributeName": "phoneNumberId", "AttributeType": "S"},
+            {"AttributeName": "accountId", "AttributeType": "S"}
+        ],
+        "KeySchema": [{"AttributeName": "phoneNumberId", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [{
+            "IndexName": "byAccount",
+            "KeySchema": [
+                {"AttributeName": "accountId", "KeyType": "HASH"},
+                {"AttributeName": "phoneNumberId", "KeyType": "RANGE"}
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["told"]}
+        }]
+    })
+}
+
+fn key_schema(keys: &serde_json::Value) -> Vec<KeySchemaElement> {
+    let keys = keys.as_array().unwrap().iter();
+    keys.map(|k| {
+        KeySchemaElement::builder()
+            .attribute_name(k["AttributeName"].as_str().unwrap())
+            .key_type(KeyType::from(k["KeyType"].as_str().unwrap()))
+            .build()
+            .unwrap()
+    })
+    .collect()
+}
 
 /// A fresh table shaped as template.yaml declares it.
 pub async fn inventory_table(aws: &Aws) -> String {
     let name = unique("inventory");
+    let shape = inventory_table_shape();
+    let attributes = shape["AttributeDefinitions"].as_array().unwrap().iter().map(|a| {
+        AttributeDefinition::builder()
+            .attribute_name(a["AttributeName"].as_str().unwrap())
+            .attribute_type(ScalarAttributeType::from(a["AttributeType"].as_str().unwrap()))
+            .build()
+            .unwrap()
+    });
+    let indexes = shape["GlobalSecondaryIndexes"].as_array().unwrap().iter().map(|i| {
+        let projection = &i["Projection"];
+        let included = projection["NonKeyAttributes"].as_array().unwrap().iter();
+        GlobalSecondaryIndex::builder()
+            .index_name(i["IndexName"].as_str().unwrap())
+            .set_key_schema(Some(key_schema(&i["KeySchema"])))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::from(projection["ProjectionType"].as_str().unwrap()))
+                    .set_non_key_attributes(Some(included.map(|a| a.as_str().unwrap().to_owned()).collect()))
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    });
     aws_sdk_dynamodb::Client::new(&aws.sdk)
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("phoneNumberId")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("phoneNumberId")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
+        .set_attribute_definitions(Some(attributes.collect()))
+        .set_key_schema(Some(key_schema(&shape["KeySchema"])))
+        .set_global_secondary_indexes(Some(indexes.collect()))
         .send()
         .await
         .unwrap();
     name
+}
+
+#[test]
+fn every_tests_table_is_the_templates() {
+    let table = &template()["Resources"]["InventoryTable"]["Properties"];
+    let shape = inventory_table_shape();
+    for part in ["AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes"] {
+        assert_eq!(table[part], shape[part], "{part}");
+    }
+    assert_eq!(
+        shape["GlobalSecondaryIndexes"][0]["IndexName"],
+        cc_number_relay::inventory::dynamodb::BY_ACCOUNT_INDEX
+    );
 }
 
 fn told(uuid: &str, at: &str) -> Told {
@@ -156,5 +218,134 @@ async fn a_hanging_table_is_cut_off_after_one_attempt() {
         started.elapsed() < std::time::Duration::from_millis(1500),
         "{:?}",
         started.elapsed()
+    );
+}
+
+/// Number `id` told for `account` (`None`: a change that named none).
+fn told_for(id: &str, account: Option<&str>) -> Told {
+    let mut told = told("00000000-0000-4000-8000-000000000010", "2026-01-01T10:00:00Z");
+    told.change.phone_number.id = PhoneNumberId::parse(id).unwrap();
+    told.change.account_id = account.map(|a| AccountId::parse(a).unwrap());
+    told
+}
+
+fn registered(table: &DynamoInventory, account: &str) -> DynamoInventory {
+    table
+        .clone()
+        .for_tenant(Tenant::Registered(AccountId::parse(account).unwrap()))
+}
+
+fn ids(all: Vec<Told>) -> Vec<String> {
+    let mut ids: Vec<String> = all.iter().map(|t| t.id().to_string()).collect();
+    ids.sort();
+    ids
+}
+
+/// The default account's numbers (one told with no account id, one with
+/// its own) and two registered accounts' in one table.
+async fn three_accounts(aws: &Aws) -> DynamoInventory {
+    let table = DynamoInventory::new(&aws.sdk, inventory_table(aws).await, SCAN_TIMEOUTS);
+    for (id, account) in [
+        ("100", None),
+        ("101", Some("37439510")),
+        ("200", Some("111")),
+        ("201", Some("111")),
+        ("300", Some("222")),
+    ] {
+        assert_eq!(table.record(&told_for(id, account)).await.unwrap(), Recorded::Written);
+    }
+    table
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registered_account_reads_only_its_numbers_and_the_default_account_none_of_theirs() {
+    let aws = Aws::moto().await;
+    let table = three_accounts(&aws).await;
+    let (a, b) = (registered(&table, "111"), registered(&table, "222"));
+    // Bookkeeping of every account in the same table: none of it is a number.
+    let at = Timestamp::parse("2026-01-01T00:00:00.000Z").unwrap();
+    for inventory in [&table, &a, &b] {
+        inventory.mark_baseline(&at).await.unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let until = now + time::Duration::minutes(5);
+        inventory.lease("run".into()).take(now, until).await.unwrap();
+        inventory.reconcile_lease("run".into()).take(now, until).await.unwrap();
+    }
+    assert_eq!(ids(a.all().await.unwrap()), ["200", "201"]);
+    assert_eq!(ids(b.all().await.unwrap()), ["300"]);
+    let registered_ids = BTreeSet::from([AccountId::parse("111").unwrap(), AccountId::parse("222").unwrap()]);
+    let default = table.clone().excluding(registered_ids);
+    assert_eq!(ids(default.all().await.unwrap()), ["100", "101"]);
+    assert_eq!(
+        ids(table.all().await.unwrap()),
+        ["100", "101", "200", "201", "300"],
+        "nothing registered: the whole table, as before there were many accounts"
+    );
+    // By id, any account's number, as the webhook path reads it.
+    let told = a.last_told(&PhoneNumberId::parse("300").unwrap()).await.unwrap();
+    assert_eq!(told, Some(told_for("300", Some("222"))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_number_ported_to_another_account_leaves_the_first_ones_reading() {
+    let aws = Aws::moto().await;
+    let table = three_accounts(&aws).await;
+    let mut ported = told_for("300", Some("111"));
+    ported.change.occurred_at = Timestamp::parse("2026-01-02T10:00:00Z").unwrap();
+    table.record(&ported).await.unwrap();
+    assert_eq!(
+        ids(registered(&table, "111").all().await.unwrap()),
+        ["200", "201", "300"]
+    );
+    assert!(registered(&table, "222").all().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_account_has_its_own_baseline_and_leases_under_todays_keys_for_the_default() {
+    let aws = Aws::moto().await;
+    let table = DynamoInventory::new(&aws.sdk, inventory_table(&aws).await, SCAN_TIMEOUTS);
+    let (a, b) = (registered(&table, "111"), registered(&table, "222"));
+    let first = Timestamp::parse("2026-01-01T00:00:00.000Z").unwrap();
+    a.mark_baseline(&first).await.unwrap();
+    assert_eq!(a.baseline().await.unwrap(), Some(first.clone()));
+    assert_eq!(b.baseline().await.unwrap(), None);
+    assert_eq!(table.baseline().await.unwrap(), None);
+
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + time::Duration::minutes(5);
+    assert_eq!(a.lease("a".into()).take(now, until).await.unwrap(), LeaseTaken::Taken);
+    assert_eq!(b.lease("b".into()).take(now, until).await.unwrap(), LeaseTaken::Taken);
+    assert_eq!(
+        table.lease("d".into()).take(now, until).await.unwrap(),
+        LeaseTaken::Taken
+    );
+    assert_eq!(
+        a.reconcile_lease("a".into()).take(now, until).await.unwrap(),
+        LeaseTaken::Taken
+    );
+    let held = a.lease("a2".into()).take(now, until).await.unwrap();
+    assert!(
+        matches!(&held, LeaseTaken::Held { holder, .. } if holder == "a"),
+        "{held:?}"
+    );
+
+    // The items, by key: the default account's are today's.
+    let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let items = client.scan().table_name(table.table()).send().await.unwrap();
+    let mut keys: Vec<&str> = items
+        .items()
+        .iter()
+        .filter_map(|i| i.get("phoneNumberId")?.as_s().ok().map(String::as_str))
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "#baseline 111",
+            "#lease reconcile 111",
+            "#lease subscription",
+            "#lease subscription 111",
+            "#lease subscription 222"
+        ]
     );
 }

@@ -31,6 +31,7 @@ mod observability;
 mod precedence;
 mod properties;
 mod reconcile;
+mod reconcile_accounts;
 mod redrive;
 mod registry;
 mod relay;
