@@ -9,6 +9,7 @@
 //! certificates. Nothing here runs on the webhook path: the relay never
 //! waits on RingCentral's API.
 
+mod account;
 mod app_subscriptions;
 mod client;
 mod credentials;
@@ -17,11 +18,12 @@ mod phone_numbers;
 mod secret;
 mod subscription;
 
+pub use account::{account_filters, account_number_filter, new_account_subscription_body, SignsIn};
 pub use app_subscriptions::{listing, short_filter, Listed};
 pub use client::{Client, Sleep, Wait};
 pub use credentials::{
-    Credentials, CredentialsError, Secret, ServerUrl, CLIENT_ID_VAR, CLIENT_SECRET_VAR, DEFAULT_SERVER_URL, JWT_VAR,
-    SERVER_URL_VAR,
+    AppCredentials, Credentials, CredentialsError, Secret, ServerUrl, CLIENT_ID_VAR, CLIENT_SECRET_VAR,
+    DEFAULT_SERVER_URL, JWT_VAR, SERVER_URL_VAR,
 };
 pub use error::{explanation, Explanation, Outcome, RingCentralError, EXPLANATIONS};
 pub use phone_numbers::{PhoneNumbers, HEAVY_PAGE_INTERVAL};

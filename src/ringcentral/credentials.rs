@@ -65,12 +65,24 @@ impl ServerUrl {
     }
 }
 
+/// Who signs in to one RingCentral account: the app, and that account's JWT.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub server: ServerUrl,
     pub client_id: String,
     pub client_secret: Secret,
     pub jwt: Secret,
+}
+
+/// The app alone: the server, its client id and secret, the same for every
+/// account that installed it. A registered account's JWT comes from the
+/// account registry ([`AppCredentials::with_jwt`]); the credentials
+/// secret's `RINGCENTRAL_JWT`, the default account's, may then be absent.
+#[derive(Debug, Clone)]
+pub struct AppCredentials {
+    pub server: ServerUrl,
+    pub client_id: String,
+    pub client_secret: Secret,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,78 +101,105 @@ pub enum CredentialsError {
     BadServerUrl,
 }
 
+impl AppCredentials {
+    pub fn from_env() -> Result<Self, CredentialsError> {
+        Self::from_lookup(&|name: &str| std::env::var(name).ok())
+    }
+
+    /// `RINGCENTRAL_SERVER_URL`, `RINGCENTRAL_CLIENT_ID` and `RINGCENTRAL_CLIENT_SECRET`.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
+        Ok(Self {
+            server: ServerUrl::from_lookup(lookup)?,
+            client_id: variable(lookup, CLIENT_ID_VAR)?,
+            client_secret: Secret(variable(lookup, CLIENT_SECRET_VAR)?),
+        })
+    }
+
+    /// The client id and secret from the credentials secret's JSON object;
+    /// its `RINGCENTRAL_JWT` is not needed.
+    pub fn from_secret(secret_id: &str, secret_string: &str, server: ServerUrl) -> Result<Self, CredentialsError> {
+        Self::from_object(&SecretObject::parse(secret_id, secret_string)?, server)
+    }
+
+    fn from_object(object: &SecretObject<'_>, server: ServerUrl) -> Result<Self, CredentialsError> {
+        Ok(Self {
+            server,
+            client_id: object.get(CLIENT_ID_VAR)?,
+            client_secret: Secret(object.get(CLIENT_SECRET_VAR)?),
+        })
+    }
+
+    /// The app signing in to the account `jwt` belongs to.
+    pub fn with_jwt(&self, jwt: Secret) -> Credentials {
+        Credentials {
+            server: self.server.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            jwt,
+        }
+    }
+}
+
 impl Credentials {
     pub fn from_env() -> Result<Self, CredentialsError> {
         Self::from_lookup(&|name: &str| std::env::var(name).ok())
     }
 
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
-        let server = ServerUrl::from_lookup(lookup)?;
-        let get = |name: &'static str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .ok_or(CredentialsError::MissingVariable(name))
-        };
-        Ok(Self {
-            server,
-            client_id: get(CLIENT_ID_VAR)?,
-            client_secret: Secret(get(CLIENT_SECRET_VAR)?),
-            jwt: Secret(get(JWT_VAR)?),
-        })
+        let app = AppCredentials::from_lookup(lookup)?;
+        Ok(app.with_jwt(Secret(variable(lookup, JWT_VAR)?)))
     }
 
     /// A Secrets Manager secret holding a JSON object with the three keys;
     /// the server comes from elsewhere (the environment).
     pub fn from_secret(secret_id: &str, secret_string: &str, server: ServerUrl) -> Result<Self, CredentialsError> {
-        let get = Self::secret_keys(secret_id, secret_string)?;
-        Ok(Self {
-            server,
-            client_id: get(CLIENT_ID_VAR)?,
-            client_secret: Secret(get(CLIENT_SECRET_VAR)?),
-            jwt: Secret(get(JWT_VAR)?),
-        })
+        let object = SecretObject::parse(secret_id, secret_string)?;
+        let app = AppCredentials::from_object(&object, server)?;
+        Ok(app.with_jwt(Secret(object.get(JWT_VAR)?)))
     }
 
-    /// The app's client id and secret from the secret, signing in with a
-    /// registered account's `jwt` (a RINGCENTRAL_JWT in the secret, the
-    /// default account's, is neither needed nor used).
-    pub fn for_account(
-        secret_id: &str,
-        secret_string: &str,
-        server: ServerUrl,
-        jwt: Secret,
-    ) -> Result<Self, CredentialsError> {
-        let get = Self::secret_keys(secret_id, secret_string)?;
-        Ok(Self {
-            server,
-            client_id: get(CLIENT_ID_VAR)?,
-            client_secret: Secret(get(CLIENT_SECRET_VAR)?),
-            jwt,
-        })
+    /// The app without this account's JWT.
+    pub fn app(&self) -> AppCredentials {
+        AppCredentials {
+            server: self.server.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+        }
+    }
+}
+
+/// A variable's trimmed value, or which one is missing.
+fn variable(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<String, CredentialsError> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or(CredentialsError::MissingVariable(name))
+}
+
+/// The credentials secret's JSON object.
+struct SecretObject<'a> {
+    id: &'a str,
+    object: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'a> SecretObject<'a> {
+    fn parse(id: &'a str, text: &str) -> Result<Self, CredentialsError> {
+        let object = serde_json::from_str(text).map_err(|_| CredentialsError::NotAnObject(id.to_owned()))?;
+        Ok(Self { id, object })
     }
 
-    /// A reader of the secret's non-empty string values by key.
-    fn secret_keys(
-        secret_id: &str,
-        secret_string: &str,
-    ) -> Result<impl Fn(&'static str) -> Result<String, CredentialsError>, CredentialsError> {
-        let object: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(secret_string).map_err(|_| CredentialsError::NotAnObject(secret_id.to_owned()))?;
-        let secret_id = secret_id.to_owned();
-        let get = move |key: &'static str| {
-            object
-                .get(key)
-                .and_then(serde_json::Value::as_str)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-                .ok_or_else(|| CredentialsError::MissingKey {
-                    secret: secret_id.clone(),
-                    key,
-                })
-        };
-        Ok(get)
+    /// A key's trimmed value, or which one is missing.
+    fn get(&self, key: &'static str) -> Result<String, CredentialsError> {
+        self.object
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| CredentialsError::MissingKey {
+                secret: self.id.to_owned(),
+                key,
+            })
     }
 }
 
@@ -209,16 +248,6 @@ mod tests {
     }
 
     #[test]
-    fn a_registered_account_signs_in_with_the_apps_id_and_secret_and_its_own_jwt() {
-        let app = r#"{"RINGCENTRAL_CLIENT_ID":"id","RINGCENTRAL_CLIENT_SECRET":"s3cret"}"#;
-        let c = Credentials::for_account("rc", app, ServerUrl::production(), Secret::new("account-jwt".into())).unwrap();
-        assert_eq!((c.client_id.as_str(), c.client_secret.expose()), ("id", "s3cret"));
-        assert_eq!(c.jwt.expose(), "account-jwt");
-        let e = Credentials::for_account("rc", "{}", ServerUrl::production(), Secret::new("j".into())).unwrap_err();
-        assert!(e.to_string().starts_with("secret rc has no RINGCENTRAL_CLIENT_ID"), "{e}");
-    }
-
-    #[test]
     fn server_urls_are_origins() {
         assert_eq!(
             ServerUrl::parse("http://127.0.0.1:9/").unwrap().as_str(),
@@ -228,5 +257,52 @@ mod tests {
         for bad in ["platform.ringcentral.com", "https://", "https://x/restapi", "ftp://x"] {
             assert_eq!(ServerUrl::parse(bad), Err(CredentialsError::BadServerUrl), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_app_alone_needs_no_jwt_and_takes_an_accounts() {
+        let app = AppCredentials::from_secret(
+            "rc",
+            r#"{"RINGCENTRAL_CLIENT_ID":" id ","RINGCENTRAL_CLIENT_SECRET":"s3cret"}"#,
+            ServerUrl::production(),
+        )
+        .unwrap();
+        assert_eq!(app.client_id, "id");
+        assert!(!format!("{app:?}").contains("s3cret"));
+        let account = app.with_jwt(Secret::new("eyJ.account.sig".into()));
+        assert_eq!(
+            (
+                account.client_id.as_str(),
+                account.client_secret.expose(),
+                account.jwt.expose()
+            ),
+            ("id", "s3cret", "eyJ.account.sig")
+        );
+        // The default account's reading still requires its JWT.
+        let e = Credentials::from_secret(
+            "rc",
+            r#"{"RINGCENTRAL_CLIENT_ID":"id","RINGCENTRAL_CLIENT_SECRET":"s3cret"}"#,
+            ServerUrl::production(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("secret rc has no RINGCENTRAL_JWT"), "{e}");
+        let from_env =
+            AppCredentials::from_lookup(&lookup(&[(CLIENT_ID_VAR, "id"), (CLIENT_SECRET_VAR, "s")])).unwrap();
+        assert_eq!(from_env.server.as_str(), DEFAULT_SERVER_URL);
+        let e = Credentials::from_lookup(&lookup(&[(CLIENT_ID_VAR, "id"), (CLIENT_SECRET_VAR, "s")])).unwrap_err();
+        assert_eq!(e, CredentialsError::MissingVariable(JWT_VAR));
+    }
+
+    #[test]
+    fn the_default_accounts_credentials_are_the_app_and_its_jwt() {
+        let c = Credentials::from_secret(
+            "rc",
+            r#"{"RINGCENTRAL_CLIENT_ID":"id","RINGCENTRAL_CLIENT_SECRET":"s3cret","RINGCENTRAL_JWT":"eyJ.default.sig"}"#,
+            ServerUrl::production(),
+        )
+        .unwrap();
+        assert_eq!(c.jwt.expose(), "eyJ.default.sig");
+        let other = c.app().with_jwt(Secret::new("eyJ.other.sig".into()));
+        assert_eq!((other.client_id.as_str(), other.jwt.expose()), ("id", "eyJ.other.sig"));
     }
 }

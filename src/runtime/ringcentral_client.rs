@@ -42,7 +42,7 @@ pub fn for_account(
     jwt: crate::ringcentral::Secret,
     wait_budget: Duration,
 ) -> Result<Client, String> {
-    let credentials =
-        Credentials::for_account(secret_id, app_secret.expose(), server.clone(), jwt).map_err(|e| e.to_string())?;
-    Client::new(credentials, wait_budget, Box::new(LogWait)).map_err(|e| e.to_string())
+    let app = crate::ringcentral::AppCredentials::from_secret(secret_id, app_secret.expose(), server.clone())
+        .map_err(|e| e.to_string())?;
+    Client::new(app.with_jwt(jwt), wait_budget, Box::new(LogWait)).map_err(|e| e.to_string())
 }

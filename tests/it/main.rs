@@ -16,6 +16,7 @@ mod cold_start;
 mod confirm_lambda;
 mod confirm_template;
 mod consumers;
+mod ctl_accounts;
 mod ctl_subscription;
 mod ctl_subscriptions;
 mod deaf;

@@ -372,6 +372,40 @@ fn the_inventory_is_on_demand_recoverable_encrypted_and_keyed_by_number() {
 }
 
 #[test]
+fn the_account_registry_is_on_demand_recoverable_encrypted_retained_and_keyed_by_account() {
+    let template = template();
+    let table = &template["Resources"]["AccountsTable"];
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    assert_eq!(
+        (&table["DeletionPolicy"], &table["UpdateReplacePolicy"]),
+        (&json!("Retain"), &json!("Retain")),
+        "the accounts' credentials and subscriptions outlive a stack"
+    );
+    let p = &table["Properties"];
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(
+        p["SSESpecification"],
+        json!({"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": {"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}})
+    );
+    assert_eq!(
+        p["KeySchema"],
+        json!([{"AttributeName": "accountId", "KeyType": "HASH"}])
+    );
+    assert_eq!(
+        p["AttributeDefinitions"],
+        json!([{"AttributeName": "accountId", "AttributeType": "S"}])
+    );
+    assert_eq!(
+        template["Outputs"]["AccountsTableName"]["Value"],
+        json!({"Ref": "AccountsTable"})
+    );
+}
+
+#[test]
 fn corrections_raise_an_alarm_on_the_alarm_topic() {
     let template = template();
     let alarm = &template["Resources"]["ReconcileCorrectionsAlarm"]["Properties"];

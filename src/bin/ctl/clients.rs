@@ -3,7 +3,8 @@
 //! where their secrets are.
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use cc_number_relay::ringcentral::{self, TokenError};
+use cc_number_relay::registry::dynamodb::DynamoRegistry;
+use cc_number_relay::ringcentral::{self, AppCredentials, TokenError};
 use cc_number_relay::token::VerificationToken;
 use cc_number_relay::token_store::secrets_manager::{SecretTokens, OPERATOR_TIMEOUTS};
 use cc_number_relay::token_store::TokenStore;
@@ -27,6 +28,9 @@ pub struct TokenArgs {
     #[arg(long, value_name = "SECRET")]
     verification_token_secret: Option<String>,
 }
+
+pub const ACCOUNTS_TABLE: &str = "ACCOUNTS_TABLE";
+pub const ACCOUNTS_KEY_ID: &str = "ACCOUNTS_KEY_ID";
 
 /// How long a command waits on RingCentral's rate limits in all.
 const RATE_LIMIT_BUDGET: Duration = Duration::from_secs(180);
@@ -57,19 +61,58 @@ async fn secrets_client() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(aws().await)
 }
 
+/// The default account's client: the app and the default account's JWT.
 pub async fn client(args: &RingCentralArgs) -> Result<ringcentral::Client, String> {
     let credentials = match &args.credentials_secret {
         None => ringcentral::Credentials::from_env().map_err(|e| e.to_string())?,
         Some(id) => {
-            let server =
-                ringcentral::ServerUrl::from_lookup(&|n: &str| std::env::var(n).ok()).map_err(|e| e.to_string())?;
-            let secret = ringcentral::read_secret(&secrets_client().await, id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (server, secret) = read_credentials_secret(id).await?;
             ringcentral::Credentials::from_secret(id, secret.expose(), server).map_err(|e| e.to_string())?
         }
     };
+    client_of(credentials)
+}
+
+/// The app alone (a registered account's JWT comes from the registry):
+/// RINGCENTRAL_JWT may be absent.
+pub async fn app_credentials(args: &RingCentralArgs) -> Result<AppCredentials, String> {
+    match &args.credentials_secret {
+        None => AppCredentials::from_env().map_err(|e| e.to_string()),
+        Some(id) => {
+            let (server, secret) = read_credentials_secret(id).await?;
+            AppCredentials::from_secret(id, secret.expose(), server).map_err(|e| e.to_string())
+        }
+    }
+}
+
+pub fn client_of(credentials: ringcentral::Credentials) -> Result<ringcentral::Client, String> {
     ringcentral::Client::new(credentials, RATE_LIMIT_BUDGET, Box::new(StderrWait)).map_err(|e| e.to_string())
+}
+
+/// The server from the environment and the secret's text.
+async fn read_credentials_secret(id: &str) -> Result<(ringcentral::ServerUrl, ringcentral::Secret), String> {
+    let server = ringcentral::ServerUrl::from_lookup(&|n: &str| std::env::var(n).ok()).map_err(|e| e.to_string())?;
+    let secret = ringcentral::read_secret(&secrets_client().await, id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((server, secret))
+}
+
+/// The account registry: ACCOUNTS_TABLE (the stack's AccountsTableName
+/// output) and, to register an account (`sealing`), ACCOUNTS_KEY_ID (the
+/// stack's KMS key, which seals each account's credential and tokens).
+pub async fn registry(sealing: bool) -> Result<DynamoRegistry, String> {
+    let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let table = variable(ACCOUNTS_TABLE).ok_or_else(|| {
+        format!("environment variable {ACCOUNTS_TABLE} is not set (the stack's AccountsTableName output)")
+    })?;
+    let key_id = variable(ACCOUNTS_KEY_ID);
+    if sealing && key_id.is_none() {
+        return Err(format!(
+            "environment variable {ACCOUNTS_KEY_ID} is not set (the stack's KMS key, which seals each account's credential and tokens)"
+        ));
+    }
+    Ok(DynamoRegistry::new(aws().await, table, key_id, OPERATOR_TIMEOUTS))
 }
 
 pub async fn verification_token(args: &TokenArgs) -> Result<VerificationToken, String> {

@@ -2,6 +2,7 @@
 //! its dispatch; each command's wiring is in the module of its concern, and
 //! the decisions are the library's.
 
+mod accounts;
 mod clients;
 mod reconcile;
 mod redrive;
@@ -149,6 +150,14 @@ enum Command {
         #[command(flatten)]
         ringcentral: RingCentralArgs,
     },
+    /// The RingCentral accounts this stack serves besides its own (the
+    /// default account, whose credentials are the stack's credentials
+    /// secret): add, list, remove. Reads ACCOUNTS_TABLE (the stack's
+    /// AccountsTableName output), and ACCOUNTS_KEY_ID to add.
+    Accounts {
+        #[command(subcommand)]
+        command: accounts::AccountsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -207,6 +216,7 @@ async fn main() -> ExitCode {
             json,
             ringcentral,
         } => finish(subscriptions::list_subscriptions(address.as_deref(), json, &ringcentral).await),
+        Command::Accounts { command } => finish(accounts::run(command).await),
     }
 }
 

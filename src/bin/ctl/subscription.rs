@@ -7,7 +7,7 @@ use crate::reconcile::reconcile_now;
 use crate::subscriptions::{create_failed, limit_reached, print_app_subscriptions};
 use cc_number_relay::guardian;
 use cc_number_relay::inventory::dynamodb::{lease_holder, DynamoInventory, SCAN_TIMEOUTS};
-use cc_number_relay::ringcentral::SubscriptionApi;
+use cc_number_relay::ringcentral::{Client, Subscription, SubscriptionApi};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -32,10 +32,24 @@ pub async fn subscribe(
         created.expiration(),
         created.address().unwrap_or(address)
     );
-    // Deaf from the start (a permission missing, say)? RingCentral says so
-    // in its answer, or in its list right after.
+    if let Some(deaf) = deaf_from_the_start(&client, address, created)? {
+        return Err(deaf.summary());
+    }
+    // The relay is responsible for the account from now on: the baseline
+    // is taken now, so a gap from this moment on is repaired like any other.
+    reconcile_now("cc-number-relay-ctl subscribe", &client).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Deaf from the start (a permission missing, say)? RingCentral says so in
+/// its answer, or in its list right after. For `subscribe` and `accounts add`.
+pub fn deaf_from_the_start(
+    client: &Client,
+    address: &str,
+    created: Subscription,
+) -> Result<Option<guardian::Finding>, String> {
     let now = time::OffsetDateTime::now_utc();
-    let listed = guardian::inspect(&client, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?;
+    let listed = guardian::inspect(client, address, guardian::DEFAULT_RENEW_WITHIN, now).map_err(|e| e.to_string())?;
     let assessed = listed
         .subscriptions
         .into_iter()
@@ -48,13 +62,7 @@ pub async fn subscribe(
         address: address.to_owned(),
         subscriptions: vec![assessed],
     };
-    if let Some(deaf) = inspection.findings().into_iter().find(guardian::Finding::is_deaf) {
-        return Err(deaf.summary());
-    }
-    // The relay is responsible for the account from now on: the baseline
-    // is taken now, so a gap from this moment on is repaired like any other.
-    reconcile_now("cc-number-relay-ctl subscribe", &client).await?;
-    Ok(ExitCode::SUCCESS)
+    Ok(inspection.findings().into_iter().find(guardian::Finding::is_deaf))
 }
 
 pub async fn status(address: &str, expiring_within: Duration, args: &RingCentralArgs) -> Result<ExitCode, String> {
