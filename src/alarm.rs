@@ -178,12 +178,20 @@ pub fn digest(accounts: &[AccountSummary]) -> (String, String) {
         })
         .collect();
     let total = accounts.len();
-    let ids: Vec<&str> = accounts.iter().take(DIGEST_LIMIT).map(|a| a.account_id.as_str()).collect();
+    let ids: Vec<&str> = accounts
+        .iter()
+        .take(DIGEST_LIMIT)
+        .map(|a| a.account_id.as_str())
+        .collect();
     let more = total - ids.len();
     let summary = format!(
         "{total} registered accounts' last check left a finding: {}{}",
         ids.join(", "),
-        if more > 0 { format!(" and {more} more") } else { String::new() }
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
     );
     let message = serde_json::json!({
         "finding": DIGEST_KIND,
@@ -287,6 +295,9 @@ mod tests {
         let many: Vec<AccountSummary> = (1..=105).map(|n| summary(&n.to_string(), "Missing: z")).collect();
         let value: serde_json::Value = serde_json::from_str(&digest(&many).1).unwrap();
         assert_eq!(value["accounts"].as_array().unwrap().len(), DIGEST_LIMIT);
-        assert!(value["summary"].as_str().unwrap().ends_with(", 100 and 5 more"), "{value}");
+        assert!(
+            value["summary"].as_str().unwrap().ends_with(", 100 and 5 more"),
+            "{value}"
+        );
     }
 }

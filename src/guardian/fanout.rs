@@ -67,9 +67,9 @@ impl Job {
         let wire: Wire = serde_json::from_str(body).map_err(|e| JobError(e.to_string()))?;
         let tenant = match wire.account.as_str() {
             DEFAULT_ACCOUNT => Tenant::Default,
-            other => Tenant::Registered(
-                AccountId::parse(other).map_err(|e| JobError(format!("account {other:?} {e}")))?,
-            ),
+            other => {
+                Tenant::Registered(AccountId::parse(other).map_err(|e| JobError(format!("account {other:?} {e}")))?)
+            }
         };
         Ok(Self {
             tenant,

@@ -311,7 +311,11 @@ pub enum GuardianError {
     /// Jobs the scheduler could not queue after every try: those accounts
     /// go unchecked until the next tick.
     #[error("{failed} of {total} accounts' jobs could not be queued: {detail}")]
-    NotQueued { failed: usize, total: usize, detail: String },
+    NotQueued {
+        failed: usize,
+        total: usize,
+        detail: String,
+    },
     /// An event that is neither a schedule tick nor an SQS batch.
     #[error("unreadable event: {0}")]
     Event(String),

@@ -140,7 +140,10 @@ impl Setup {
                 .collect();
             for m in &received {
                 let job: Value = serde_json::from_str(m.body().unwrap()).unwrap();
-                *pass.jobs.entry(job["account"].as_str().unwrap().to_owned()).or_default() += 1;
+                *pass
+                    .jobs
+                    .entry(job["account"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
             }
             let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
             let time_left = || Duration::from_secs(300);
@@ -169,11 +172,18 @@ impl Setup {
     async fn alarms(&self, expected: usize) -> BTreeMap<String, Vec<String>> {
         let mut by_account: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for m in drain(&self.aws, &self.alarm_queue, expected).await {
-            let account = m.attributes.get("accountId").cloned().unwrap_or_else(|| "default".into());
+            let account = m
+                .attributes
+                .get("accountId")
+                .cloned()
+                .unwrap_or_else(|| "default".into());
             if account != "default" {
                 assert_eq!(m.json()["accountId"], account.as_str(), "{}", m.body);
             }
-            by_account.entry(account).or_default().push(m.attributes["finding"].clone());
+            by_account
+                .entry(account)
+                .or_default()
+                .push(m.attributes["finding"].clone());
         }
         by_account
     }
@@ -190,17 +200,27 @@ async fn one_tick_checks_every_account_each_on_its_own_and_records_what_it_found
     for account in [BLACKLISTED, EXPIRING, HEALTHY, REVOKED] {
         let credentials = s.standin.add_account(account);
         // The revoked account's JWT is one RingCentral no longer takes.
-        let jwt = if account == REVOKED { "eyJhbGciOiJSUzI1NiJ9.cmV2b2tlZA.c2ln".to_owned() } else { credentials.jwt };
+        let jwt = if account == REVOKED {
+            "eyJhbGciOiJSUzI1NiJ9.cmV2b2tlZA.c2ln".to_owned()
+        } else {
+            credentials.jwt
+        };
         s.register(account, &jwt).await;
     }
-    let dead = s.standin.account(BLACKLISTED).seed(&s.webhook.address, TOKEN, TEN_YEARS);
+    let dead = s
+        .standin
+        .account(BLACKLISTED)
+        .seed(&s.webhook.address, TOKEN, TEN_YEARS);
     s.standin.blacklist(&dead, "Webhook responses with code: [503]");
     let expiring = s.standin.account(EXPIRING).seed(&s.webhook.address, TOKEN, A_DAY);
     let healthy = s.standin.account(HEALTHY).seed(&s.webhook.address, TOKEN, TEN_YEARS);
     // The default account has no subscription: it is healed too, its messages as ever.
 
     let scheduled = s.fanout.tick(false).await.unwrap();
-    assert_eq!((scheduled.listed, scheduled.enqueued.sent, scheduled.enqueued.calls), (4, 5, 1));
+    assert_eq!(
+        (scheduled.listed, scheduled.enqueued.sent, scheduled.enqueued.calls),
+        (4, 5, 1)
+    );
     assert!(scheduled.enqueued.failed.is_empty() && scheduled.skipped_for_backlog.is_none());
 
     let pass = s.work_the_queue().await;
@@ -224,8 +244,8 @@ async fn one_tick_checks_every_account_each_on_its_own_and_records_what_it_found
     let healed = live(BLACKLISTED);
     assert_eq!(healed.len(), 1);
     assert_ne!(healed[0], dead);
-    assert_eq!(live(EXPIRING), [expiring.clone()], "renewed in place");
-    assert_eq!(live(HEALTHY), [healthy.clone()]);
+    assert_eq!(live(EXPIRING), std::slice::from_ref(&expiring), "renewed in place");
+    assert_eq!(live(HEALTHY), std::slice::from_ref(&healthy));
     assert_eq!(live(DEFAULT_ACCOUNT_ID).len(), 1);
     assert!(s.standin.account(REVOKED).subscriptions().is_empty());
 
@@ -258,10 +278,16 @@ async fn one_tick_checks_every_account_each_on_its_own_and_records_what_it_found
     assert_eq!(subscription(HEALTHY), Some((healthy, "Active".into())));
     assert_eq!(subscription(REVOKED), None);
     for account in [BLACKLISTED, EXPIRING, HEALTHY] {
-        assert_eq!(listed[account].last_finding, None, "{account}: what was done is no trouble");
+        assert_eq!(
+            listed[account].last_finding, None,
+            "{account}: what was done is no trouble"
+        );
     }
     let trouble = listed[REVOKED].last_finding.clone().unwrap();
-    assert!(trouble.starts_with("CheckFailed: could not check the subscriptions to "), "{trouble}");
+    assert!(
+        trouble.starts_with("CheckFailed: could not check the subscriptions to "),
+        "{trouble}"
+    );
     assert!(trouble.contains("OAU-"), "RingCentral's code says why: {trouble}");
     // Healed accounts reconciled (their gap closed); the others were not asked to.
     assert!(listed[BLACKLISTED].last_reconciled_at.is_some());

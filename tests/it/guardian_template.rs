@@ -279,6 +279,9 @@ fn accounts_in_trouble_raise_an_alarm_on_the_metric_the_scheduler_writes() {
     assert_eq!(alarm["Namespace"], json!({"Ref": "MetricsNamespace"}));
     assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold");
     assert_eq!(alarm["Threshold"], 0);
-    assert_eq!(alarm["TreatMissingData"], "notBreaching", "a single-account stack writes none");
+    assert_eq!(
+        alarm["TreatMissingData"], "notBreaching",
+        "a single-account stack writes none"
+    );
     assert_eq!(alarm["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
 }

@@ -56,7 +56,10 @@ fn a_message_that_is_no_job_says_what_a_job_is() {
         error.to_string(),
         r#"not a guardian job (account "~" must be 1 to 32 digits): expected {"account": "<account id, digits>" or "default", "reconcile": true or false}"#
     );
-    assert!(Job::parse("{}").unwrap_err().to_string().starts_with("not a guardian job (missing field `account`"));
+    assert!(Job::parse("{}")
+        .unwrap_err()
+        .to_string()
+        .starts_with("not a guardian job (missing field `account`"));
 }
 
 #[test]
@@ -72,7 +75,10 @@ fn a_tick_plans_the_default_account_first_then_every_registered_one() {
     );
     assert_eq!(
         plan(&accounts, false, false),
-        vec![job(Tenant::Registered(id("11")), false), job(Tenant::Registered(id("22")), false)]
+        vec![
+            job(Tenant::Registered(id("11")), false),
+            job(Tenant::Registered(id("22")), false)
+        ]
     );
     assert_eq!(plan(&[], true, false), vec![job(Tenant::Default, false)]);
 }
@@ -124,7 +130,12 @@ impl JobQueue for FakeQueue {
             }
         }
         let mut accepted = self.accepted.lock().unwrap();
-        accepted.extend(entries.iter().filter(|e| !rejected.iter().any(|r| r.id == e.id)).cloned());
+        accepted.extend(
+            entries
+                .iter()
+                .filter(|e| !rejected.iter().any(|r| r.id == e.id))
+                .cloned(),
+        );
         Ok(rejected)
     }
 
@@ -205,7 +216,11 @@ async fn jobs_go_ten_to_a_call() {
 #[tokio::test]
 async fn a_refused_entry_is_sent_again_alone_and_one_refused_every_time_is_reported() {
     let queue = FakeQueue::default();
-    queue.refusing.lock().unwrap().extend([("job-1".to_owned(), 1), ("job-2".to_owned(), 9)]);
+    queue
+        .refusing
+        .lock()
+        .unwrap()
+        .extend([("job-1".to_owned(), 1), ("job-2".to_owned(), 9)]);
     let jobs: Vec<Job> = ["11", "22", "33"]
         .iter()
         .map(|a| job(Tenant::Registered(id(a)), false))
@@ -213,7 +228,10 @@ async fn a_refused_entry_is_sent_again_alone_and_one_refused_every_time_is_repor
     let enqueued = enqueue(&queue, &jobs, |_, _| {}).await;
     assert_eq!(enqueued.sent, 2);
     assert_eq!(enqueued.calls, 3);
-    assert_eq!(enqueued.failed, vec![(jobs[2].clone(), "ThrottlingException".to_owned())]);
+    assert_eq!(
+        enqueued.failed,
+        vec![(jobs[2].clone(), "ThrottlingException".to_owned())]
+    );
     let ids: Vec<Vec<String>> = queue
         .calls
         .lock()
@@ -221,7 +239,10 @@ async fn a_refused_entry_is_sent_again_alone_and_one_refused_every_time_is_repor
         .iter()
         .map(|c| c.iter().map(|e| e.id.clone()).collect())
         .collect();
-    assert_eq!(ids, [vec!["job-0", "job-1", "job-2"], vec!["job-1", "job-2"], vec!["job-2"]]);
+    assert_eq!(
+        ids,
+        [vec!["job-0", "job-1", "job-2"], vec!["job-1", "job-2"], vec!["job-2"]]
+    );
 }
 
 #[tokio::test]
@@ -251,12 +272,17 @@ async fn a_tick_queues_every_account_and_the_reconciliation_tick_names_those_in_
         account("22", Some("Blacklisted: subscription s1 is Blacklisted")),
     ]);
     let (queue, alarm) = (queue_with_backlog(0), FakeAlarm::default());
-    let scheduled = schedule(&registry, &queue, &alarm, true, false, |_, _| {}).await.unwrap();
+    let scheduled = schedule(&registry, &queue, &alarm, true, false, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(scheduled.listed, 2);
     assert_eq!(scheduled.enqueued.sent, 3);
     let trouble: Vec<&str> = scheduled.in_trouble.iter().map(|a| a.account_id.as_str()).collect();
     assert_eq!(trouble, ["22"]);
-    assert!(alarm.digests.lock().unwrap().is_empty(), "only the reconciliation tick sends the digest");
+    assert!(
+        alarm.digests.lock().unwrap().is_empty(),
+        "only the reconciliation tick sends the digest"
+    );
     assert_eq!(
         queue.sent_bodies(),
         [
@@ -267,7 +293,9 @@ async fn a_tick_queues_every_account_and_the_reconciliation_tick_names_those_in_
     );
 
     let queue = queue_with_backlog(0);
-    let scheduled = schedule(&registry, &queue, &alarm, false, true, |_, _| {}).await.unwrap();
+    let scheduled = schedule(&registry, &queue, &alarm, false, true, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(scheduled.enqueued.sent, 2);
     assert!(scheduled.digest_failed.is_none());
     assert_eq!(*alarm.digests.lock().unwrap(), vec![vec!["22".to_owned()]]);
@@ -278,17 +306,23 @@ async fn a_tick_queues_nothing_while_an_earlier_ticks_jobs_wait_but_the_reconcil
     let registry = MemoryRegistry::with([account("11", None)]);
     let alarm = FakeAlarm::default();
     let queue = queue_with_backlog(7);
-    let scheduled = schedule(&registry, &queue, &alarm, true, false, |_, _| {}).await.unwrap();
+    let scheduled = schedule(&registry, &queue, &alarm, true, false, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(scheduled.skipped_for_backlog, Some(7));
     assert!(queue.calls.lock().unwrap().is_empty());
 
-    let scheduled = schedule(&registry, &queue, &alarm, true, true, |_, _| {}).await.unwrap();
+    let scheduled = schedule(&registry, &queue, &alarm, true, true, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(scheduled.skipped_for_backlog, None);
     assert_eq!(scheduled.enqueued.sent, 2);
 
     // The backlog unknown: queued anyway.
     let queue = FakeQueue::default();
-    let scheduled = schedule(&registry, &queue, &alarm, true, false, |_, _| {}).await.unwrap();
+    let scheduled = schedule(&registry, &queue, &alarm, true, false, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(scheduled.enqueued.sent, 2);
 }
 
@@ -296,9 +330,16 @@ async fn a_tick_queues_nothing_while_an_earlier_ticks_jobs_wait_but_the_reconcil
 async fn a_registry_that_cannot_list_fails_the_tick() {
     let registry = MemoryRegistry::default();
     registry.failing.store(true, Ordering::SeqCst);
-    let error = schedule(&registry, &queue_with_backlog(0), &FakeAlarm::default(), true, false, |_, _| {})
-        .await
-        .unwrap_err();
+    let error = schedule(
+        &registry,
+        &queue_with_backlog(0),
+        &FakeAlarm::default(),
+        true,
+        false,
+        |_, _| {},
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         error.to_string(),
         "cannot list the registered accounts: the account registry's list failed: unreachable (test)"
@@ -433,11 +474,22 @@ async fn one_accounts_revoked_credential_is_its_finding_and_holds_up_no_other() 
         ],
     )
     .await;
-    assert_eq!(worked.failed(), Vec::<String>::new(), "an account's own trouble fails no item");
-    assert_eq!((worked.checked().count(), worked.unhealthy(), worked.healed()), (3, 1, 1));
+    assert_eq!(
+        worked.failed(),
+        Vec::<String>::new(),
+        "an account's own trouble fails no item"
+    );
+    assert_eq!(
+        (worked.checked().count(), worked.unhealthy(), worked.healed()),
+        (3, 1, 1)
+    );
     assert_eq!(
         *check.asked.lock().unwrap(),
-        [("11".to_owned(), true), ("22".to_owned(), false), ("33".to_owned(), false)]
+        [
+            ("11".to_owned(), true),
+            ("22".to_owned(), false),
+            ("33".to_owned(), false)
+        ]
     );
     assert_eq!(
         *alarm.published.lock().unwrap(),
@@ -462,7 +514,12 @@ async fn one_accounts_revoked_credential_is_its_finding_and_holds_up_no_other() 
     let revoked = registry.account(&id("22")).unwrap().summary;
     assert_eq!(
         revoked.last_finding.as_deref(),
-        Some(format!("CheckFailed: could not check the subscriptions to {ADDRESS}: RingCentral refused the JWT (OAU-251)").as_str())
+        Some(
+            format!(
+                "CheckFailed: could not check the subscriptions to {ADDRESS}: RingCentral refused the JWT (OAU-251)"
+            )
+            .as_str()
+        )
     );
     assert_eq!(revoked.subscription, None);
     assert_eq!(revoked.last_reconciled_at, None);
@@ -510,13 +567,25 @@ async fn only_what_a_retry_can_fix_fails_an_item() {
 
     // The alarm topic unreachable: every checked account comes back.
     alarm.failing.store(true, Ordering::SeqCst);
-    let worked = work(&registry, &check, &alarm, &[r#"{"account":"11"}"#, r#"{"account":"default"}"#]).await;
+    let worked = work(
+        &registry,
+        &check,
+        &alarm,
+        &[r#"{"account":"11"}"#, r#"{"account":"default"}"#],
+    )
+    .await;
     assert_eq!(worked.failed(), ["m0", "m1"]);
 
     // The registry unreachable: the same.
     alarm.failing.store(false, Ordering::SeqCst);
     registry.failing.store(true, Ordering::SeqCst);
-    let worked = work(&registry, &check, &alarm, &[r#"{"account":"11"}"#, r#"{"account":"default"}"#]).await;
+    let worked = work(
+        &registry,
+        &check,
+        &alarm,
+        &[r#"{"account":"11"}"#, r#"{"account":"default"}"#],
+    )
+    .await;
     assert_eq!(worked.failed(), ["m0"], "the default account needs no registry");
 }
 
@@ -534,7 +603,10 @@ async fn a_job_the_invocation_has_no_time_left_for_goes_back_unstarted() {
     };
     let worked = worker
         .run(
-            &items(&[r#"{"account":"11","reconcile":false}"#, r#"{"account":"11","reconcile":true}"#]),
+            &items(&[
+                r#"{"account":"11","reconcile":false}"#,
+                r#"{"account":"11","reconcile":true}"#,
+            ]),
             now,
         )
         .await;

@@ -36,11 +36,7 @@ pub struct Unavailable(pub String);
 /// One account's check against RingCentral: the runtime's wiring of the
 /// client, the tokens, the lease and the reconciliation.
 pub trait AccountCheck: Sync {
-    fn check(
-        &self,
-        target: Target<'_>,
-        reconcile: bool,
-    ) -> impl Future<Output = Result<Checked, Unavailable>> + Send;
+    fn check(&self, target: Target<'_>, reconcile: bool) -> impl Future<Output = Result<Checked, Unavailable>> + Send;
 }
 
 /// One queue message.

@@ -277,7 +277,10 @@ fn answer_tick(scheduled: Scheduled, reconcile: bool) -> Result<serde_json::Valu
         ),
     }
     for (job, reason) in &enqueued.failed {
-        tracing::error!(account = job.tenant.label(), "guardian scheduler: job not queued: {reason}");
+        tracing::error!(
+            account = job.tenant.label(),
+            "guardian scheduler: job not queued: {reason}"
+        );
     }
     if let Some(error) = scheduled.digest_failed {
         return Err(GuardianError::Alarm(error));
@@ -303,7 +306,10 @@ fn log_batch(worked: &Worked) {
         match outcome {
             ItemOutcome::Failed(error) => tracing::warn!(message_id, "guardian worker: job back to the queue: {error}"),
             ItemOutcome::NotRegistered(account) => {
-                tracing::info!(account = account.as_str(), "guardian worker: no longer registered, nothing to do")
+                tracing::info!(
+                    account = account.as_str(),
+                    "guardian worker: no longer registered, nothing to do"
+                )
             }
             ItemOutcome::Checked { .. } => {}
         }
