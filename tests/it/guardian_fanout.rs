@@ -34,6 +34,8 @@ struct Setup {
     alarm_queue: String,
     guardian_queue: String,
     fanout: Fanout<DynamoRegistry>,
+    /// The guardian function's environment.
+    env: Vec<(&'static str, String)>,
 }
 
 async fn setup() -> Setup {
@@ -67,6 +69,8 @@ async fn setup() -> Setup {
     let config =
         GuardianConfig::from_lookup(&|k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
     let queue = config.fanout.clone().unwrap().queue;
+    env.push(("AWS_ENDPOINT_URL", moto().endpoint.clone()));
+    env.push(("METRICS_NAMESPACE", "GuardianFanoutTest".to_owned()));
     let guardian = Guardian {
         config,
         secrets: aws_sdk_secretsmanager::Client::new(&aws.sdk),
@@ -83,6 +87,7 @@ async fn setup() -> Setup {
         alarm_queue,
         guardian_queue,
         fanout,
+        env,
     }
 }
 
@@ -377,5 +382,63 @@ async fn guardian_fanout_bench() {
         pass.invocations,
         worked.as_millis() as f64 / (n + 1) as f64,
         requests as f64 / (n + 1) as f64,
+    );
+}
+
+/// The compiled binary with ACCOUNTS_TABLE and GUARDIAN_QUEUE_URL: a
+/// schedule tick queues the jobs, and the queue's batch, as the event
+/// source mapping hands it over, is answered with `batchItemFailures`. The
+/// tests' Runtime API gives every invocation the relay's 3 s deadline, less
+/// than one check needs (`CHECK_ROOM`): each job goes back unstarted, as it
+/// would near the end of a real invocation, the one that is no job too.
+/// (The library tests above run the checks themselves.)
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_schedules_on_a_tick_and_answers_a_batch_with_item_failures() {
+    use crate::support::runtime_api::{Functions, RuntimeApi};
+    let s = setup().await;
+    s.register(HEALTHY, &s.standin.add_account(HEALTHY).jwt).await;
+    let api = RuntimeApi::start();
+    let mut functions = Functions::start(&api, env!("CARGO_BIN_EXE_cc-number-relay-guardian"), 1, &s.env);
+    functions.wait_until_ready(&api, Duration::from_secs(60)).unwrap();
+    let tick = crate::guardian_lambda::scheduled_event();
+    let answer = tokio::task::block_in_place(|| api.invoke(&tick, Duration::from_secs(120)))
+        .unwrap_or_else(|e| panic!("{e}\n{}", functions.output()));
+    assert_eq!(
+        answer,
+        json!({"accounts": 1, "inTrouble": [], "queued": 2, "skippedForBacklog": null})
+    );
+    let received = aws_sdk_sqs::Client::new(&s.aws.sdk)
+        .receive_message()
+        .queue_url(&s.guardian_queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(received.len(), 2);
+    let mut records: Vec<Value> = received
+        .iter()
+        .map(|m| json!({"messageId": m.message_id(), "body": m.body(), "eventSource": "aws:sqs"}))
+        .collect();
+    records.push(json!({"messageId": "not-a-job", "body": "{}", "eventSource": "aws:sqs"}));
+    let batch = json!({ "Records": records });
+    let answer = tokio::task::block_in_place(|| api.invoke(&batch, Duration::from_secs(120)))
+        .unwrap_or_else(|e| panic!("{e}\n{}", functions.output()));
+    let mut expected: Vec<Value> = received
+        .iter()
+        .map(|m| json!({"itemIdentifier": m.message_id()}))
+        .collect();
+    expected.push(json!({"itemIdentifier": "not-a-job"}));
+    assert_eq!(answer, json!({ "batchItemFailures": expected }));
+    let output = functions.output();
+    assert!(
+        output.contains("guardian worker: 3 jobs: 0 accounts checked"),
+        "{output}"
+    );
+    assert!(output.contains("not started: "), "{output}");
+    assert!(
+        s.standin.account(DEFAULT_ACCOUNT_ID).subscriptions().is_empty(),
+        "nothing started"
     );
 }
