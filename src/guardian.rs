@@ -11,6 +11,7 @@
 //! (`runtime::guardian`) runs them all and publishes every finding to the
 //! alarm topic, with metrics.
 
+pub mod fanout;
 mod heal;
 mod health;
 

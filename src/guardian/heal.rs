@@ -271,6 +271,10 @@ pub struct Report {
     pub healed: u64,
     /// Active subscriptions found expiring within the threshold.
     pub expiring_soon: u64,
+    /// The subscription that stands for the address at the end of the run
+    /// ([`Inspection::current`]), as the account registry records it; none
+    /// when RingCentral could not be read or lists none.
+    pub subscription: Option<Subscription>,
 }
 
 impl Report {
@@ -283,6 +287,7 @@ impl Report {
             healthy: false,
             healed: 0,
             expiring_soon: 0,
+            subscription: None,
         }
     }
 }
@@ -330,6 +335,7 @@ pub async fn check_heal_renew(
             healthy: true,
             healed: 0,
             expiring_soon: 0,
+            subscription: inspection.current().cloned(),
         };
     }
     let expiring_soon = findings
@@ -346,14 +352,14 @@ pub async fn check_heal_renew(
         .filter(|f| matches!(f, Finding::Healed { .. } | Finding::FiltersRestored { .. }))
         .count() as u64;
     findings.extend(actions);
-    let healthy = match inspect(api, address, renew_within, OffsetDateTime::now_utc()) {
-        Ok(after) => after.healthy(),
+    let (healthy, subscription) = match inspect(api, address, renew_within, OffsetDateTime::now_utc()) {
+        Ok(after) => (after.healthy(), after.current().cloned()),
         Err(error) => {
             findings.push(Finding::CheckFailed {
                 address: address.to_owned(),
                 error: error.to_string(),
             });
-            false
+            (false, None)
         }
     };
     Report {
@@ -361,6 +367,7 @@ pub async fn check_heal_renew(
         healthy,
         healed,
         expiring_soon,
+        subscription,
     }
 }
 

@@ -118,6 +118,20 @@ impl Inspection {
         })
     }
 
+    /// The one subscription that stands for the address: the newest Active
+    /// one (the one a duplicate check keeps), else the last listed of any
+    /// status, so a registry shows the Blacklisted one nothing replaced yet.
+    pub fn current(&self) -> Option<&Subscription> {
+        let newest_active = self
+            .subscriptions
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.subscription.is_active())
+            .max_by_key(|(at, a)| (a.subscription.created_at(), *at))
+            .map(|(_, a)| &a.subscription);
+        newest_active.or_else(|| self.subscriptions.last().map(|a| &a.subscription))
+    }
+
     /// Active subscriptions that lost the Contact Center filter.
     pub(super) fn filters_missing(&self) -> impl Iterator<Item = &Assessed> {
         self.subscriptions.iter().filter(|a| a.state == State::FilterMissing)
@@ -257,6 +271,40 @@ mod tests {
         assert_eq!(other(SubscriptionStatus::Blacklisted), State::Blacklisted);
         assert_eq!(other(SubscriptionStatus::Other("Suspended".into())), State::Inactive);
         assert_eq!(other(SubscriptionStatus::Unknown), State::Inactive);
+    }
+
+    #[test]
+    fn the_current_subscription_is_the_newest_active_else_the_last_listed() {
+        let now = at("2026-11-28T10:00:00Z");
+        let within = Duration::from_secs(86_400);
+        let listed = |subs: Vec<(&str, SubscriptionStatus, Option<&str>)>| Inspection {
+            address: "https://a/b".into(),
+            subscriptions: subs
+                .into_iter()
+                .map(|(id, status, created)| {
+                    let mut s = subscription(status, Some("2036-01-01T00:00:00Z"));
+                    s.id = id.into();
+                    s.creation_time = created.map(str::to_owned);
+                    Assessed {
+                        state: assess(&s, within, now),
+                        subscription: s,
+                    }
+                })
+                .collect(),
+        };
+        let current = |i: &Inspection| i.current().map(|s| s.id.clone());
+        let found = listed(vec![
+            ("new", SubscriptionStatus::Active, Some("2026-11-02T00:00:00Z")),
+            ("dead", SubscriptionStatus::Blacklisted, Some("2026-11-03T00:00:00Z")),
+            ("old", SubscriptionStatus::Active, Some("2026-11-01T00:00:00Z")),
+        ]);
+        assert_eq!(current(&found), Some("new".to_owned()));
+        let found = listed(vec![
+            ("a", SubscriptionStatus::Blacklisted, None),
+            ("b", SubscriptionStatus::Other("Suspended".into()), None),
+        ]);
+        assert_eq!(current(&found), Some("b".to_owned()));
+        assert_eq!(current(&listed(vec![])), None);
     }
 
     #[test]

@@ -5,25 +5,33 @@
 //! closed) and on the reconciliation schedule (event `{"reconcile": true}`);
 //! and it creates a subscription only under the inventory table's lease,
 //! so two runs at once (or a run and the CLI's `heal`) create one.
+//!
+//! With `ACCOUNTS_TABLE` and `GUARDIAN_QUEUE_URL` it serves many accounts
+//! ([`fanout`]): a tick queues one job per account, and the guardian
+//! queue's batches run each account's check.
 
 use crate::alarm::{publish_findings, AlarmError};
+use crate::change::AccountId;
 use crate::config::{ConfigError, Reconciliation, TokenSource};
 use crate::finding::Finding;
+use crate::guardian::fanout::Checked;
 use crate::guardian::{check_heal_renew, Report, DEFAULT_RENEW_WITHIN, RATE_LIMIT_BUDGET};
 use crate::inventory::dynamodb::{lease_holder, DynamoInventory, DynamoLease, SCAN_TIMEOUTS};
 use crate::observe;
 use crate::reconcile::{Kind, Mode};
+use crate::registry::Tenant;
 use crate::ringcentral::HEAVY_PAGE_INTERVAL;
 use crate::ringcentral::{Client, ServerUrl, MAX_EXPIRES_IN};
-use crate::sink::aws::TopicArn;
+use crate::sink::aws::{QueueUrl, TopicArn};
 use crate::token::TokenSet;
 use crate::token_store::{secrets_manager::SecretTokens, TokenStore};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Every variable the guardian function reads; the template test holds the
 /// guardian's environment to exactly this list, less `VERIFICATION_TOKEN`
 /// (local runs and tests only: a deployed function reads the secret).
-pub const ENV_VARS: [&str; 12] = [
+pub const ENV_VARS: [&str; 14] = [
     "INVENTORY_TABLE",
     "CREATED_TOPIC_ARN",
     "UPDATED_TOPIC_ARN",
@@ -36,6 +44,8 @@ pub const ENV_VARS: [&str; 12] = [
     "VERIFICATION_TOKEN_SECRET_ARN",
     "RENEW_WITHIN_SECONDS",
     "METRICS_NAMESPACE",
+    "ACCOUNTS_TABLE",
+    "GUARDIAN_QUEUE_URL",
 ];
 
 /// The guardian function's configuration, read once at cold start.
@@ -52,6 +62,41 @@ pub struct GuardianConfig {
     pub metrics_namespace: String,
     /// With `INVENTORY_TABLE` set: the topics and table to reconcile with.
     pub reconciliation: Option<Reconciliation>,
+    /// With `ACCOUNTS_TABLE` and `GUARDIAN_QUEUE_URL` set: many accounts.
+    pub fanout: Option<FanoutConfig>,
+}
+
+/// Where the fan-out finds its accounts and queues their jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanoutConfig {
+    pub accounts_table: String,
+    pub queue: QueueUrl,
+}
+
+impl FanoutConfig {
+    /// Both variables, or neither (one account, as before there were many).
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let set = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let both = "set with the other of ACCOUNTS_TABLE and GUARDIAN_QUEUE_URL (many accounts), or unset both (one)";
+        match (set("ACCOUNTS_TABLE"), set("GUARDIAN_QUEUE_URL")) {
+            (None, None) => Ok(None),
+            (Some(accounts_table), Some(queue)) => Ok(Some(Self {
+                accounts_table,
+                queue: QueueUrl::parse(queue).map_err(|problem| ConfigError::Malformed {
+                    name: "GUARDIAN_QUEUE_URL",
+                    problem,
+                })?,
+            })),
+            (Some(_), None) => Err(ConfigError::Malformed {
+                name: "ACCOUNTS_TABLE",
+                problem: both,
+            }),
+            (None, Some(_)) => Err(ConfigError::Malformed {
+                name: "GUARDIAN_QUEUE_URL",
+                problem: both,
+            }),
+        }
+    }
 }
 
 impl GuardianConfig {
@@ -94,6 +139,7 @@ impl GuardianConfig {
                 None => None,
                 Some(_) => Some(Reconciliation::from_lookup(lookup)?),
             },
+            fanout: FanoutConfig::from_lookup(lookup)?,
         })
     }
 }
@@ -129,24 +175,26 @@ impl Guardian {
         super::ringcentral_client::from_secret(&self.secrets, &c.credentials_secret, &c.server, RATE_LIMIT_BUDGET).await
     }
 
-    /// This run's handle on the subscription lease in the inventory table;
-    /// none without `INVENTORY_TABLE` (then nothing keeps two runs at once
-    /// from creating a subscription each; the next run deletes the extra).
-    fn lease(&self) -> Option<DynamoLease> {
+    /// This run's handle on `tenant`'s subscription lease in the inventory
+    /// table; none without `INVENTORY_TABLE` (then nothing keeps two runs at
+    /// once from creating a subscription each; the next run deletes the extra).
+    fn lease(&self, tenant: &Tenant) -> Option<DynamoLease> {
         self.config.reconciliation.as_ref().map(|r| {
-            DynamoInventory::new(&self.sdk, r.inventory_table.clone(), SCAN_TIMEOUTS).lease(lease_holder("guardian"))
+            DynamoInventory::new(&self.sdk, r.inventory_table.clone(), SCAN_TIMEOUTS)
+                .for_tenant(tenant.clone())
+                .lease(lease_holder("guardian"))
         })
     }
 
-    /// Checks, heals and renews. The RingCentral client blocks, as in the
-    /// reconciliation: a run does nothing else meanwhile.
-    async fn check(&self, client: &Client, tokens: &TokenSet) -> Report {
-        let c = &self.config;
-        check_heal_renew(client, &self.lease(), &c.address, c.renew_within, tokens).await
-    }
-
-    /// Publishes what RingCentral failed to deliver; a finding when it did.
-    async fn reconcile(&self, config: &Reconciliation, client: &Client) -> Option<Finding> {
+    /// Publishes what RingCentral failed to deliver to `tenant`; a finding
+    /// when it did. `registered`: the accounts a default-account run leaves out.
+    async fn reconcile(
+        &self,
+        config: &Reconciliation,
+        client: &Client,
+        tenant: &Tenant,
+        registered: BTreeSet<AccountId>,
+    ) -> Option<Finding> {
         let failed = |error: String| Some(Finding::ReconcileFailed { error });
         let options = crate::runtime::reconcile::Options {
             mode: Mode::Correct,
@@ -154,14 +202,14 @@ impl Guardian {
             to: None,
             page_interval: HEAVY_PAGE_INTERVAL,
             who: "guardian",
-            tenant: crate::registry::Tenant::Default,
-            registered: Default::default(),
+            tenant: tenant.clone(),
+            registered,
         };
         let report = match crate::runtime::reconcile::run(&self.sdk, config, client, options, |_| {}).await {
             Ok(report) => report,
             Err(e) => return failed(e.to_string()),
         };
-        tracing::info!("{}", report.line());
+        tracing::info!(account = tenant.label(), "{}", report.line());
         metrics::record_reconciliation(&report);
         let count = |kind| report.published.get(&kind).copied().unwrap_or(0);
         if let Some(failure) = report.failed.first() {
@@ -177,39 +225,70 @@ impl Guardian {
         })
     }
 
-    /// [`Guardian::check`], reconciliation when asked or after a heal, then
-    /// every finding to the alarm topic. The report comes back even when
-    /// publishing failed, for the metrics.
-    pub async fn run(&self, reconcile: bool) -> (Report, Result<(), AlarmError>) {
+    /// One account's check, heal and renewal at `address` under its lease,
+    /// then its reconciliation when asked or after a heal. The RingCentral
+    /// client blocks, as in the reconciliation: a run does nothing else meanwhile.
+    pub(crate) async fn check_one(
+        &self,
+        tenant: &Tenant,
+        address: &str,
+        client: &Client,
+        tokens: &TokenSet,
+        reconcile: bool,
+        registered: BTreeSet<AccountId>,
+    ) -> Checked {
+        let c = &self.config;
+        let mut report = check_heal_renew(client, &self.lease(tenant), address, c.renew_within, tokens).await;
+        // A run that left the creation to another run's lease leaves it the
+        // reconciliation too: that run reconciles once it healed.
+        let deferred = report
+            .findings
+            .iter()
+            .any(|f| matches!(f, Finding::HealDeferred { .. }));
+        let mut reconciled = false;
+        if let Some(config) = &c.reconciliation {
+            if (reconcile || report.healed > 0) && !deferred {
+                let finding = self.reconcile(config, client, tenant, registered).await;
+                reconciled = !matches!(finding, Some(Finding::ReconcileFailed { .. }));
+                report.findings.extend(finding);
+            }
+        }
+        Checked { report, reconciled }
+    }
+
+    /// The default account's check: its client from the credentials secret,
+    /// its tokens from the token secret. What keeps them from being read is
+    /// a finding, as it always was.
+    pub(crate) async fn check_default(&self, reconcile: bool, registered: BTreeSet<AccountId>) -> Checked {
         let client_and_tokens = match self.client().await {
             Ok(client) => self.tokens().await.map(|tokens| (client, tokens)),
             Err(error) => Err(error),
         };
-        let report = match client_and_tokens {
+        match client_and_tokens {
             Err(error) => {
                 let mut report = Report::failed(&self.config.address, error.clone());
                 // A reconciliation that was due could not run either, for the same reason.
                 if reconcile && self.config.reconciliation.is_some() {
                     report.findings.push(Finding::ReconcileFailed { error });
                 }
-                report
+                Checked {
+                    report,
+                    reconciled: false,
+                }
             }
             Ok((client, tokens)) => {
-                let mut report = self.check(&client, &tokens).await;
-                // A run that left the creation to another run's lease leaves
-                // it the reconciliation too: that run reconciles once it healed.
-                let deferred = report
-                    .findings
-                    .iter()
-                    .any(|f| matches!(f, Finding::HealDeferred { .. }));
-                if let Some(config) = &self.config.reconciliation {
-                    if (reconcile || report.healed > 0) && !deferred {
-                        report.findings.extend(self.reconcile(config, &client).await);
-                    }
-                }
-                report
+                let address = &self.config.address;
+                self.check_one(&Tenant::Default, address, &client, &tokens, reconcile, registered)
+                    .await
             }
-        };
+        }
+    }
+
+    /// The default account's [`Guardian::check_default`], then every finding
+    /// to the alarm topic. The report comes back even when publishing
+    /// failed, for the metrics.
+    pub async fn run(&self, reconcile: bool) -> (Report, Result<(), AlarmError>) {
+        let report = self.check_default(reconcile, BTreeSet::new()).await.report;
         for finding in &report.findings {
             tracing::warn!(finding = finding.kind(), "{}", finding.summary());
         }
@@ -226,6 +305,20 @@ pub enum GuardianError {
     /// Findings that reached nobody: the function's Errors alarm fires.
     #[error(transparent)]
     Alarm(#[from] AlarmError),
+    /// The scheduler could not list the registered accounts: no job queued.
+    #[error(transparent)]
+    Schedule(#[from] crate::guardian::fanout::ScheduleError),
+    /// Jobs the scheduler could not queue after every try: those accounts
+    /// go unchecked until the next tick.
+    #[error("{failed} of {total} accounts' jobs could not be queued: {detail}")]
+    NotQueued {
+        failed: usize,
+        total: usize,
+        detail: String,
+    },
+    /// An event that is neither a schedule tick nor an SQS batch.
+    #[error("unreadable event: {0}")]
+    Event(String),
 }
 
 impl GuardianError {
@@ -283,64 +376,8 @@ pub async fn run(
     .await
 }
 
-pub mod metrics {
-    //! The guardian's metrics, in CloudWatch Embedded Metric Format through the
-    //! `metrics` facade and `metrics_cloudwatch_embedded`'s plain Builder/flush
-    //! API (its Lambda layer needs the crate's `lambda` feature, which would
-    //! turn on lambda_http's default event kinds in the relay too). Every run
-    //! writes all three, zeros included, so the alarms always have data.
-
-    use crate::guardian::Report;
-    use metrics::Unit;
-    use metrics_cloudwatch_embedded::Collector;
-
-    /// 1 when, at the end of the run, an Active subscription that does not
-    /// expire soon delivers to the address; else 0.
-    pub const HEALTHY: &str = "SubscriptionHealthy";
-    /// Subscriptions recreated in place of blacklisted, inactive or missing
-    /// ones, or whose lost Contact Center filter was put back.
-    pub const HEALED: &str = "SubscriptionHealed";
-    /// Active subscriptions found expiring within the renewal threshold.
-    pub const EXPIRING_SOON: &str = "SubscriptionExpiringSoon";
-
-    pub use crate::observe::MetricsError;
-
-    /// Installs the process-wide recorder; call once, at cold start.
-    pub fn init(namespace: &str) -> Result<&'static Collector, MetricsError> {
-        let collector = crate::observe::collector(namespace, true)?;
-        metrics::describe_gauge!(
-            HEALTHY,
-            Unit::Count,
-            "an Active, not soon expiring subscription delivers"
-        );
-        metrics::describe_counter!(HEALED, Unit::Count, "subscriptions recreated");
-        metrics::describe_gauge!(
-            EXPIRING_SOON,
-            Unit::Count,
-            "subscriptions expiring within the threshold"
-        );
-        Ok(collector)
-    }
-
-    /// Corrections published by one reconciliation, in all and by change type.
-    pub const RECONCILE_CORRECTIONS: &str = "ReconcileCorrections";
-
-    /// Records one reconciliation; the alarm watches the total.
-    pub fn record_reconciliation(report: &crate::reconcile::Report) {
-        let total = report.published_total() as u64;
-        metrics::counter!(RECONCILE_CORRECTIONS).increment(total);
-        for (kind, n) in &report.published {
-            metrics::counter!(RECONCILE_CORRECTIONS, "changeType" => kind.as_str()).increment(*n as u64);
-        }
-    }
-
-    /// Records one run; the caller flushes.
-    pub fn record(report: &Report) {
-        metrics::gauge!(HEALTHY).set(if report.healthy { 1.0 } else { 0.0 });
-        metrics::counter!(HEALED).increment(report.healed);
-        metrics::gauge!(EXPIRING_SOON).set(report.expiring_soon as f64);
-    }
-}
+pub mod fanout;
+pub mod metrics;
 
 #[cfg(test)]
 mod tests {

@@ -31,3 +31,18 @@ pub async fn from_secret(
         Credentials::from_secret(secret_id, secret.expose(), server.clone()).map_err(|e| e.to_string())?;
     Client::new(credentials, wait_budget, Box::new(LogWait)).map_err(|e| e.to_string())
 }
+
+/// A client signing in as a registered account: the app's client id and
+/// secret from `app_secret` (the credentials secret's text, read once per
+/// batch), the account's own JWT.
+pub fn for_account(
+    secret_id: &str,
+    app_secret: &crate::ringcentral::Secret,
+    server: &ServerUrl,
+    jwt: crate::ringcentral::Secret,
+    wait_budget: Duration,
+) -> Result<Client, String> {
+    let app = crate::ringcentral::AppCredentials::from_secret(secret_id, app_secret.expose(), server.clone())
+        .map_err(|e| e.to_string())?;
+    Client::new(app.with_jwt(jwt), wait_budget, Box::new(LogWait)).map_err(|e| e.to_string())
+}

@@ -120,9 +120,11 @@ async fn a_healthy_subscription_raises_nothing() {
             findings: vec![],
             healthy: true,
             healed: 0,
-            expiring_soon: 0
+            expiring_soon: 0,
+            subscription: report.subscription.clone(),
         }
     );
+    assert_eq!(report.subscription.as_ref().map(|s| s.id.as_str()), Some(id.as_str()));
     assert!(
         drain_now(&s.aws, &s.alarm_queue).await.is_empty(),
         "no message when all is well"

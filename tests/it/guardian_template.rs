@@ -109,6 +109,23 @@ fn the_guardian_may_do_exactly_what_the_code_does() {
     for topic in ["CreatedTopic", "UpdatedTopic", "DeletedTopic"] {
         expected.push(("sns:Publish".to_owned(), json!({"Ref": topic})));
     }
+    // Many accounts: the registry (list, read one, record its check), the
+    // guardian queue (queue, backlog, consume) and the sealed fields' key.
+    for action in ["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"] {
+        expected.push((action.to_owned(), json!({"Fn::GetAtt": ["AccountsTable", "Arn"]})));
+    }
+    for action in [
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+    ] {
+        expected.push((action.to_owned(), json!({"Fn::GetAtt": ["GuardianQueue", "Arn"]})));
+    }
+    expected.push((
+        "kms:Decrypt".to_owned(),
+        json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}),
+    ));
     let sort = |v: &mut Vec<(String, Value)>| v.sort_by_key(|(a, r)| format!("{a}{r}"));
     sort(&mut granted);
     sort(&mut expected);
@@ -183,4 +200,92 @@ fn the_templates_subscription_body_is_the_one_the_cli_sends() {
     let mut from_cli = from_cli;
     from_cli["deliveryMode"]["verificationToken"] = placeholder.into();
     assert_eq!(in_template, from_cli);
+}
+
+fn statement(function: &Value, sid: &str) -> Value {
+    template::as_list(&function["Properties"]["Policies"])
+        .iter()
+        .flat_map(|p| template::as_list(&p["Statement"]))
+        .find(|s| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("no statement {sid}"))
+}
+
+#[test]
+fn the_guardian_opens_only_the_registrys_sealed_fields_with_the_key_itself() {
+    let template = template();
+    let opens = statement(guardian(&template), "OpenRegisteredAccountsSecrets");
+    assert_eq!(opens["Action"], "kms:Decrypt");
+    assert_eq!(
+        opens["Condition"],
+        json!({
+            "StringEquals": {"kms:EncryptionContext:field": ["credential", "tokens"]},
+            "Null": {"kms:EncryptionContext:accountId": "false"}
+        })
+    );
+}
+
+#[test]
+fn the_guardian_queue_is_encrypted_redriven_and_outlasts_six_runs() {
+    let template = template();
+    let resources = &template["Resources"];
+    let queue = &resources["GuardianQueue"]["Properties"];
+    let timeout = guardian(&template)["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(
+        queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout,
+        "Lambda's advice for SQS sources: {queue}"
+    );
+    assert_eq!(queue["KmsMasterKeyId"], json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}));
+    assert_eq!(
+        queue["RedrivePolicy"],
+        json!({"deadLetterTargetArn": {"Fn::GetAtt": ["GuardianDeadLetterQueue", "Arn"]}, "maxReceiveCount": 3})
+    );
+    assert_eq!(
+        resources["GuardianDeadLetterQueue"]["Properties"]["KmsMasterKeyId"],
+        json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]})
+    );
+    let alarm = &resources["GuardianDeadLetterQueueNotEmptyAlarm"]["Properties"];
+    assert_eq!(
+        alarm["Dimensions"][0]["Value"],
+        json!({"Fn::GetAtt": ["GuardianDeadLetterQueue", "QueueName"]})
+    );
+    assert_eq!(alarm["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
+    let variables = &guardian(&template)["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["GUARDIAN_QUEUE_URL"], json!({"Ref": "GuardianQueue"}));
+    assert_eq!(variables["ACCOUNTS_TABLE"], json!({"Ref": "AccountsTable"}));
+    assert_eq!(
+        resources["AccountsTable"]["Properties"]["KeySchema"],
+        json!([{"AttributeName": "accountId", "KeyType": "HASH"}])
+    );
+}
+
+#[test]
+fn the_guardian_queues_batches_reach_the_guardian_reporting_item_failures() {
+    let template = template();
+    let mapping = &template["Resources"]["GuardianEventSourceMapping"];
+    assert_eq!(mapping["Type"], "AWS::Lambda::EventSourceMapping");
+    let p = &mapping["Properties"];
+    assert_eq!(p["EventSourceArn"], json!({"Fn::GetAtt": ["GuardianQueue", "Arn"]}));
+    assert_eq!(p["FunctionName"], json!({"Ref": "GuardianFunction"}));
+    assert_eq!(p["BatchSize"], 10);
+    assert_eq!(p["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
+    let concurrency = p["ScalingConfig"]["MaximumConcurrency"].as_u64().unwrap();
+    assert!((2..=1000).contains(&concurrency), "Lambda's bounds: {concurrency}");
+}
+
+#[test]
+fn accounts_in_trouble_raise_an_alarm_on_the_metric_the_scheduler_writes() {
+    let template = template();
+    let alarm = &template["Resources"]["AccountsInTroubleAlarm"]["Properties"];
+    assert_eq!(
+        alarm["MetricName"],
+        cc_number_relay::runtime::guardian::metrics::ACCOUNTS_IN_TROUBLE
+    );
+    assert_eq!(alarm["Namespace"], json!({"Ref": "MetricsNamespace"}));
+    assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold");
+    assert_eq!(alarm["Threshold"], 0);
+    assert_eq!(
+        alarm["TreatMissingData"], "notBreaching",
+        "a single-account stack writes none"
+    );
+    assert_eq!(alarm["AlarmActions"], json!([{"Ref": "AlarmTopic"}]));
 }

@@ -25,6 +25,7 @@ mod decode;
 mod faults;
 mod golden;
 mod guardian;
+mod guardian_fanout;
 mod guardian_lambda;
 mod guardian_template;
 mod inventory;
