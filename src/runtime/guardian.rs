@@ -21,7 +21,7 @@ use crate::observe;
 use crate::reconcile::{Kind, Mode};
 use crate::registry::Tenant;
 use crate::ringcentral::HEAVY_PAGE_INTERVAL;
-use crate::ringcentral::{Client, ServerUrl, MAX_EXPIRES_IN};
+use crate::ringcentral::{Client, ServerUrl, SubscriptionApi, MAX_EXPIRES_IN};
 use crate::sink::aws::{QueueUrl, TopicArn};
 use crate::token::TokenSet;
 use crate::token_store::{secrets_manager::SecretTokens, TokenStore};
@@ -226,19 +226,24 @@ impl Guardian {
     }
 
     /// One account's check, heal and renewal at `address` under its lease,
-    /// then its reconciliation when asked or after a heal. The RingCentral
-    /// client blocks, as in the reconciliation: a run does nothing else meanwhile.
+    /// then its reconciliation when asked or after a heal. `subscriptions`
+    /// is `client` as the account's subscriptions are worked: a registered
+    /// account's are created and mended with the filter naming it. The
+    /// RingCentral client blocks, as in the reconciliation: a run does
+    /// nothing else meanwhile.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn check_one(
         &self,
         tenant: &Tenant,
         address: &str,
+        subscriptions: &impl SubscriptionApi,
         client: &Client,
         tokens: &TokenSet,
         reconcile: bool,
         registered: BTreeSet<AccountId>,
     ) -> Checked {
         let c = &self.config;
-        let mut report = check_heal_renew(client, &self.lease(tenant), address, c.renew_within, tokens).await;
+        let mut report = check_heal_renew(subscriptions, &self.lease(tenant), address, c.renew_within, tokens).await;
         // A run that left the creation to another run's lease leaves it the
         // reconciliation too: that run reconciles once it healed.
         let deferred = report
@@ -278,8 +283,16 @@ impl Guardian {
             }
             Ok((client, tokens)) => {
                 let address = &self.config.address;
-                self.check_one(&Tenant::Default, address, &client, &tokens, reconcile, registered)
-                    .await
+                self.check_one(
+                    &Tenant::Default,
+                    address,
+                    &client,
+                    &client,
+                    &tokens,
+                    reconcile,
+                    registered,
+                )
+                .await
             }
         }
     }

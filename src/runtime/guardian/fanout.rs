@@ -239,11 +239,21 @@ impl<R: AccountRegistry> AccountCheck for Checks<'_, R> {
                     ACCOUNT_RATE_LIMIT_BUDGET,
                 )
                 .map_err(Unavailable)?;
-                let tenant = Tenant::Registered(account.summary.account_id.clone());
+                let id = &account.summary.account_id;
+                let tenant = Tenant::Registered(id.clone());
                 let address = &account.summary.address;
                 let tokens = &account.tokens;
+                let subscriptions = client.as_account(id);
                 Ok(guardian
-                    .check_one(&tenant, address, &client, tokens, reconcile, BTreeSet::new())
+                    .check_one(
+                        &tenant,
+                        address,
+                        &subscriptions,
+                        &client,
+                        tokens,
+                        reconcile,
+                        BTreeSet::new(),
+                    )
                     .await)
             }
         }
