@@ -251,11 +251,14 @@ async fn one_tick_checks_every_account_each_on_its_own_and_records_what_it_found
     assert_ne!(healed[0], dead);
     // Recreated as the account's own: its filter names the account, not `~`.
     let recreated = s.standin.account(BLACKLISTED).subscriptions();
-    let recreated = recreated.iter().find(|x| x.id == healed[0]).expect("the new subscription");
+    let recreated = recreated
+        .iter()
+        .find(|x| x.id == healed[0])
+        .expect("the new subscription");
     assert!(
-        recreated
-            .event_filters
-            .contains(&format!("/restapi/v1.0/account/{BLACKLISTED}/phone-number?usageType=ContactCenterNumber")),
+        recreated.event_filters.contains(&format!(
+            "/restapi/v1.0/account/{BLACKLISTED}/phone-number?usageType=ContactCenterNumber"
+        )),
         "{:?}",
         recreated.event_filters
     );

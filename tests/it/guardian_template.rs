@@ -268,8 +268,17 @@ fn the_guardian_queues_batches_reach_the_guardian_reporting_item_failures() {
     assert_eq!(p["FunctionName"], json!({"Ref": "GuardianFunction"}));
     assert_eq!(p["BatchSize"], 10);
     assert_eq!(p["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
-    let concurrency = p["ScalingConfig"]["MaximumConcurrency"].as_u64().unwrap();
-    assert!((2..=1000).contains(&concurrency), "Lambda's bounds: {concurrency}");
+    assert_eq!(
+        p["ScalingConfig"]["MaximumConcurrency"],
+        json!({"Ref": "GuardianMaximumConcurrency"})
+    );
+    let parameter = &template["Parameters"]["GuardianMaximumConcurrency"];
+    assert_eq!(
+        (parameter["MinValue"].as_u64(), parameter["MaxValue"].as_u64()),
+        (Some(2), Some(1000)),
+        "Lambda's bounds"
+    );
+    assert_eq!(parameter["Default"], 10);
 }
 
 #[test]
