@@ -24,7 +24,7 @@ mod verifier;
 
 pub use accounts::{AccountVerifier, Limits};
 pub use auth::{VALIDATION_TOKEN, VERIFICATION_TOKEN};
-pub use authenticate::{Authenticate, Authenticated, Mismatch};
+pub use authenticate::{Authenticate, Authenticated, Mismatch, RegisteredAccount};
 pub use outcome::{Outcome, Rejection};
 pub use verifier::{Verifier, MAX_TOKEN_AGE, REREAD_INTERVAL};
 

@@ -6,7 +6,7 @@ mod event_filter;
 mod identity;
 mod wire;
 
-pub use claim::claimed_account;
+pub use claim::{claimed_account, ClaimedAccount};
 pub use error::DecodeError;
 pub use event_filter::EventFilter;
 pub use identity::Identity;

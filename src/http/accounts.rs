@@ -21,15 +21,15 @@ mod cache;
 mod tests;
 
 use super::auth;
-use super::authenticate::{Authenticate, Authenticated, Mismatch};
+use super::authenticate::{Authenticate, Authenticated, Mismatch, RegisteredAccount};
 use super::verifier::{Verifier, MAX_TOKEN_AGE, REREAD_INTERVAL};
 use super::Rejection;
 use crate::change::AccountId;
-use crate::notification::{claimed_account, Inbound};
+use crate::notification::{claimed_account, ClaimedAccount, Inbound};
 use crate::registry::{AccountRegistry, AccountTokens, Tenant};
 use crate::token::TokenMatch;
 use crate::token_store::TokenStore;
-use cache::{Cache, Entry};
+use cache::Cache;
 use lambda_http::http::HeaderMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -81,59 +81,66 @@ impl<R: AccountRegistry, T: TokenStore> AccountVerifier<R, T> {
         self.lock().len()
     }
 
-    /// A body claiming `account`: its own tokens when it is registered, else the default account's.
-    async fn authenticate_claimed(&self, account: AccountId, headers: &HeaderMap) -> Result<Authenticated, Rejection> {
-        let known = self.lock().get(&account);
-        match known {
-            None => self.first_sight(account, headers).await,
-            Some(Entry {
-                tokens: Some(tokens),
-                read_at,
-                ..
-            }) => {
-                let matched = auth::authenticated(&tokens.tokens, headers);
-                let worth_a_reread = match matched {
-                    TokenMatch::Current => read_at.elapsed() >= MAX_TOKEN_AGE,
-                    TokenMatch::Previous => true,
-                    TokenMatch::None => auth::carries_token(headers),
-                };
-                if worth_a_reread && self.claim_reread(&account) {
-                    match self.read(&account).await {
-                        Reading::Registered(fresh) => return self.with_read(account, Some(fresh), headers).await,
-                        Reading::NotRegistered => return self.with_read(account, None, headers).await,
-                        // The tokens read before still stand, for this request too.
-                        Reading::Failed => {}
-                    }
-                }
-                with_tokens(account, tokens, matched)
-            }
-            Some(Entry {
-                tokens: None, read_at, ..
-            }) => {
-                let by_default = self.default.authenticate(headers).await;
-                // Registered since it was read? Asked when its token is not
-                // the default account's, or the reading is old.
-                let ask = !by_default || read_at.elapsed() >= MAX_TOKEN_AGE;
-                if ask && self.claim_reread(&account) && self.claim_unknown_read() {
-                    if let Reading::Registered(tokens) = self.read(&account).await {
-                        return self.with_read(account, Some(tokens), headers).await;
-                    }
-                }
-                by_default
-                    .then_some(Authenticated::DEFAULT)
-                    .ok_or(Rejection::Unauthenticated)
+    /// A body claiming `claim`: its own tokens when it is registered, else the default account's.
+    async fn authenticate_claimed(
+        &self,
+        claim: ClaimedAccount<'_>,
+        headers: &HeaderMap,
+    ) -> Result<Authenticated, Rejection> {
+        let known = self.lock().get(claim.as_str());
+        let Some(entry) = known else {
+            return self.first_sight(claim, headers).await;
+        };
+        let Some(account) = entry.account else {
+            return self.not_registered(claim, entry.read_at.elapsed(), headers).await;
+        };
+        let matched = auth::authenticated(&account.tokens.tokens, headers);
+        let worth_a_reread = match matched {
+            TokenMatch::Current => entry.read_at.elapsed() >= MAX_TOKEN_AGE,
+            TokenMatch::Previous => true,
+            TokenMatch::None => auth::carries_token(headers),
+        };
+        if worth_a_reread && self.claim_reread(claim.as_str()) {
+            match self.read(claim).await {
+                Reading::Registered(fresh) => return self.with_read(Some(fresh), headers).await,
+                Reading::NotRegistered => return self.with_read(None, headers).await,
+                // The tokens read before still stand, for this request too.
+                Reading::Failed => {}
             }
         }
+        with_tokens(account, matched)
+    }
+
+    /// An account read as not registered: the default account's tokens,
+    /// unless it has been registered since. That is asked when the token is
+    /// not the default account's, or the reading is old, and only within
+    /// the budget: a flood of forged ids re-read costs no more than new ones.
+    async fn not_registered(
+        &self,
+        claim: ClaimedAccount<'_>,
+        age: Duration,
+        headers: &HeaderMap,
+    ) -> Result<Authenticated, Rejection> {
+        let by_default = self.default.authenticate(headers).await;
+        let ask = !by_default || age >= MAX_TOKEN_AGE;
+        if ask && self.claim_reread(claim.as_str()) && self.claim_unknown_read() {
+            if let Reading::Registered(account) = self.read(claim).await {
+                return self.with_read(Some(account), headers).await;
+            }
+        }
+        by_default
+            .then_some(Authenticated::DEFAULT)
+            .ok_or(Rejection::Unauthenticated)
     }
 
     /// An account this instance has not read: read it, within the budget.
-    async fn first_sight(&self, account: AccountId, headers: &HeaderMap) -> Result<Authenticated, Rejection> {
+    async fn first_sight(&self, claim: ClaimedAccount<'_>, headers: &HeaderMap) -> Result<Authenticated, Rejection> {
         if !self.claim_unknown_read() {
             return self.default_or(headers, Rejection::Unauthenticated).await;
         }
-        match self.read(&account).await {
-            Reading::Registered(tokens) => self.with_read(account, Some(tokens), headers).await,
-            Reading::NotRegistered => self.with_read(account, None, headers).await,
+        match self.read(claim).await {
+            Reading::Registered(account) => self.with_read(Some(account), headers).await,
+            Reading::NotRegistered => self.with_read(None, headers).await,
             // 503, not 401: nothing says the token is wrong, only that its
             // account could not be looked up. Both count towards RingCentral
             // blacklisting the subscription alike (and the guardian heals
@@ -147,14 +154,13 @@ impl<R: AccountRegistry, T: TokenStore> AccountVerifier<R, T> {
     /// What a read said: the account's own tokens, or the default account's when it is not registered.
     async fn with_read(
         &self,
-        account: AccountId,
-        read: Option<Arc<AccountTokens>>,
+        read: Option<Arc<RegisteredAccount>>,
         headers: &HeaderMap,
     ) -> Result<Authenticated, Rejection> {
         match read {
-            Some(tokens) => {
-                let matched = auth::authenticated(&tokens.tokens, headers);
-                with_tokens(account, tokens, matched)
+            Some(account) => {
+                let matched = auth::authenticated(&account.tokens.tokens, headers);
+                with_tokens(account, matched)
             }
             None => self.default_or(headers, Rejection::Unauthenticated).await,
         }
@@ -174,18 +180,26 @@ impl<R: AccountRegistry, T: TokenStore> AccountVerifier<R, T> {
     /// Whether `account` is registered, as far as can be told without
     /// spending more than the budget: unknown counts as not registered.
     async fn registered(&self, account: &AccountId) -> bool {
-        let known = self.lock().get(account);
+        let known = self.lock().get(account.as_str());
         match known {
-            Some(entry) => entry.tokens.is_some(),
-            None => self.claim_unknown_read() && matches!(self.read(account).await, Reading::Registered(_)),
+            Some(entry) => entry.account.is_some(),
+            None => self.claim_unknown_read() && matches!(self.read_id(account).await, Reading::Registered(_)),
+        }
+    }
+
+    async fn read(&self, claim: ClaimedAccount<'_>) -> Reading {
+        match claim.to_account_id() {
+            Some(account) => self.read_id(&account).await,
+            // A claim is an account id by construction; were it not, there is nothing to read.
+            None => Reading::NotRegistered,
         }
     }
 
     /// One read of the registry, kept when it answers.
-    async fn read(&self, account: &AccountId) -> Reading {
+    async fn read_id(&self, account: &AccountId) -> Reading {
         match self.registry.tokens(account).await {
             Ok(tokens) => match self.lock().store(account, tokens) {
-                Some(tokens) => Reading::Registered(tokens),
+                Some(account) => Reading::Registered(account),
                 None => Reading::NotRegistered,
             },
             Err(error) => {
@@ -199,7 +213,7 @@ impl<R: AccountRegistry, T: TokenStore> AccountVerifier<R, T> {
         }
     }
 
-    fn claim_reread(&self, account: &AccountId) -> bool {
+    fn claim_reread(&self, account: &str) -> bool {
         self.lock().claim_reread(account, self.limits.reread_interval)
     }
 
@@ -212,66 +226,7 @@ impl<R: AccountRegistry, T: TokenStore> AccountVerifier<R, T> {
         // Nothing panics while holding it; were it poisoned, the cache is still whole.
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-/// What one read of the registry said.
-enum Reading {
-    Registered(Arc<AccountTokens>),
-    NotRegistered,
-    Failed,
-}
-
-fn with_tokens(
-    account: AccountId,
-    tokens: Arc<AccountTokens>,
-    matched: TokenMatch,
-) -> Result<Authenticated, Rejection> {
-    match matched {
-        TokenMatch::None => Err(Rejection::Unauthenticated),
-        TokenMatch::Current | TokenMatch::Previous => Ok(Authenticated::registered(account, tokens)),
-    }
-}
-
-/// Whether `subscription` is one the account's notifications may come from.
-fn from_its_subscription(tokens: &AccountTokens, subscription: Option<&str>) -> bool {
-    tokens.subscription_ids.is_empty() || subscription.is_some_and(|s| tokens.subscription_ids.iter().any(|id| id == s))
-}
-
-impl<R: AccountRegistry, T: TokenStore> Authenticate for AccountVerifier<R, T> {
-    async fn authenticate(&self, headers: &HeaderMap, body: &[u8]) -> Result<Authenticated, Rejection> {
-        match claimed_account(body) {
-            Some(account) => self.authenticate_claimed(account, headers).await,
-            None => self.default_or(headers, Rejection::Unauthenticated).await,
-        }
-    }
-
-    async fn admit(&self, who: &Authenticated, inbound: &Inbound) -> Result<(), Mismatch> {
-        let (named, subscription_id) = match inbound {
-            Inbound::Change(change) => (change.account_id.as_ref(), change.subscription_id.as_deref()),
-            // A reminder names no account, only its subscription.
-            Inbound::RenewalReminder { subscription_id } => (None, subscription_id.as_deref()),
-        };
-        let mismatch = || Mismatch {
-            authenticated: who.tenant.clone(),
-            named: named.cloned(),
-            subscription_id: subscription_id.map(str::to_owned),
-        };
-        let admitted = match (&who.tenant, &who.account) {
-            (Tenant::Default, _) => match named {
-                Some(account) => !self.registered(account).await,
-                None => true,
-            },
-            (Tenant::Registered(account), Some(tokens)) => {
-                let its_account = matches!(inbound, Inbound::RenewalReminder { .. }) || named == Some(account);
-                its_account && self.admits_subscription(account, tokens, subscription_id).await
-            }
-            (Tenant::Registered(_), None) => false,
-        };
-        admitted.then_some(()).ok_or_else(mismatch)
-    }
-}
-
-impl<R: AccountRegistry, T: TokenStore> AccountVerifier<R, T> {
     /// A subscription not among those read may be newer than the reading
     /// (one recreated by the guardian): the account is re-read first, at
     /// most once per interval.
@@ -284,9 +239,65 @@ impl<R: AccountRegistry, T: TokenStore> AccountVerifier<R, T> {
         if from_its_subscription(tokens, subscription) {
             return true;
         }
-        if !self.claim_reread(account) {
+        if !self.claim_reread(account.as_str()) {
             return false;
         }
-        matches!(self.read(account).await, Reading::Registered(fresh) if from_its_subscription(&fresh, subscription))
+        matches!(self.read_id(account).await, Reading::Registered(fresh) if from_its_subscription(&fresh.tokens, subscription))
+    }
+}
+
+/// What one read of the registry said.
+enum Reading {
+    Registered(Arc<RegisteredAccount>),
+    NotRegistered,
+    Failed,
+}
+
+fn with_tokens(account: Arc<RegisteredAccount>, matched: TokenMatch) -> Result<Authenticated, Rejection> {
+    match matched {
+        TokenMatch::None => Err(Rejection::Unauthenticated),
+        TokenMatch::Current | TokenMatch::Previous => Ok(Authenticated::registered(account)),
+    }
+}
+
+/// Whether `subscription` is one the account's notifications may come from.
+fn from_its_subscription(tokens: &AccountTokens, subscription: Option<&str>) -> bool {
+    tokens.subscription_ids.is_empty() || subscription.is_some_and(|s| tokens.subscription_ids.iter().any(|id| id == s))
+}
+
+impl<R: AccountRegistry, T: TokenStore> Authenticate for AccountVerifier<R, T> {
+    async fn authenticate(&self, headers: &HeaderMap, body: &[u8]) -> Result<Authenticated, Rejection> {
+        // No token, no account's to look up: not worth a read.
+        if !auth::carries_token(headers) {
+            return Err(Rejection::Unauthenticated);
+        }
+        match claimed_account(body) {
+            Some(claim) => self.authenticate_claimed(claim, headers).await,
+            None => self.default_or(headers, Rejection::Unauthenticated).await,
+        }
+    }
+
+    async fn admit(&self, who: &Authenticated, inbound: &Inbound) -> Result<(), Mismatch> {
+        let (named, subscription_id) = match inbound {
+            Inbound::Change(change) => (change.account_id.as_ref(), change.subscription_id.as_deref()),
+            // A reminder names no account, only its subscription.
+            Inbound::RenewalReminder { subscription_id } => (None, subscription_id.as_deref()),
+        };
+        let admitted = match (who.account(), who.tenant()) {
+            (None, _) => match named {
+                Some(account) => !self.registered(account).await,
+                None => true,
+            },
+            (Some(account), Tenant::Registered(id)) => {
+                let its_own = matches!(inbound, Inbound::RenewalReminder { .. }) || named == Some(id);
+                its_own && self.admits_subscription(id, &account.tokens, subscription_id).await
+            }
+            (Some(_), Tenant::Default) => false,
+        };
+        admitted.then_some(()).ok_or_else(|| Mismatch {
+            authenticated: who.tenant().clone(),
+            named: named.cloned(),
+            subscription_id: subscription_id.map(str::to_owned),
+        })
     }
 }

@@ -15,26 +15,49 @@ use lambda_http::http::HeaderMap;
 use std::future::Future;
 use std::sync::Arc;
 
-/// The account whose token a request carried, and what its notifications must match.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authenticated {
-    pub tenant: Tenant,
-    /// A registered account's tokens, as read: their subscription ids are
-    /// the ones its notifications may come from. `None` for the default account.
-    pub(super) account: Option<Arc<AccountTokens>>,
+/// A registered account as an instance last read it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RegisteredAccount {
+    /// Always [`Tenant::Registered`]: built once per reading, so that each
+    /// notification borrows it instead of allocating its id.
+    tenant: Tenant,
+    pub tokens: AccountTokens,
 }
 
-impl Authenticated {
-    pub const DEFAULT: Authenticated = Authenticated {
-        tenant: Tenant::Default,
-        account: None,
-    };
-
-    pub fn registered(account: AccountId, tokens: Arc<AccountTokens>) -> Self {
+impl RegisteredAccount {
+    pub fn new(account: AccountId, tokens: AccountTokens) -> Self {
         Self {
             tenant: Tenant::Registered(account),
-            account: Some(tokens),
+            tokens,
         }
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+}
+
+static DEFAULT_TENANT: Tenant = Tenant::Default;
+
+/// The account whose token a request carried, and what its notifications
+/// must match: for a registered account, its subscriptions as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated(Option<Arc<RegisteredAccount>>);
+
+impl Authenticated {
+    pub const DEFAULT: Authenticated = Authenticated(None);
+
+    pub fn registered(account: Arc<RegisteredAccount>) -> Self {
+        Self(Some(account))
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        self.0.as_deref().map_or(&DEFAULT_TENANT, RegisteredAccount::tenant)
+    }
+
+    /// The registered account, as read; `None` for the default account.
+    pub fn account(&self) -> Option<&RegisteredAccount> {
+        self.0.as_deref()
     }
 }
 

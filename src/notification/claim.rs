@@ -14,11 +14,27 @@
 use super::event_filter::{account_after_mark, ACCOUNT_MARK};
 use crate::change::AccountId;
 
+/// An account id a body claims, borrowed from it: 1 to 32 digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimedAccount<'a>(&'a str);
+
+impl<'a> ClaimedAccount<'a> {
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+
+    /// The id, owned. `None` only if `AccountId`'s rule were to outgrow the claim's.
+    pub fn to_account_id(self) -> Option<AccountId> {
+        AccountId::parse(self.0).ok()
+    }
+}
+
 /// Never fails: a body that is not UTF-8, or names no real account, claims none.
-pub fn claimed_account(body: &[u8]) -> Option<AccountId> {
+pub fn claimed_account(body: &[u8]) -> Option<ClaimedAccount<'_>> {
     let text = std::str::from_utf8(body).ok()?;
     text.match_indices(ACCOUNT_MARK)
         .find_map(|(at, _)| account_after_mark(&text[at + ACCOUNT_MARK.len()..]))
+        .map(ClaimedAccount)
 }
 
 #[cfg(test)]
@@ -29,7 +45,7 @@ mod tests {
     const REMINDER: &str = include_str!("../../events/bodies/renewal-reminder.json");
 
     fn claim(body: &str) -> Option<String> {
-        claimed_account(body.as_bytes()).map(|a| a.to_string())
+        claimed_account(body.as_bytes()).map(|a| a.as_str().to_owned())
     }
 
     #[test]
@@ -51,6 +67,7 @@ mod tests {
         assert_eq!(claim(r#"{"event":"\/restapi\/v1.0\/account\/5\/phone-number"}"#), None);
         let long = format!("/account/{}/phone-number", "1".repeat(33));
         assert_eq!(claim(&long), None);
+        assert_eq!(claim("/account//phone-number"), None);
         assert_eq!(claimed_account(b"/account/5/phone-number\xff"), None);
         assert_eq!(claim("/account/5/extension/1"), None);
     }
@@ -63,7 +80,8 @@ mod tests {
             let Ok(crate::notification::Inbound::Change(change)) = crate::notification::decode(&body) else {
                 panic!("{name} does not decode")
             };
-            assert_eq!(claimed_account(&body), change.account_id, "{name}");
+            let claimed = claimed_account(&body).and_then(ClaimedAccount::to_account_id);
+            assert_eq!(claimed, change.account_id, "{name}");
         }
     }
 }

@@ -3,6 +3,7 @@
 //! instance-wide budget of reads for accounts it does not know to be registered.
 
 use crate::change::AccountId;
+use crate::http::RegisteredAccount;
 use crate::registry::AccountTokens;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
     /// `None`: not registered when read.
-    pub tokens: Option<Arc<AccountTokens>>,
+    pub account: Option<Arc<RegisteredAccount>>,
     pub read_at: Instant,
     /// The last read that was not the account's first; as the default
     /// account's verifier, the first read is not a re-read.
@@ -23,7 +24,8 @@ pub(super) struct Entry {
 
 #[derive(Debug)]
 pub(super) struct Cache {
-    entries: HashMap<AccountId, Entry>,
+    /// Keyed by the id's text: a claim is looked up without allocating.
+    entries: HashMap<Box<str>, Entry>,
     max_entries: usize,
     next_seq: u64,
     /// Reads of accounts not known to be registered: when the current
@@ -43,7 +45,7 @@ impl Cache {
         }
     }
 
-    pub fn get(&self, account: &AccountId) -> Option<Entry> {
+    pub fn get(&self, account: &str) -> Option<Entry> {
         self.entries.get(account).cloned()
     }
 
@@ -53,7 +55,7 @@ impl Cache {
 
     /// Takes the right to re-read `account`, when its last re-read is at
     /// least `interval` old (or it has had none).
-    pub fn claim_reread(&mut self, account: &AccountId, interval: Duration) -> bool {
+    pub fn claim_reread(&mut self, account: &str, interval: Duration) -> bool {
         let now = Instant::now();
         let Some(entry) = self.entries.get_mut(account) else {
             return false;
@@ -84,14 +86,14 @@ impl Cache {
     }
 
     /// Keeps what a read said, replacing what was known of the account.
-    pub fn store(&mut self, account: &AccountId, tokens: Option<AccountTokens>) -> Option<Arc<AccountTokens>> {
+    pub fn store(&mut self, account: &AccountId, tokens: Option<AccountTokens>) -> Option<Arc<RegisteredAccount>> {
         let now = Instant::now();
-        let tokens = tokens.map(Arc::new);
-        let kept = tokens.clone();
+        let read = tokens.map(|tokens| Arc::new(RegisteredAccount::new(account.clone(), tokens)));
+        let kept = read.clone();
         let seq = self.next_seq;
         self.next_seq += 1;
-        if let Some(entry) = self.entries.get_mut(account) {
-            entry.tokens = tokens;
+        if let Some(entry) = self.entries.get_mut(account.as_str()) {
+            entry.account = read;
             entry.read_at = now;
             entry.seq = seq;
             return kept;
@@ -100,18 +102,18 @@ impl Cache {
             self.evict_one();
         }
         let entry = Entry {
-            tokens,
+            account: read,
             read_at: now,
             last_reread: None,
             seq,
         };
-        self.entries.insert(account.clone(), entry);
+        self.entries.insert(account.as_str().into(), entry);
         kept
     }
 
     /// Makes what was read of `account` look `by` older.
     #[cfg(test)]
-    pub fn backdate(&mut self, account: &AccountId, by: Duration) {
+    pub fn backdate(&mut self, account: &str, by: Duration) {
         if let Some(entry) = self.entries.get_mut(account) {
             entry.read_at = entry.read_at.checked_sub(by).unwrap_or(entry.read_at);
         }
@@ -125,7 +127,7 @@ impl Cache {
         let oldest = |registered: bool| {
             self.entries
                 .iter()
-                .filter(|(_, e)| e.tokens.is_some() == registered)
+                .filter(|(_, e)| e.account.is_some() == registered)
                 .min_by_key(|(_, e)| e.seq)
                 .map(|(id, _)| id.clone())
         };
@@ -159,14 +161,14 @@ mod tests {
         cache.store(&id(3), Some(tokens()));
         cache.store(&id(4), None);
         assert_eq!(cache.len(), 3);
-        assert!(cache.get(&id(2)).is_none(), "the unregistered one went first");
+        assert!(cache.get("2").is_none(), "the unregistered one went first");
         cache.store(&id(5), None);
-        assert!(cache.get(&id(4)).is_none());
+        assert!(cache.get("4").is_none());
         cache.store(&id(4), Some(tokens()));
         cache.store(&id(6), Some(tokens()));
         assert_eq!(cache.len(), 3);
-        assert!(cache.get(&id(1)).is_none(), "then the oldest registered one");
-        assert!(cache.get(&id(3)).is_some() && cache.get(&id(4)).is_some() && cache.get(&id(6)).is_some());
+        assert!(cache.get("1").is_none(), "then the oldest registered one");
+        assert!(cache.get("3").is_some() && cache.get("4").is_some() && cache.get("6").is_some());
     }
 
     #[test]
@@ -176,7 +178,7 @@ mod tests {
         cache.store(&id(2), None);
         cache.store(&id(1), None);
         assert_eq!(cache.len(), 2);
-        assert!(cache.get(&id(1)).unwrap().tokens.is_none());
+        assert!(cache.get("1").unwrap().account.is_none());
     }
 
     #[test]
@@ -193,10 +195,10 @@ mod tests {
     #[test]
     fn an_account_is_reread_at_most_once_per_interval() {
         let mut cache = Cache::new(8);
-        assert!(!cache.claim_reread(&id(1), Duration::ZERO), "nothing to re-read");
+        assert!(!cache.claim_reread("1", Duration::ZERO), "nothing to re-read");
         cache.store(&id(1), Some(tokens()));
-        assert!(cache.claim_reread(&id(1), Duration::from_secs(60)));
-        assert!(!cache.claim_reread(&id(1), Duration::from_secs(60)));
-        assert!(cache.claim_reread(&id(1), Duration::ZERO));
+        assert!(cache.claim_reread("1", Duration::from_secs(60)));
+        assert!(!cache.claim_reread("1", Duration::from_secs(60)));
+        assert!(cache.claim_reread("1", Duration::ZERO));
     }
 }

@@ -122,6 +122,13 @@ async fn an_accounts_token_on_its_own_notification_is_published_with_the_change(
 #[tokio::test]
 async fn another_accounts_token_or_the_default_one_never_authenticates_a_registered_accounts_notification() {
     let (verifier, sink) = (two_accounts(Limits::DEFAULT), RecordingSink::default());
+    let no_token = h::Request::builder()
+        .method("POST")
+        .body(Body::Text(CREATED.to_owned()))
+        .unwrap();
+    let outcome = handle(&verifier, &sink, &None::<MemoryInventory>, &no_token).await;
+    assert_eq!(text(&outcome), UNAUTHENTICATED);
+    assert_eq!(verifier.registry.token_reads(), 0, "no token: nothing worth a read");
     for token_value in [B_TOKEN, DEFAULT_TOKEN, "forgedToken"] {
         let outcome = send(&verifier, &sink, CREATED, token_value).await;
         assert_eq!(outcome.status(), StatusCode::UNAUTHORIZED);
@@ -298,7 +305,7 @@ async fn a_token_replaced_outright_stops_working_once_the_reading_is_old() {
         matches!(outcome, Outcome::Published { .. }),
         "still current in what was read"
     );
-    verifier.lock().backdate(&id(A), MAX_TOKEN_AGE);
+    verifier.lock().backdate(A, MAX_TOKEN_AGE);
     let outcome = send(&verifier, &sink, CREATED, A_TOKEN).await;
     assert_eq!(text(&outcome), UNAUTHENTICATED, "re-read: no longer a token");
     assert_eq!(verifier.registry.token_reads(), 2);
@@ -336,7 +343,7 @@ async fn a_registry_that_fails_keeps_what_was_read_and_never_costs_the_default_a
         matches!(outcome, Outcome::Published { .. }),
         "A was read before: {outcome:?}"
     );
-    verifier.lock().backdate(&id(A), MAX_TOKEN_AGE);
+    verifier.lock().backdate(A, MAX_TOKEN_AGE);
     let outcome = send(&verifier, &sink, CREATED, A_TOKEN).await;
     assert!(
         matches!(outcome, Outcome::Published { .. }),
