@@ -10,6 +10,16 @@
 //! - `encode`: `Change::to_json` — the SNS message body.
 //! - `decode_encode`: both, bytes in, message out: the budgeted figure.
 //! - `value_floor`: `serde_json::from_slice::<Value>` + `serde_json::to_vec`.
+//!
+//! And what serving many accounts costs a notification (`accounts` group,
+//! `handler/accounts.rs`): `http::handle` on one Created
+//! notification through a `RecordingSink`, no inventory, authenticated by
+//! the single-account `Verifier` and by an `AccountVerifier` whose cache
+//! already holds the notification's account (1,000 in the registry); then
+//! both timed in interleaved rounds, their ratio printed beside its budget.
+
+#[path = "handler/accounts.rs"]
+mod accounts;
 
 use cc_number_relay::notification::{decode, Inbound};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
@@ -71,13 +81,14 @@ fn handler(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, handler);
+criterion_group!(benches, handler, accounts::handle_by_account);
 
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     if std::env::args().any(|a| a == "--bench") {
         print_budgets();
+        report(&accounts::interleaved_ratio());
     }
 }
 
@@ -131,6 +142,11 @@ fn print_budgets() {
             verdict
         );
     }
+    report(&table);
+}
+
+/// Prints `table`, and appends it to `PERF_SUMMARY` when `make bench` names one.
+fn report(table: &str) {
     print!("{table}");
     if let Some(summary) = std::env::var_os("PERF_SUMMARY").filter(|v| !v.is_empty()) {
         use std::io::Write as _;

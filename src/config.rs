@@ -25,6 +25,9 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The inventory's DynamoDB table; unset, the relay keeps no inventory.
     pub inventory_table: Option<String>,
+    /// The account registry's DynamoDB table; unset, the relay serves the
+    /// default account alone, as before there were many accounts.
+    pub accounts_table: Option<String>,
 }
 
 /// Where the verification tokens come from.
@@ -81,6 +84,7 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| crate::observe::DEFAULT_NAMESPACE.to_owned()),
             inventory_table: lookup("INVENTORY_TABLE").filter(|v| !v.is_empty()),
+            accounts_table: lookup("ACCOUNTS_TABLE").filter(|v| !v.is_empty()),
         })
     }
 }
@@ -186,6 +190,16 @@ mod tests {
         assert!(!config.topics.created.is_fifo());
         assert_eq!(config.topics.for_event(EventType::Deleted).name(), "deleted");
         assert_eq!(config.metrics_namespace, "CcNumberRelay");
+        assert_eq!(config.accounts_table, None, "one account, as before");
+    }
+
+    #[test]
+    fn the_accounts_table_is_optional_and_empty_is_unset() {
+        let mut e = env();
+        e.insert("ACCOUNTS_TABLE", "cc-accounts".into());
+        assert_eq!(load(&e).unwrap().accounts_table.as_deref(), Some("cc-accounts"));
+        e.insert("ACCOUNTS_TABLE", String::new());
+        assert_eq!(load(&e).unwrap().accounts_table, None);
     }
 
     #[test]

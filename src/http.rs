@@ -1,9 +1,14 @@
 //! The webhook's core: method and size limits, the handshake,
 //! authentication, decoding, publish-or-park, and mapping every outcome to
 //! the small answer RingCentral expects, with one summary log line. Generic
-//! over the [`Sink`] and [`Inventory`] ports: tested beside the code with a
-//! recording sink and an inventory in memory, run in Lambda with the AWS
-//! ones (see `runtime::relay`).
+//! over the [`Authenticate`], [`Sink`] and [`Inventory`] ports: tested
+//! beside the code with fixed tokens, a recording sink and an inventory in
+//! memory, run in Lambda with the AWS ones (see `runtime::relay`).
+//!
+//! Authentication says which account sent a notification: the default
+//! account alone ([`Verifier`]), or one of many ([`AccountVerifier`]); a
+//! decoded notification that is not that account's is refused (401),
+//! neither published nor parked.
 //!
 //! With an inventory, a redelivery of what subscribers were already told is
 //! answered `duplicate` and not published again; a notification older than
@@ -11,13 +16,17 @@
 //! and not recorded. The inventory never costs a notification: when it
 //! fails, the notification is published as if there were none.
 
+mod accounts;
 mod auth;
+mod authenticate;
 mod outcome;
 mod verifier;
 
+pub use accounts::{AccountVerifier, Limits};
 pub use auth::{VALIDATION_TOKEN, VERIFICATION_TOKEN};
+pub use authenticate::{Authenticate, Authenticated, Mismatch, RegisteredAccount};
 pub use outcome::{Outcome, Rejection};
-pub use verifier::{Verifier, REREAD_INTERVAL};
+pub use verifier::{Verifier, MAX_TOKEN_AGE, REREAD_INTERVAL};
 
 use crate::change::{Change, Origin};
 use crate::inventory::Inventory;
@@ -25,7 +34,6 @@ use crate::notification::{self, DecodeError, Identity, Inbound};
 use crate::parked::{ParkReason, ParkedItem};
 use crate::publish::{publish_recorded, Published};
 use crate::sink::Sink;
-use crate::token_store::TokenStore;
 use lambda_http::{http::Method, Body, Request};
 use std::time::Instant;
 
@@ -40,7 +48,7 @@ pub const INVALID_BASE64_MARKER: &str = "x-cc-number-relay-invalid-base64";
 /// One request in, its outcome out (the caller turns it into the answer),
 /// metrics recorded and one summary line logged.
 pub async fn handle(
-    verifier: &Verifier<impl TokenStore>,
+    verifier: &impl Authenticate,
     sink: &impl Sink,
     inventory: &impl Inventory,
     request: &Request,
@@ -53,7 +61,7 @@ pub async fn handle(
 }
 
 async fn process(
-    verifier: &Verifier<impl TokenStore>,
+    verifier: &impl Authenticate,
     sink: &impl Sink,
     inventory: &impl Inventory,
     request: &Request,
@@ -69,18 +77,31 @@ async fn process(
     if body.is_empty() {
         return auth::handshake(headers);
     }
-    if !verifier.authenticate(headers).await {
-        return Outcome::Rejected(Rejection::Unauthenticated);
-    }
+    let who = match verifier.authenticate(headers, body).await {
+        Ok(who) => who,
+        Err(rejection) => return Outcome::Rejected(rejection),
+    };
     let decoded = if headers.contains_key(INVALID_BASE64_MARKER) {
         Err(DecodeError::InvalidBase64)
     } else {
         notification::decode(body)
     };
-    match decoded {
-        Ok(Inbound::RenewalReminder { subscription_id }) => Outcome::RenewalReminder { subscription_id },
-        Ok(Inbound::Change(change)) => publish(sink, inventory, change, body).await,
-        Err(e) => park(sink, e.into(), body, None).await,
+    let inbound = match decoded {
+        Ok(inbound) => inbound,
+        // Authenticated by the account it claims, so kept: what does not
+        // decode names no account to hold it against.
+        Err(e) => return park(sink, e.into(), body, None).await,
+    };
+    if let Err(mismatch) = verifier.admit(&who, &inbound).await {
+        let change = match inbound {
+            Inbound::Change(change) => Some(change),
+            Inbound::RenewalReminder { .. } => None,
+        };
+        return Outcome::Mismatched { mismatch, change };
+    }
+    match inbound {
+        Inbound::RenewalReminder { subscription_id } => Outcome::RenewalReminder { subscription_id },
+        Inbound::Change(change) => publish(sink, inventory, change, body).await,
     }
 }
 

@@ -1,10 +1,12 @@
 //! RingCentral's wire format, and the one step that turns it into a [`Change`].
 
+mod claim;
 mod error;
 mod event_filter;
 mod identity;
 mod wire;
 
+pub use claim::{claimed_account, ClaimedAccount};
 pub use error::DecodeError;
 pub use event_filter::EventFilter;
 pub use identity::Identity;

@@ -12,6 +12,12 @@ pub const PUBLISHED: &str = "NotificationsPublished";
 pub const PARKED: &str = "NotificationsParked";
 pub const UNRECOVERABLE: &str = "NotificationsUnrecoverable";
 pub const UNAUTHENTICATED: &str = "Unauthenticated";
+/// A notification authenticated by one account's token but naming another
+/// account, or from a subscription not the account's. No account dimension:
+/// up to 10,000 accounts would be as many metrics.
+pub const ACCOUNT_MISMATCH: &str = "AccountMismatch";
+/// A claimed account could not be looked up in the registry (answered 503).
+pub const REGISTRY_UNAVAILABLE: &str = "RegistryUnavailable";
 pub const HANDSHAKES: &str = "Handshakes";
 pub const RENEWAL_REMINDERS: &str = "RenewalReminders";
 pub const PUBLISH_LATENCY: &str = "PublishLatency";

@@ -1,5 +1,6 @@
 //! What happened to a request, the answer it gets, and its one summary line.
 
+use super::authenticate::Mismatch;
 use crate::change::Change;
 use crate::notification::Identity;
 use crate::parked::{ParkError, ParkReason};
@@ -22,6 +23,9 @@ pub enum Rejection {
     EmptyBody,
     #[error("missing or wrong Verification-Token")]
     Unauthenticated,
+    /// The account a notification claims could not be looked up.
+    #[error("temporarily unable to authenticate notifications")]
+    RegistryUnavailable,
 }
 
 impl Rejection {
@@ -31,6 +35,7 @@ impl Rejection {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidHandshakeToken | Self::EmptyBody => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::RegistryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -41,6 +46,12 @@ pub enum Outcome {
         echo: HeaderValue,
     },
     Rejected(Rejection),
+    /// Authenticated, but not the authenticating account's notification
+    /// (or not from its subscription): refused, nothing published or parked.
+    Mismatched {
+        mismatch: Mismatch,
+        change: Option<Box<Change>>,
+    },
     Published {
         topic: String,
         change: Box<Change>,
@@ -71,6 +82,10 @@ pub enum Outcome {
     },
 }
 
+/// Short, and the same for every mismatch: which accounts are named goes
+/// to the summary line, not to the sender.
+const MISMATCH_ANSWER: &str = "Verification-Token is not for this notification's account or subscription";
+
 /// Answers stay far under RingCentral's 1,024-byte limit.
 const MAX_DETAIL_CHARS: usize = 200;
 
@@ -99,7 +114,7 @@ impl Outcome {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Handshake { .. } => "handshake",
-            Self::Rejected(_) => "rejected",
+            Self::Rejected(_) | Self::Mismatched { .. } => "rejected",
             Self::Published { .. } => "published",
             Self::Duplicate { .. } => "duplicate",
             Self::Parked { .. } => "parked",
@@ -111,6 +126,7 @@ impl Outcome {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Rejected(r) => r.status(),
+            Self::Mismatched { .. } => StatusCode::UNAUTHORIZED,
             Self::Unrecoverable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::OK,
         }
@@ -138,6 +154,10 @@ impl Outcome {
                     ..Answer::EMPTY
                 }
             }
+            Self::Mismatched { .. } => Answer {
+                error: Some(MISMATCH_ANSWER),
+                ..Answer::EMPTY
+            },
             Self::Published { .. } => Answer {
                 status: Some("published"),
                 ..Answer::EMPTY
@@ -173,7 +193,9 @@ impl Outcome {
         match self {
             Self::Handshake { .. } => metrics::counter!(HANDSHAKES).increment(1),
             Self::Rejected(Rejection::Unauthenticated) => metrics::counter!(UNAUTHENTICATED).increment(1),
+            Self::Rejected(Rejection::RegistryUnavailable) => metrics::counter!(REGISTRY_UNAVAILABLE).increment(1),
             Self::Rejected(_) => {}
+            Self::Mismatched { .. } => metrics::counter!(ACCOUNT_MISMATCH).increment(1),
             Self::Published { change, stale, .. } => {
                 metrics::counter!(PUBLISHED, "eventType" => change.change_type.as_str()).increment(1);
                 if *stale {
@@ -197,6 +219,7 @@ impl Outcome {
         let api_request_id = api_request_id(request);
         let (change, identity) = match self {
             Self::Published { change, .. } | Self::Duplicate { change } => (Some(change.as_ref()), None),
+            Self::Mismatched { change, .. } => (change.as_deref(), None),
             Self::Parked { change, identity, .. } | Self::Unrecoverable { change, identity, .. } => {
                 (change.as_deref(), Some(identity))
             }
@@ -223,9 +246,15 @@ impl Outcome {
         let detail = match self {
             Self::Parked { reason, .. } | Self::Unrecoverable { reason, .. } => Some(reason.to_string()),
             Self::Rejected(r) => Some(r.to_string()),
+            Self::Mismatched { mismatch, .. } => Some(mismatch.describe()),
             Self::RenewalReminder { subscription_id } => subscription_id
                 .as_ref()
                 .map(|s| format!("renewal reminder for subscription {s}")),
+            _ => None,
+        };
+        // Whose token a refused notification carried; ids only.
+        let authenticated_account = match self {
+            Self::Mismatched { mismatch, .. } => Some(mismatch.authenticated.label()),
             _ => None,
         };
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
@@ -238,6 +267,7 @@ impl Outcome {
             event_type,
             phone_number_id,
             account_id = change.and_then(|c| c.account_id.as_ref()).map(|a| a.as_str()),
+            authenticated_account,
             topic,
             stale,
             reason,

@@ -4,12 +4,12 @@
 
 use super::event::{parse_event, unreadable_event_answer};
 use crate::config::TokenSource;
-use crate::http::{self, Verifier};
+use crate::http::{self, Authenticate, Verifier};
 use crate::inventory::Inventory;
 use crate::observe;
 use crate::sink::instrumented::Instrumented;
 use crate::sink::Sink;
-use crate::token_store::{secrets_manager, Configured, Fixed, TokenStore};
+use crate::token_store::{secrets_manager, Configured, Fixed};
 use crate::xray::{Trace, XRay};
 use lambda_http::{lambda_runtime, service_fn, tower::Service, Adapter, Body, Error, LambdaEvent, Request};
 use lambda_http::{RequestExt, Response};
@@ -19,16 +19,18 @@ use std::time::{Instant, SystemTime};
 
 /// Everything a request needs, built once at cold start.
 #[derive(Debug)]
-pub struct Relay<S, I, T = Fixed> {
-    /// The verification tokens, read at cold start.
-    pub verifier: Verifier<T>,
+pub struct Relay<S, I, A = Verifier<Fixed>> {
+    /// Who may send notifications: the default account's tokens, read at
+    /// cold start ([`Verifier`]), or those and the registered accounts'
+    /// ([`http::AccountVerifier`]).
+    pub verifier: A,
     pub sink: S,
     /// `None` without `INVENTORY_TABLE`.
     pub inventory: Option<I>,
     pub xray: XRay,
 }
 
-impl<S: Sink, I: Inventory, T: TokenStore> Relay<S, I, T> {
+impl<S: Sink, I: Inventory, A: Authenticate> Relay<S, I, A> {
     /// One request, answered; the handler's X-Ray subsegment around it.
     pub async fn answer(&self, request: Request) -> Response<Body> {
         let (started, wall) = (Instant::now(), SystemTime::now());
@@ -71,8 +73,8 @@ enum Answer<R> {
 }
 
 /// Serves invocations until the runtime stops.
-pub async fn run<S: Sink + Send, I: Inventory + Send, T: TokenStore + Send>(
-    relay: Relay<S, I, T>,
+pub async fn run<S: Sink + Send, I: Inventory + Send, A: Authenticate + Send>(
+    relay: Relay<S, I, A>,
     metrics: &'static metrics_cloudwatch_embedded::Collector,
 ) -> Result<(), Error> {
     let relay = &relay;
