@@ -236,10 +236,36 @@ fn the_function_may_publish_and_park_exactly_where_the_code_does() {
     for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
         expected.push((action.to_owned(), json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]})));
     }
+    // Many accounts: a registered account's item read, and its tokens opened
+    // by the relay itself (kms:Decrypt under the tokens field's context only).
+    let accounts = env["ACCOUNTS_TABLE"]["Ref"]
+        .as_str()
+        .expect("ACCOUNTS_TABLE is a !Ref to the registry");
+    assert_eq!(template["Resources"][accounts]["Type"], "AWS::DynamoDB::Table");
+    expected.push(("dynamodb:GetItem".to_owned(), json!({"Fn::GetAtt": [accounts, "Arn"]})));
+    expected.push((
+        "kms:Decrypt".to_owned(),
+        json!({"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}),
+    ));
     let sort = |v: &mut Vec<(String, Value)>| v.sort_by_key(|(a, r)| format!("{a}{r}"));
     sort(&mut granted);
     sort(&mut expected);
     assert_eq!(granted, expected);
+    let statements = function["Properties"]["Policies"][0]["Statement"].as_array().unwrap();
+    let opens = statements
+        .iter()
+        .find(|s| s["Sid"] == "OpenRegisteredAccountsTokens")
+        .expect("the tokens' own kms:Decrypt");
+    assert_eq!(
+        opens["Condition"],
+        json!({"StringEquals": {"kms:EncryptionContext:field": "tokens"}, "Null": {"kms:EncryptionContext:accountId": "false"}}),
+        "the relay opens tokens, never a JWT credential"
+    );
+    let through_services = statements
+        .iter()
+        .find(|s| s["Sid"] == "UseStackKeyThroughSqsDynamoDbSecretsManager")
+        .unwrap();
+    assert!(through_services["Condition"]["StringEquals"]["kms:ViaService"].is_array());
     assert!(
         !serde_json::to_string(&function["Properties"]["Policies"])
             .unwrap()
