@@ -8,7 +8,7 @@
 
 use super::client::{Client, Method};
 use super::error::RingCentralError as Error;
-use super::subscription::{expect_found, expect_ok, parse, path, Subscription, RENEWAL_REMINDER_FILTER};
+use super::subscription::{expect_found, expect_ok, parse, path, Subscription};
 use super::SubscriptionApi;
 use crate::change::AccountId;
 use crate::token::VerificationToken;
@@ -20,10 +20,14 @@ pub fn account_number_filter(account: &AccountId) -> String {
     format!("/restapi/v1.0/account/{account}/phone-number?usageType=ContactCenterNumber")
 }
 
-/// The relay's two filters for a registered account: its numbers, and the
-/// renewal reminders of the subscription itself (`~`, as for the default account).
-pub fn account_filters(account: &AccountId) -> [String; 2] {
-    [account_number_filter(account), RENEWAL_REMINDER_FILTER.to_owned()]
+/// The relay's one filter for a registered account: its numbers. No renewal
+/// reminder, unlike the default account's subscription: a reminder's event
+/// (`/restapi/v1.0/subscription/~?…`) names no account, so the relay could
+/// only check it against the default account's token and would answer a
+/// registered account's reminder 401, a failed delivery in RingCentral's
+/// count; and a reminder is only logged, the guardian renews on its own.
+pub fn account_filters(account: &AccountId) -> [String; 1] {
+    [account_number_filter(account)]
 }
 
 /// The body of `POST /restapi/v1.0/subscription` for `account`: the shape of
@@ -182,10 +186,8 @@ mod tests {
         ));
         assert_eq!(
             ours["eventFilters"],
-            serde_json::json!([
-                "/restapi/v1.0/account/51234567/phone-number?usageType=ContactCenterNumber",
-                "/restapi/v1.0/subscription/~?threshold=86400&interval=3600"
-            ])
+            serde_json::json!(["/restapi/v1.0/account/51234567/phone-number?usageType=ContactCenterNumber"]),
+            "no renewal reminder: its event names no account, the relay could not authenticate it as the account's"
         );
         let mut relays = parse(new_subscription_body("https://x/y", &token, MAX_EXPIRES_IN));
         ours["eventFilters"] = serde_json::Value::Null;
@@ -200,8 +202,7 @@ mod tests {
         assert_eq!(
             body,
             serde_json::json!({"eventFilters": [
-                "/restapi/v1.0/account/51234567/phone-number?usageType=ContactCenterNumber",
-                "/restapi/v1.0/subscription/~?threshold=86400&interval=3600"
+                "/restapi/v1.0/account/51234567/phone-number?usageType=ContactCenterNumber"
             ], "expiresIn": 600})
         );
     }

@@ -4,7 +4,7 @@
 //! when the credentials hold no default account's JWT; a one-line error
 //! naming the accounts when several could be meant.
 
-use crate::ctl_accounts::{id, number_filter, one_error_line, Setup, A, B, REMINDER_FILTER};
+use crate::ctl_accounts::{id, number_filter, one_error_line, Setup, A, B};
 use crate::support::ringcentral_standin::phone_numbers::record_in;
 use crate::support::ringcentral_standin::*;
 use crate::support::*;
@@ -57,7 +57,7 @@ async fn status_heal_and_reconcile_speak_as_the_named_account() {
         new.verification_token.as_deref(),
         Some(registered.tokens.current.expose())
     );
-    assert_eq!(new.event_filters, [number_filter(A), REMINDER_FILTER.to_owned()]);
+    assert_eq!(new.event_filters, [number_filter(A)]);
     assert_eq!((new.account_id.as_str(), new.address.as_str()), (A, address.as_str()));
     assert_eq!(registered.summary.subscription.map(|r| r.id), Some(new.id.clone()));
     assert!(heal.stdout.contains(&new.id), "{}", heal.stdout);
@@ -148,7 +148,7 @@ async fn rotate_token_rotates_the_named_accounts_token_in_the_registry_and_recor
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let new = s.the_subscription_of(A);
     assert_ne!(new.id, old.id, "the old subscription deleted");
-    assert_eq!(new.event_filters, [number_filter(A), REMINDER_FILTER.to_owned()]);
+    assert_eq!(new.event_filters, [number_filter(A)]);
     let registered = s.registry.get(&id(A)).await.unwrap().unwrap();
     assert!(!registered.tokens.rotating(), "finished");
     assert_ne!(registered.tokens.current, old_token);

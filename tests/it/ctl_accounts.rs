@@ -17,7 +17,6 @@ use std::path::PathBuf;
 
 pub const A: &str = "51000001";
 pub const B: &str = "62000002";
-pub const REMINDER_FILTER: &str = "/restapi/v1.0/subscription/~?threshold=86400&interval=3600";
 const CC: &str = "ContactCenterNumber";
 
 pub fn number_filter(account: &str) -> String {
@@ -183,7 +182,7 @@ async fn two_accounts_are_added_listed_and_removed() {
         (sub_a.account_id.as_str(), sub_a.address.as_str()),
         (A, address.as_str())
     );
-    assert_eq!(sub_a.event_filters, [number_filter(A), REMINDER_FILTER.to_owned()]);
+    assert_eq!(sub_a.event_filters, [number_filter(A)]);
     assert!(s.standin.account(DEFAULT_ACCOUNT_ID).subscriptions().is_empty());
 
     // B through a credentials secret that holds no RINGCENTRAL_JWT: the app alone.
@@ -223,7 +222,7 @@ async fn two_accounts_are_added_listed_and_removed() {
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let sub_b = s.the_subscription_of(B);
-    assert_eq!(sub_b.event_filters, [number_filter(B), REMINDER_FILTER.to_owned()]);
+    assert_eq!(sub_b.event_filters, [number_filter(B)]);
     assert_ne!(
         sub_a.verification_token, sub_b.verification_token,
         "each account its own token"
