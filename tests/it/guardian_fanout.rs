@@ -404,7 +404,8 @@ async fn guardian_fanout_bench() {
 /// tests' Runtime API gives every invocation the relay's 3 s deadline, less
 /// than one check needs (`CHECK_ROOM`): each job goes back unstarted, as it
 /// would near the end of a real invocation, the one that is no job too.
-/// (The library tests above run the checks themselves.)
+/// (The library tests above run the checks themselves; `many_accounts.rs`
+/// runs them through the binary, under the guardian's own 300 s timeout.)
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_schedules_on_a_tick_and_answers_a_batch_with_item_failures() {
     use crate::support::runtime_api::{Functions, RuntimeApi};

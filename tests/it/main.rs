@@ -29,6 +29,7 @@ mod guardian_fanout;
 mod guardian_lambda;
 mod guardian_template;
 mod inventory;
+mod many_accounts;
 mod no_gap;
 mod observability;
 mod precedence;

@@ -29,8 +29,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const RUNTIME: &str = "/2018-06-01/runtime/";
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:cc-number-relay";
-/// The template's function timeout.
-const TIMEOUT_MS: u128 = 3_000;
+/// The template's function timeout: every invocation's deadline, unless
+/// [`RuntimeApi::with_timeout`] sets another.
+const TIMEOUT: Duration = Duration::from_millis(3_000);
 
 pub struct RuntimeApi {
     shared: Arc<Shared>,
@@ -38,11 +39,12 @@ pub struct RuntimeApi {
     port: u16,
 }
 
-#[derive(Default)]
 struct Shared {
     state: Mutex<State>,
     /// Signalled when an event is queued or the emulator closes.
     queued: Condvar,
+    /// The function's timeout: each invocation's deadline is this far from when it is handed out.
+    timeout: Duration,
 }
 
 #[derive(Default)]
@@ -77,10 +79,21 @@ struct InFlight {
 type Answer = Result<Vec<u8>, String>;
 
 impl RuntimeApi {
+    /// Invocations get the relay's timeout, [`TIMEOUT`] (3 s), as their deadline.
     pub fn start() -> Self {
+        Self::with_timeout(TIMEOUT)
+    }
+
+    /// Invocations get `timeout` as their deadline, as a function configured
+    /// with that timeout would (the guardian's is minutes).
+    pub fn with_timeout(timeout: Duration) -> Self {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind the Runtime API emulator"));
         let port = server.server_addr().to_ip().expect("an IP address").port();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            state: Mutex::default(),
+            queued: Condvar::new(),
+            timeout,
+        });
         let (accepting, state) = (server.clone(), shared.clone());
         std::thread::spawn(move || {
             for request in accepting.incoming_requests() {
@@ -256,7 +269,10 @@ fn next(shared: &Shared, instance: &str) -> tiny_http::ResponseBox {
             let headers = [
                 ("Content-Type", "application/json".to_owned()),
                 ("Lambda-Runtime-Aws-Request-Id", queued.id),
-                ("Lambda-Runtime-Deadline-Ms", (now.as_millis() + TIMEOUT_MS).to_string()),
+                (
+                    "Lambda-Runtime-Deadline-Ms",
+                    (now + shared.timeout).as_millis().to_string(),
+                ),
                 ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN.to_owned()),
                 ("Lambda-Runtime-Trace-Id", trace),
             ];

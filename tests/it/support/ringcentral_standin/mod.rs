@@ -185,6 +185,9 @@ pub struct Logged {
     pub path: String,
     pub status: u16,
     pub body: String,
+    /// The account the request spoke as: its access token's, or for a token
+    /// grant its JWT's; `None` when neither names one.
+    pub account: Option<String>,
 }
 
 struct RateLimit {
@@ -588,12 +591,16 @@ fn serve(mut request: tiny_http::Request, state: &Arc<Mutex<State>>, server: &st
         return;
     };
     let answer = checked(&incoming, state, server);
-    state.lock().unwrap().log.push(Logged {
+    let mut s = state.lock().unwrap();
+    let account = caller(&incoming, &s);
+    s.log.push(Logged {
         method: incoming.method,
         path: incoming.path,
         status: answer.status,
         body: String::from_utf8_lossy(&incoming.body).into_owned(),
+        account,
     });
+    drop(s);
     let mut response = tiny_http::Response::from_data(answer.body.into_bytes()).with_status_code(answer.status);
     for (name, value) in [("Content-Type", "application/json")]
         .into_iter()
@@ -773,6 +780,21 @@ fn authorized(request: &Request, state: &Arc<Mutex<State>>, permission: &str) ->
         return Err(missing_permission(permission));
     }
     Ok(account)
+}
+
+/// The account a request speaks as, for the log: its access token's
+/// (expired or not), or the account of the JWT a token grant asserts.
+fn caller(request: &Request, s: &State) -> Option<String> {
+    let bearer = request.header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+    if let Some((_, account)) = bearer.and_then(|t| s.tokens.get(t)) {
+        return Some(account.clone());
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(&request.body).into_owned().collect();
+    let assertion = form.get("assertion")?;
+    s.accounts
+        .iter()
+        .find(|(_, a)| &a.jwt == assertion)
+        .map(|(id, _)| id.clone())
 }
 
 /// RingCentral's 401: `TokenInvalid` at the top, the specific OAU code in `errors`.
