@@ -6,7 +6,7 @@ use crate::token::{TokenSet, VerificationToken};
 /// Every variable the function reads; the template test holds the SAM
 /// template's environment to exactly this list, less `VERIFICATION_TOKEN`
 /// (local runs and tests only: a deployed function reads the secret).
-pub const ENV_VARS: [&str; 8] = [
+pub const ENV_VARS: [&str; 9] = [
     "CREATED_TOPIC_ARN",
     "UPDATED_TOPIC_ARN",
     "DELETED_TOPIC_ARN",
@@ -15,6 +15,7 @@ pub const ENV_VARS: [&str; 8] = [
     "VERIFICATION_TOKEN_SECRET_ARN",
     "METRICS_NAMESPACE",
     "INVENTORY_TABLE",
+    "ACCOUNTS_TABLE",
 ];
 
 #[derive(Debug, Clone)]
