@@ -122,7 +122,7 @@ impl<R: AccountRegistry, T: TokenStore> AccountVerifier<R, T> {
         headers: &HeaderMap,
     ) -> Result<Authenticated, Rejection> {
         let by_default = self.default.authenticate(headers).await;
-        let ask = !by_default || age >= MAX_TOKEN_AGE;
+        let ask = auth::carries_token(headers) && (!by_default || age >= MAX_TOKEN_AGE);
         if ask && self.claim_reread(claim.as_str()) && self.claim_unknown_read() {
             if let Reading::Registered(account) = self.read(claim).await {
                 return self.with_read(Some(account), headers).await;
@@ -135,6 +135,10 @@ impl<R: AccountRegistry, T: TokenStore> AccountVerifier<R, T> {
 
     /// An account this instance has not read: read it, within the budget.
     async fn first_sight(&self, claim: ClaimedAccount<'_>, headers: &HeaderMap) -> Result<Authenticated, Rejection> {
+        // No token, no account's to look up: not worth a read.
+        if !auth::carries_token(headers) {
+            return Err(Rejection::Unauthenticated);
+        }
         if !self.claim_unknown_read() {
             return self.default_or(headers, Rejection::Unauthenticated).await;
         }
@@ -267,10 +271,6 @@ fn from_its_subscription(tokens: &AccountTokens, subscription: Option<&str>) -> 
 
 impl<R: AccountRegistry, T: TokenStore> Authenticate for AccountVerifier<R, T> {
     async fn authenticate(&self, headers: &HeaderMap, body: &[u8]) -> Result<Authenticated, Rejection> {
-        // No token, no account's to look up: not worth a read.
-        if !auth::carries_token(headers) {
-            return Err(Rejection::Unauthenticated);
-        }
         match claimed_account(body) {
             Some(claim) => self.authenticate_claimed(claim, headers).await,
             None => self.default_or(headers, Rejection::Unauthenticated).await,

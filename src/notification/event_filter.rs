@@ -53,18 +53,23 @@ pub(super) const ACCOUNT_MARK: &str = "/account/";
 
 /// The account id in `…/account/{id}/phone-number/…`, when it is a real id.
 pub fn account_in_uri(uri: &str) -> Option<AccountId> {
-    let id = account_after_mark(&uri[uri.find(ACCOUNT_MARK)? + ACCOUNT_MARK.len()..])?;
-    AccountId::parse(id).ok()
+    let after = &uri[uri.find(ACCOUNT_MARK)? + ACCOUNT_MARK.len()..];
+    AccountId::parse(account_after_mark(after.as_bytes())?).ok()
 }
 
-/// `{id}` of `{id}/phone-number…`, the text just after an [`ACCOUNT_MARK`],
+/// `{id}` of `{id}/phone-number…`, the bytes just after an [`ACCOUNT_MARK`],
 /// when it is a real id (`AccountId`'s rule: 1 to 32 digits): the one rule
-/// the decoder and the claim reader share. Borrowed: the claim reader runs
-/// on every request and allocates nothing.
-pub(super) fn account_after_mark(after: &str) -> Option<&str> {
-    let (id, rest) = after.split_once('/')?;
-    let real = (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit());
-    (real && rest.starts_with("phone-number")).then_some(id)
+/// the decoder and the claim reader share. Bytes in, borrowed text out: the
+/// claim reader runs on every request and neither validates the whole body
+/// as UTF-8 nor allocates.
+pub(super) fn account_after_mark(after: &[u8]) -> Option<&str> {
+    let end = after.iter().take(33).position(|b| *b == b'/')?;
+    let (id, rest) = (&after[..end], &after[end + 1..]);
+    let real = !id.is_empty() && id.iter().all(u8::is_ascii_digit);
+    if !real || !rest.starts_with(b"phone-number") {
+        return None;
+    }
+    std::str::from_utf8(id).ok()
 }
 
 #[cfg(test)]
