@@ -97,18 +97,26 @@ pub struct AccountTokens {
     pub subscription_ids: Vec<String>,
 }
 
-impl Account {
-    pub fn webhook_tokens(&self) -> AccountTokens {
-        let tokens = self.tokens.clone();
-        let mut ids: Vec<String> = self.summary.subscription.iter().map(|s| s.id.clone()).collect();
+impl AccountTokens {
+    /// The tokens, and the subscriptions they may come from: the recorded
+    /// one and a rotation's retiring and successor ones.
+    pub fn new(tokens: TokenSet, subscription: Option<&str>) -> Self {
+        let mut ids: Vec<String> = subscription.into_iter().map(str::to_owned).collect();
         ids.extend(tokens.retiring.iter().cloned());
         ids.extend(tokens.successor.iter().cloned());
         ids.sort();
         ids.dedup();
-        AccountTokens {
+        Self {
             tokens,
             subscription_ids: ids,
         }
+    }
+}
+
+impl Account {
+    pub fn webhook_tokens(&self) -> AccountTokens {
+        let subscription = self.summary.subscription.as_ref().map(|s| s.id.as_str());
+        AccountTokens::new(self.tokens.clone(), subscription)
     }
 }
 

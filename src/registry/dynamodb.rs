@@ -152,7 +152,7 @@ impl AccountRegistry for DynamoRegistry {
         };
         let tokens = self.open_tokens(account, &item).await?;
         let subscription = text(&item, SUBSCRIPTION_ID);
-        Ok(Some(webhook_tokens(tokens, subscription)))
+        Ok(Some(AccountTokens::new(tokens, subscription)))
     }
 
     async fn get(&self, account: &AccountId) -> Result<Option<Account>, RegistryError> {
@@ -245,20 +245,6 @@ impl AccountRegistry for DynamoRegistry {
             .await
             .map(|_| ())
             .map_err(|e| store("remove", one_line(&e)))
-    }
-}
-
-/// What the webhook path accepts: as [`Account::webhook_tokens`] makes it
-/// (a test keeps the two alike), from the tokens and the subscription id alone.
-fn webhook_tokens(tokens: TokenSet, subscription: Option<&str>) -> AccountTokens {
-    let mut ids: Vec<String> = subscription.into_iter().map(str::to_owned).collect();
-    ids.extend(tokens.retiring.iter().cloned());
-    ids.extend(tokens.successor.iter().cloned());
-    ids.sort();
-    ids.dedup();
-    AccountTokens {
-        tokens,
-        subscription_ids: ids,
     }
 }
 
@@ -555,7 +541,7 @@ mod tests {
     }
 
     #[test]
-    fn the_webhook_tokens_are_those_the_account_gives() {
+    fn the_webhook_tokens_are_the_recorded_subscription_and_the_rotations() {
         let token = |t: &str| VerificationToken::parse(t.into()).unwrap();
         let tokens = TokenSet {
             retiring: vec!["sub-0".into(), "sub-1".into()],
@@ -568,7 +554,7 @@ mod tests {
             jwt: Secret::new("eyJ.jwt.sig".into()),
             tokens: tokens.clone(),
         };
-        let made = webhook_tokens(tokens, Some("sub-1"));
+        let made = AccountTokens::new(tokens, Some("sub-1"));
         assert_eq!(made, account.webhook_tokens());
         assert_eq!(made.subscription_ids, ["sub-0", "sub-1", "sub-2"]);
     }
