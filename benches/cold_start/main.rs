@@ -6,7 +6,8 @@
 //! - `relay`: the relay with the token in its environment, no inventory
 //!   (one Publish per notification);
 //! - `relay-deployed`: the relay as the stack deploys it: the token read from
-//!   Secrets Manager at cold start, `INVENTORY_TABLE` naming a table in moto
+//!   Secrets Manager at cold start, `INVENTORY_TABLE` naming a table in moto,
+//!   `ACCOUNTS_TABLE` an empty registry (the notifications are the default account's)
 //!   (per notification a GetItem, the Publish and a conditional PutItem);
 //! - `typical-relay`: a typical hand-written Rust relay making the same AWS
 //!   calls with default client settings, no validation, no metrics
@@ -478,6 +479,7 @@ fn run(relay: &Path, hello: &Path, typical: &Path) -> Result<(), String> {
     let moto = moto::Moto::start()?;
     let topology = moto.topology()?;
     let table = moto.inventory_table()?;
+    let accounts = moto.accounts_table()?;
     let secret = moto.token_secret()?;
     let endpoint = moto.endpoint.clone();
     let env = |api: &str| lambda_env(api, &endpoint, &topology);
@@ -489,6 +491,8 @@ fn run(relay: &Path, hello: &Path, typical: &Path) -> Result<(), String> {
         .collect();
     deployed.push(("VERIFICATION_TOKEN_SECRET_ARN", secret));
     deployed.push(("INVENTORY_TABLE", table.clone()));
+    // As the template deploys every stack: able to serve registered accounts.
+    deployed.push(("ACCOUNTS_TABLE", accounts));
     let env_deployed = |api: &str| lambda_env(api, &endpoint, &deployed);
     let events = Notifications::load(&["created", "updated-reassigned-away", "deleted"])?;
 
@@ -563,7 +567,7 @@ fn run(relay: &Path, hello: &Path, typical: &Path) -> Result<(), String> {
         Ok(run)
     };
     println!(
-        "cold_start: {reps} repetitions of exec + 1 cold + {warm} warm invocations for each, in turn;\n  relay: {} ({} bytes), also as deployed (VERIFICATION_TOKEN_SECRET_ARN, INVENTORY_TABLE={table})\n  typical relay: {} ({} bytes), as deployed\n  hello: {} ({} bytes)\n  SNS, DynamoDB and Secrets Manager: moto at {endpoint}; function logs in {}",
+        "cold_start: {reps} repetitions of exec + 1 cold + {warm} warm invocations for each, in turn;\n  relay: {} ({} bytes), also as deployed (VERIFICATION_TOKEN_SECRET_ARN, INVENTORY_TABLE={table}, ACCOUNTS_TABLE, empty)\n  typical relay: {} ({} bytes), as deployed\n  hello: {} ({} bytes)\n  SNS, DynamoDB and Secrets Manager: moto at {endpoint}; function logs in {}",
         relay.display(),
         size_of(relay),
         typical.display(),

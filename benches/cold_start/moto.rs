@@ -111,7 +111,17 @@ impl Moto {
     /// The inventory table, shaped as template.yaml declares it (key
     /// `phoneNumberId`, a string; on demand). Its name.
     pub fn inventory_table(&self) -> Result<String, String> {
-        let name = "bench-inventory";
+        self.table("bench-inventory", "phoneNumberId")
+    }
+
+    /// The accounts table (the registry, key `accountId`), empty: the stack
+    /// as deployed serves many accounts, the benchmark's notifications are
+    /// the default account's. Its name.
+    pub fn accounts_table(&self) -> Result<String, String> {
+        self.table("bench-accounts", "accountId")
+    }
+
+    fn table(&self, name: &str, key: &str) -> Result<String, String> {
         self.runtime.block_on(async {
             aws_sdk_dynamodb::Client::new(&self.sdk)
                 .create_table()
@@ -119,14 +129,14 @@ impl Moto {
                 .billing_mode(BillingMode::PayPerRequest)
                 .attribute_definitions(
                     AttributeDefinition::builder()
-                        .attribute_name("phoneNumberId")
+                        .attribute_name(key)
                         .attribute_type(ScalarAttributeType::S)
                         .build()
                         .map_err(|e| e.to_string())?,
                 )
                 .key_schema(
                     KeySchemaElement::builder()
-                        .attribute_name("phoneNumberId")
+                        .attribute_name(key)
                         .key_type(KeyType::Hash)
                         .build()
                         .map_err(|e| e.to_string())?,
