@@ -8,12 +8,10 @@
 
 use super::client::{Client, Method};
 use super::error::RingCentralError as Error;
-use super::subscription::{expect_found, expect_ok, parse, path, Subscription};
+use super::subscription::{expect_ok, filters_body, subscription_body, Subscription};
 use super::SubscriptionApi;
 use crate::change::AccountId;
 use crate::token::VerificationToken;
-
-const SUBSCRIPTIONS: &str = "/restapi/v1.0/subscription";
 
 /// `account`'s Contact Center numbers, as its subscription's event filter.
 pub fn account_number_filter(account: &AccountId) -> String {
@@ -30,35 +28,21 @@ pub fn account_filters(account: &AccountId) -> [String; 1] {
     [account_number_filter(account)]
 }
 
-/// The body of `POST /restapi/v1.0/subscription` for `account`: the shape of
-/// [`super::new_subscription_body`] (a test keeps them alike) with the
-/// account's filters.
+/// The body of `POST /restapi/v1.0/subscription` for `account`: the
+/// relay's body ([`super::new_subscription_body`]) with the account's filters.
 pub fn new_account_subscription_body(
     account: &AccountId,
     address: &str,
     verification_token: &VerificationToken,
     expires_in: u32,
 ) -> String {
-    serde_json::json!({
-        "eventFilters": account_filters(account),
-        "deliveryMode": {
-            "transportType": "WebHook",
-            "address": address,
-            "verificationToken": verification_token.expose(),
-        },
-        "expiresIn": expires_in,
-    })
-    .to_string()
+    subscription_body(&account_filters(account), address, verification_token, expires_in)
 }
 
 /// The body of the `PUT` that puts `account`'s filters back on one of its
 /// subscriptions, as `restore_filters` does for the default account.
 pub fn account_filters_body(account: &AccountId, expires_in: u32) -> String {
-    serde_json::json!({
-        "eventFilters": account_filters(account),
-        "expiresIn": expires_in,
-    })
-    .to_string()
+    filters_body(&account_filters(account), expires_in)
 }
 
 /// A registered account's subscriptions as the guardian's core and the
@@ -116,21 +100,8 @@ impl Client {
         verification_token: &VerificationToken,
         expires_in: u32,
     ) -> Result<Subscription, Error> {
-        let operation = "creating the subscription";
         let body = new_account_subscription_body(account, address, verification_token, expires_in);
-        let answer = self.api(Method::Post, SUBSCRIPTIONS, Some(&body), operation)?;
-        if !(200..300).contains(&answer.status) {
-            return Err(Error::from_answer(
-                answer.status,
-                operation,
-                &answer.body,
-                Some(address),
-            ));
-        }
-        serde_json::from_str(&answer.body).map_err(|e| Error::InvalidAnswer {
-            operation,
-            detail: e.to_string(),
-        })
+        self.create_with(&body, address)
     }
 }
 
@@ -150,12 +121,7 @@ impl SubscriptionApi for AccountSubscriptions<'_> {
     }
 
     fn restore_filters(&self, id: &str, expires_in: u32) -> Result<Subscription, Error> {
-        let operation = "updating a subscription's event filters";
-        let body = account_filters_body(self.account, expires_in);
-        let answer = self.client.api(Method::Put, &path(id)?, Some(&body), operation)?;
-        expect_found(&answer, id)?;
-        expect_ok(&answer, operation)?;
-        parse(&answer.body, operation)
+        self.client.put_filters(id, &account_filters(self.account), expires_in)
     }
 
     fn renew_subscription(&self, id: &str) -> Result<Subscription, Error> {

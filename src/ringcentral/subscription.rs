@@ -26,8 +26,19 @@ pub const MAX_EXPIRES_IN: u32 = 315_360_000;
 /// level: inside `deliveryMode` RingCentral ignores it and the subscription
 /// dies after the 7-day default.
 pub fn new_subscription_body(address: &str, verification_token: &VerificationToken, expires_in: u32) -> String {
+    subscription_body(&RELAY_FILTERS, address, verification_token, expires_in)
+}
+
+/// The body of `POST /restapi/v1.0/subscription` with `filters`: the
+/// relay's for the default account, a registered account's naming it.
+pub(super) fn subscription_body(
+    filters: &[impl Serialize],
+    address: &str,
+    verification_token: &VerificationToken,
+    expires_in: u32,
+) -> String {
     serde_json::json!({
-        "eventFilters": RELAY_FILTERS,
+        "eventFilters": filters,
         "deliveryMode": {
             "transportType": "WebHook",
             "address": address,
@@ -294,34 +305,14 @@ impl SubscriptionApi for Client {
         verification_token: &VerificationToken,
         expires_in: u32,
     ) -> Result<Subscription, Error> {
-        let operation = "creating the subscription";
         let body = new_subscription_body(address, verification_token, expires_in);
-        let answer = self.api(Method::Post, SUBSCRIPTIONS, Some(&body), operation)?;
-        if !(200..300).contains(&answer.status) {
-            // The address, for the explanations of SUB-520/521/523/525.
-            return Err(Error::from_answer(
-                answer.status,
-                operation,
-                &answer.body,
-                Some(address),
-            ));
-        }
-        parse(&answer.body, operation)
+        self.create_with(&body, address)
     }
 
     /// Puts the relay's event filters back on a subscription that lost
     /// them (`PUT`, RingCentral's updateSubscription): same id, same token.
     fn restore_filters(&self, id: &str, expires_in: u32) -> Result<Subscription, Error> {
-        let operation = "updating a subscription's event filters";
-        let body = serde_json::json!({
-            "eventFilters": RELAY_FILTERS,
-            "expiresIn": expires_in,
-        })
-        .to_string();
-        let answer = self.api(Method::Put, &path(id)?, Some(&body), operation)?;
-        expect_found(&answer, id)?;
-        expect_ok(&answer, operation)?;
-        parse(&answer.body, operation)
+        self.put_filters(id, &RELAY_FILTERS, expires_in)
     }
 
     /// Extends the subscription by its own `expiresIn`.
@@ -339,6 +330,49 @@ impl SubscriptionApi for Client {
         expect_found(&answer, id)?;
         expect_ok(&answer, operation)
     }
+}
+
+impl Client {
+    /// `POST /restapi/v1.0/subscription` with `body`, a subscription to `address`.
+    pub(super) fn create_with(&self, body: &str, address: &str) -> Result<Subscription, Error> {
+        let operation = "creating the subscription";
+        let answer = self.api(Method::Post, SUBSCRIPTIONS, Some(body), operation)?;
+        if !(200..300).contains(&answer.status) {
+            // The address, for the explanations of SUB-520/521/523/525.
+            return Err(Error::from_answer(
+                answer.status,
+                operation,
+                &answer.body,
+                Some(address),
+            ));
+        }
+        parse(&answer.body, operation)
+    }
+
+    /// Puts `filters` back on subscription `id` (`PUT`, RingCentral's
+    /// updateSubscription): same id, same token.
+    pub(super) fn put_filters(
+        &self,
+        id: &str,
+        filters: &[impl Serialize],
+        expires_in: u32,
+    ) -> Result<Subscription, Error> {
+        let operation = "updating a subscription's event filters";
+        let body = filters_body(filters, expires_in);
+        let answer = self.api(Method::Put, &path(id)?, Some(&body), operation)?;
+        expect_found(&answer, id)?;
+        expect_ok(&answer, operation)?;
+        parse(&answer.body, operation)
+    }
+}
+
+/// The body of the `PUT` that puts `filters` back.
+pub(super) fn filters_body(filters: &[impl Serialize], expires_in: u32) -> String {
+    serde_json::json!({
+        "eventFilters": filters,
+        "expiresIn": expires_in,
+    })
+    .to_string()
 }
 
 pub(super) fn path(id: &str) -> Result<String, Error> {
